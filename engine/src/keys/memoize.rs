@@ -1,0 +1,370 @@
+//! Memoize keys (FC-2.1 to FC-2.5): namespaces, version-key names, argument normalisation
+//! and the hashed key body.
+//!
+//! A memoize key is computed in two phases because the store sits between them:
+//! 1. [`function_namespace`] names the version keys; the engine reads them (`get_many`),
+//!    mints missing versions and writes them back (FC-2.5.3);
+//! 2. [`normalize_args`] and [`write_key_body`] produce `B64_16(H(text))`, to which the
+//!    version strings are appended.
+//!
+//! Errors surface in the same phase as in Python, so side effects before an error (version
+//! writes inside a failing `delete_memoized`) are reproduced.
+
+use std::borrow::Cow;
+
+use super::hash::HashMethod;
+use crate::error::{KeyError, PyError, PyExceptionType};
+use crate::function::{Callee, FunctionDescriptor, Receiver};
+use crate::profile::Profile;
+use crate::value::{repr_str_into, PythonVersion, Value};
+
+/// `function_namespace(f, args)`: the function's namespace and, for a method reached with
+/// an instance, the per-instance namespace (FC-2.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Namespace {
+    /// `module.qualname`, sanitised in 2.5 (FC-2.2.4, FC-2.2.5).
+    pub fname: String,
+    /// `module.qualname.<instance token>`, when there is an instance token.
+    pub instance_fname: Option<String>,
+}
+
+/// The version keys a memoized call reads, in fetch order (FC-2.5.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VersionKeys {
+    /// `<fname>_memver`.
+    pub function: String,
+    /// `<instance_fname>_memver`, unless there is no instance token or `self` is ignored.
+    pub instance: Option<String>,
+}
+
+impl VersionKeys {
+    /// The keys in the order Flask-Caching fetches them.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.function.as_str()).chain(self.instance.as_deref())
+    }
+
+    /// The last key: the one `delete_memoized(f)` resets and `delete_memoized_verhash(f)`
+    /// deletes (FC-3.2.2, FC-3.4.1).
+    pub fn last(&self) -> &str {
+        self.instance.as_deref().unwrap_or(&self.function)
+    }
+}
+
+impl Namespace {
+    /// The version keys, honouring `args_to_ignore=["self"]` (FC-2.4.3).
+    pub fn version_keys(&self, args_to_ignore: &[String]) -> VersionKeys {
+        let ignore_self = args_to_ignore.iter().any(|a| a == "self");
+        VersionKeys {
+            function: format!("{}_memver", self.fname),
+            instance: self
+                .instance_fname
+                .as_ref()
+                .filter(|_| !ignore_self)
+                .map(|ins| format!("{ins}_memver")),
+        }
+    }
+}
+
+/// `make_name`: maps the namespace to the name that is hashed (FC-2.1); it does not change
+/// version-key names. Modelled as a template in which `{}` stands for the namespace, e.g.
+/// `custom-{}` for `lambda n: "custom-" + n`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MakeName(pub String);
+
+impl MakeName {
+    /// Applies the template to `fname`.
+    pub fn apply(&self, fname: &str) -> String {
+        self.0.replace("{}", fname)
+    }
+}
+
+/// `get_id(obj)` (FC-2.2.6): `__caching_id__()` when defined, else `repr(obj)`.
+pub fn get_id<'a>(
+    value: &'a Value,
+    profile: Profile,
+    py: PythonVersion,
+) -> Result<Cow<'a, str>, PyError> {
+    match value {
+        Value::Object(obj) => match &obj.caching_id {
+            Some(id) if profile.caching_id_works() => Ok(Cow::Borrowed(id)),
+            // ≤2.4.1 calls `obj.__caching_id__(obj)`: one argument too many (FC-0.7).
+            Some(_) => Err(PyError::type_error(format!(
+                "{}.__caching_id__() takes 1 positional argument but 2 were given",
+                obj.class.qualname
+            ))),
+            None => Ok(Cow::Borrowed(&obj.repr)),
+        },
+        other => Ok(Cow::Owned(other.repr(py))),
+    }
+}
+
+/// Removes every character of U+0000 to U+00FF that is not `[A-Za-z0-9_.]` (FC-2.2.5).
+pub fn sanitize(text: &str) -> String {
+    text.chars()
+        .filter(|&c| c as u32 > 0xff || c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        .collect()
+}
+
+/// `function_namespace(f, args)` for the callable `callee` (FC-2.2).
+///
+/// `args` is `None` when Flask-Caching passes none (`delete_memoized(f)` without
+/// arguments), which matters only for the ≤2.4.1 error of FC-2.2.3.
+pub fn function_namespace(
+    callee: Callee<'_>,
+    args: Option<&[Value]>,
+    profile: Profile,
+    py: PythonVersion,
+) -> Result<Namespace, PyError> {
+    let first_name = callee.arg_names().next();
+    let first_arg = args.and_then(|a| a.first());
+
+    // FC-2.2.2: the bound instance wins; else an unbound method's first argument.
+    let token = match (callee.bound_to, first_name, first_arg) {
+        (Some(Receiver::Instance(obj)), _, _) => {
+            let value = Value::Object(obj.clone());
+            Some(get_id(&value, profile, py)?.into_owned())
+        }
+        (_, Some("self"), Some(arg)) => Some(get_id(arg, profile, py)?.into_owned()),
+        _ => None,
+    };
+
+    // FC-2.2.3: a `cls` parameter needs a class as first argument.
+    if first_name == Some("cls") && !matches!(first_arg, Some(Value::Class(_))) {
+        return Err(match (profile.explains_missing_receiver(), args) {
+            (false, None) => PyError::type_error("'NoneType' object is not subscriptable"),
+            (false, Some([])) => {
+                PyError::new(PyExceptionType::IndexError, "tuple index out of range")
+            }
+            _ => PyError::value_error(
+                "When using `delete_memoized` on a `@classmethod` you must provide the \
+                 class as the first argument",
+            ),
+        });
+    }
+
+    let function = callee.function;
+    let mut fname = String::with_capacity(function.module.len() + function.qualname.len() + 1);
+    fname.push_str(&function.module);
+    fname.push('.');
+    fname.push_str(&function.qualname);
+    let instance_fname = token.map(|t| format!("{fname}.{t}"));
+    if profile.sanitizes_namespace() {
+        Ok(Namespace {
+            fname: sanitize(&fname),
+            instance_fname: instance_fname.as_deref().map(sanitize),
+        })
+    } else {
+        Ok(Namespace {
+            fname,
+            instance_fname,
+        })
+    }
+}
+
+/// One element of the normalised positional arguments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyArg<'a> {
+    /// An argument or default value, as given.
+    Value(&'a Value),
+    /// `get_id(self)` / `get_id(cls)`: a `str` in the tuple (FC-2.4.1 step 2).
+    Id(Cow<'a, str>),
+    /// `None` (ignored, missing, or default `None`).
+    None,
+}
+
+/// `_memoize_kwargs_to_args`: the positional tuple and the keyword mapping that are hashed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NormalizedArgs<'a> {
+    /// `keyargs`.
+    pub args: Vec<KeyArg<'a>>,
+    /// `keykwargs`, sorted by name (FC-2.4.2).
+    pub kwargs: Vec<(&'a str, &'a Value)>,
+}
+
+/// Checks that no keyword is given twice (a Python call cannot do that).
+pub fn check_kwargs(kwargs: &[(String, Value)]) -> Result<(), KeyError> {
+    for (i, (name, _)) in kwargs.iter().enumerate() {
+        if kwargs[..i].iter().any(|(n, _)| n == name) {
+            return Err(KeyError::DuplicateKeyword(name.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// `_memoize_kwargs_to_args(f, *args, **kwargs)` with every quirk of FC-2.4.3, where
+/// `function` is the undecorated function and `args` include `self`/`cls`.
+pub fn normalize_args<'a>(
+    function: &'a FunctionDescriptor,
+    args: &'a [Value],
+    kwargs: &'a [(String, Value)],
+    args_to_ignore: &[String],
+    profile: Profile,
+    py: PythonVersion,
+) -> Result<NormalizedArgs<'a>, PyError> {
+    let ignored = |name: &str| args_to_ignore.iter().any(|a| a == name);
+    let kwarg = |name: &str| kwargs.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+    let mut remaining: Vec<&str> = kwargs
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| !ignored(k))
+        .collect();
+    let mut out = Vec::with_capacity(function.params.len() + args.len());
+    let mut n = 0usize;
+    let mut names_len = 0usize;
+    for (i, name) in function.arg_names().enumerate() {
+        names_len += 1;
+        // The default is read by index over *all* parameters (FC-2.4.3, positional-only
+        // misalignment).
+        let default = function
+            .params
+            .get(i)
+            .and_then(|p| p.default.as_ref())
+            .filter(|d| match profile.falsy_defaults_kept() {
+                true => !matches!(d, Value::None),
+                false => d.is_truthy(),
+            });
+        let arg = if ignored(name) {
+            n += 1;
+            KeyArg::None
+        } else if i == 0 && (name == "self" || name == "cls") {
+            let Some(first) = args.first() else {
+                return Err(if profile.explains_missing_receiver() {
+                    let kind = if name == "cls" {
+                        "classmethod"
+                    } else {
+                        "method"
+                    };
+                    PyError::value_error(format!(
+                        "When using `delete_memoized` on a `{kind}` you must provide the \
+                         `{name}` argument as the first positional argument."
+                    ))
+                } else {
+                    PyError::new(PyExceptionType::IndexError, "tuple index out of range")
+                });
+            };
+            n += 1;
+            KeyArg::Id(get_id(first, profile, py)?)
+        } else if let Some(value) = kwarg(name) {
+            remaining.retain(|k| *k != name);
+            KeyArg::Value(value)
+        } else if let Some(value) = args.get(n) {
+            n += 1;
+            KeyArg::Value(value)
+        } else if let Some(value) = default {
+            n += 1;
+            KeyArg::Value(value)
+        } else {
+            n += 1;
+            KeyArg::None
+        };
+        out.push(arg);
+    }
+    out.extend(args.iter().skip(names_len).map(KeyArg::Value));
+    let mut kw: Vec<(&str, &Value)> = kwargs
+        .iter()
+        .filter(|(k, _)| remaining.contains(&k.as_str()))
+        .map(|(k, v)| (k.as_str(), v))
+        .collect();
+    kw.sort_by(|a, b| a.0.cmp(b.0));
+    Ok(NormalizedArgs {
+        args: out,
+        kwargs: kw,
+    })
+}
+
+/// Appends the hashed text `f"{altfname}{keyargs}{keykwargs}"` (FC-2.1).
+pub fn write_key_text(
+    out: &mut String,
+    altfname: &str,
+    args: &NormalizedArgs<'_>,
+    py: PythonVersion,
+) {
+    out.push_str(altfname);
+    out.push('(');
+    for (i, arg) in args.args.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        match arg {
+            KeyArg::Value(v) => v.repr_into(out, py),
+            KeyArg::Id(text) => repr_str_into(text, out, py),
+            KeyArg::None => out.push_str("None"),
+        }
+    }
+    if args.args.len() == 1 {
+        out.push(',');
+    }
+    out.push(')');
+    out.push_str("OrderedDict(");
+    if !args.kwargs.is_empty() {
+        let (open, close) = match py {
+            PythonVersion::Py311 => ("[", "]"),
+            _ => ("{", "}"),
+        };
+        out.push_str(open);
+        for (i, (name, value)) in args.kwargs.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            if py == PythonVersion::Py311 {
+                out.push('(');
+                repr_str_into(name, out, py);
+                out.push_str(", ");
+                value.repr_into(out, py);
+                out.push(')');
+            } else {
+                repr_str_into(name, out, py);
+                out.push_str(": ");
+                value.repr_into(out, py);
+            }
+        }
+        out.push_str(close);
+    }
+    out.push(')');
+}
+
+/// Appends `B64_16(H(text [+ source]))`, the 16-character key body (FC-2.1).
+pub fn write_key_body(out: &mut String, text: &str, hash: HashMethod, source: Option<&str>) {
+    let mut hasher = hash.hasher();
+    hasher.update(text.as_bytes());
+    if let Some(source) = source {
+        hasher.update(source.as_bytes());
+    }
+    hasher.finish().write_b64_16(out);
+}
+
+/// The arguments Python's `decorated_function` receives for a call of `function` reached
+/// through `receiver` (FC-2.7.2): the receiver is prepended for instance methods and
+/// classmethods; staticmethods and plain functions get the call's arguments as they are.
+pub fn call_args(
+    function: &FunctionDescriptor,
+    receiver: Option<&Receiver>,
+    args: &[Value],
+) -> Vec<Value> {
+    use crate::function::Binding;
+    let prepend = match (function.binding, receiver) {
+        (Binding::InstanceMethod, Some(r @ Receiver::Instance(_))) => Some(r.to_value()),
+        (Binding::ClassMethod, Some(Receiver::Instance(obj))) => {
+            Some(Value::Class(obj.class.clone()))
+        }
+        (Binding::ClassMethod, Some(r @ Receiver::Class(_))) => Some(r.to_value()),
+        _ => None,
+    };
+    prepend.into_iter().chain(args.iter().cloned()).collect()
+}
+
+/// `Cache._ensure_self_arg` (FC-3.3.1, 2.5 only): `delete_memoized(obj.method, args...)`
+/// prepends the bound instance unless it is already the first argument.
+pub fn ensure_self_arg(callee: Callee<'_>, args: &[Value], profile: Profile) -> Vec<Value> {
+    if let (true, Some(Receiver::Instance(obj))) = (profile.inserts_bound_self(), callee.bound_to) {
+        let first_is_self = callee.function.arg_names().next() == Some("self");
+        let already = matches!(args.first(), Some(Value::Object(o)) if o == obj);
+        if first_is_self && !already {
+            let mut full = Vec::with_capacity(args.len() + 1);
+            full.push(Value::Object(obj.clone()));
+            full.extend_from_slice(args);
+            return full;
+        }
+    }
+    args.to_vec()
+}

@@ -1,0 +1,22 @@
+//! Key derivation, byte-exact with Flask-Caching: view keys (§1), memoize keys and version
+//! keys (§2), version strings (FC-2.5.1).
+
+mod hash;
+mod memoize;
+mod percent_format;
+mod query;
+mod version;
+mod view;
+
+pub use hash::{DigestBytes, HashMethod, Hasher};
+pub use memoize::{
+    call_args, check_kwargs, ensure_self_arg, function_namespace, get_id, normalize_args, sanitize,
+    write_key_body, write_key_text, KeyArg, MakeName, Namespace, NormalizedArgs, VersionKeys,
+};
+pub use percent_format::percent_format;
+pub use query::{parse_qsl, unquote_plus, QueryArgs};
+pub use version::{Version, VersionGenerator};
+pub use view::{
+    view_key, CachedKeySpec, KeyPrefix, RequestInfo, ViewKeyError, ViewKeyInput, ViewKeyMode,
+    OUTSIDE_REQUEST,
+};

@@ -1,0 +1,89 @@
+//! Python `int`: arbitrary size. Machine-sized values stay inline (the common case, and the
+//! hit path); larger ones keep their canonical decimal text, which is all `repr` needs.
+
+use std::fmt;
+use std::fmt::Write as _;
+
+/// A Python integer of any size.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PyInt(Repr);
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Repr {
+    Small(i64),
+    /// Canonical decimal text (optional `-`, no leading zeros) of a value outside `i64`.
+    Big(Box<str>),
+}
+
+/// The text given to [`PyInt::parse`] is not a canonical decimal integer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IntParseError(pub String);
+
+impl fmt::Display for IntParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid integer literal: {:?}", self.0)
+    }
+}
+
+impl std::error::Error for IntParseError {}
+
+impl From<i64> for PyInt {
+    fn from(i: i64) -> Self {
+        PyInt(Repr::Small(i))
+    }
+}
+
+impl PyInt {
+    /// Parses decimal text (`-?[0-9]+`, leading zeros allowed and removed, `-0` is `0`).
+    pub fn parse(text: &str) -> Result<Self, IntParseError> {
+        let (negative, digits) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(IntParseError(text.to_owned()));
+        }
+        if let Ok(small) = text.parse::<i64>() {
+            return Ok(PyInt(Repr::Small(small)));
+        }
+        let trimmed = digits.trim_start_matches('0');
+        let mut canonical = String::with_capacity(trimmed.len() + 1);
+        if negative {
+            canonical.push('-');
+        }
+        canonical.push_str(trimmed);
+        Ok(PyInt(Repr::Big(canonical.into_boxed_str())))
+    }
+
+    /// The value as an `i64`, when it fits.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self.0 {
+            Repr::Small(i) => Some(i),
+            Repr::Big(_) => None,
+        }
+    }
+
+    /// `self == 0`.
+    pub fn is_zero(&self) -> bool {
+        matches!(self.0, Repr::Small(0))
+    }
+
+    /// Appends the decimal text (`repr(int)`).
+    pub fn write_decimal(&self, out: &mut String) {
+        match &self.0 {
+            // Writing into a String cannot fail.
+            Repr::Small(i) => {
+                let _ = write!(out, "{i}");
+            }
+            Repr::Big(text) => out.push_str(text),
+        }
+    }
+}
+
+impl fmt::Display for PyInt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = String::new();
+        self.write_decimal(&mut s);
+        f.write_str(&s)
+    }
+}

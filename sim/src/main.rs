@@ -1,0 +1,166 @@
+//! The `flaskcache` command-line tool.
+
+use clap::{Parser, Subcommand};
+use flaskcache_engine::keys::{
+    view_key, CachedKeySpec, HashMethod, KeyPrefix, QueryArgs, RequestInfo, ViewKeyError,
+    ViewKeyInput, ViewKeyMode,
+};
+use flaskcache_engine::{Profile, PythonVersion};
+use flaskcache_sim::vectors::VectorFile;
+use std::process::ExitCode;
+
+/// Flask-Caching's caching semantics, byte-exact, without Python.
+#[derive(Parser)]
+#[command(name = "flaskcache", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check golden key vectors recorded from the real Flask-Caching.
+    ///
+    /// Each FILE is written by tests/vectors/generate.py (format: docs/vectors.md). Every
+    /// case is re-derived by flaskcache and compared: keys, version keys, hashed text and
+    /// errors. Exit status 0 iff every case matches; 1 on a mismatch; 2 on unreadable input.
+    ///
+    /// Example: flaskcache vectors tests/vectors/*.json
+    Vectors {
+        /// Vector files to check.
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
+    /// Print the key a `@cache.cached` view stores for a request.
+    ///
+    /// Examples:
+    ///   flaskcache view-key /demo/student/all                 -> view//demo/student/all
+    ///   flaskcache view-key /works --query-string --query 'limit=15&mock=true'
+    ///   flaskcache view-key /x --prefix res_student_all       -> res_student_all
+    ViewKey {
+        /// The decoded request path (`request.path`), e.g. /p/café.
+        path: String,
+        /// The decorator's key_prefix (default view/%s; without %s it is the whole key).
+        #[arg(long, default_value = "view/%s")]
+        prefix: String,
+        /// The decorator has query_string=True.
+        #[arg(long)]
+        query_string: bool,
+        /// The request's query string (a=1&b=2), used with --query-string.
+        #[arg(long, default_value = "")]
+        query: String,
+        /// hash_method (md5, sha1, sha224, sha256, sha384, sha512); default: the profile's.
+        #[arg(long)]
+        hash: Option<String>,
+        /// Flask-Caching profile: 2.5 or 2.4.
+        #[arg(long, default_value = "2.5")]
+        profile: String,
+    },
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Vectors { files } => check_vectors(&files),
+        Command::ViewKey {
+            path,
+            prefix,
+            query_string,
+            query,
+            hash,
+            profile,
+        } => print_view_key(
+            &path,
+            prefix,
+            query_string,
+            &query,
+            hash.as_deref(),
+            &profile,
+        ),
+    }
+}
+
+fn check_vectors(files: &[String]) -> ExitCode {
+    let (mut total, mut failed) = (0usize, 0usize);
+    for path in files {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("flaskcache: {path}: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let file = match VectorFile::parse(&text) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("flaskcache: {path}: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let (checked, mismatches) = file.check();
+        println!(
+            "{path}: profile {} python {}: {checked} cases, {} mismatches",
+            file.profile.as_str(),
+            file.python.as_str(),
+            mismatches.len()
+        );
+        for m in mismatches.iter().take(5) {
+            println!("{m}");
+        }
+        total += checked;
+        failed += mismatches.len();
+    }
+    println!("checked {total} cases, {failed} mismatches");
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn print_view_key(
+    path: &str,
+    prefix: String,
+    query_string: bool,
+    query: &str,
+    hash: Option<&str>,
+    profile: &str,
+) -> ExitCode {
+    let Some(profile) = Profile::parse(profile) else {
+        eprintln!("flaskcache: unknown profile {profile:?} (expected 2.5 or 2.4)");
+        return ExitCode::from(2);
+    };
+    let hash_method = match hash.map(HashMethod::parse).transpose() {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("flaskcache: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let py = PythonVersion::default();
+    let args = QueryArgs::String(query.to_owned()).to_pairs(py);
+    let spec = CachedKeySpec {
+        key_prefix: KeyPrefix::Template(prefix),
+        query_string,
+        hash_method,
+        source: None,
+    };
+    let input = ViewKeyInput {
+        request: Some(RequestInfo { path, args: &args }),
+        mode: ViewKeyMode::Request,
+        prefix_result: None,
+    };
+    match view_key(&spec, &input, profile, py) {
+        Ok(key) => {
+            println!("{key}");
+            ExitCode::SUCCESS
+        }
+        Err(ViewKeyError::Python(e)) => {
+            println!("raises {e} (Flask-Caching then serves the view uncached, FC-1.1.6)");
+            ExitCode::FAILURE
+        }
+        Err(ViewKeyError::Input(e)) => {
+            eprintln!("flaskcache: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
