@@ -166,7 +166,7 @@ pub fn parse_py_float(text: &str) -> Option<f64> {
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())

@@ -130,11 +130,11 @@ pub fn percent_format(template: &str, arg: &str, py: PythonVersion) -> Result<St
         let len = text.chars().count();
         let pad = width.saturating_sub(len);
         if !left {
-            out.extend(std::iter::repeat(' ').take(pad));
+            out.extend(std::iter::repeat_n(' ', pad));
         }
         out.push_str(&text);
         if left {
-            out.extend(std::iter::repeat(' ').take(pad));
+            out.extend(std::iter::repeat_n(' ', pad));
         }
     }
     if !used {
