@@ -13,9 +13,11 @@ pub mod error;
 pub mod function;
 pub mod keys;
 pub mod profile;
+pub mod store;
 pub mod value;
 
 pub use error::{DescriptorError, KeyError, PyError, PyExceptionType};
 pub use function::{Binding, Callee, FunctionDescriptor, Param, ParamKind, Receiver};
 pub use profile::Profile;
+pub use store::{MemoryStore, StoreConfig, StoreError, StoreOp, StoreReply, Timestamp};
 pub use value::{ClassRef, PyInt, PyObject, PythonVersion, Value};

@@ -1,0 +1,809 @@
+//! An in-memory backend with cachelib 0.17.0 `SimpleCache` semantics (FC-4.3).
+//!
+//! Entries live in insertion order, as in the Python dict SimpleCache keeps: a `Vec` of
+//! slots (removed entries leave tombstones, compacted once they are more than half of the
+//! slots) plus a hash index from key to slot. The index hashes with SipHash-1-3 under fixed
+//! keys, so nothing depends on OS randomness, and every operation except pruning is O(1)
+//! amortised; pruning scans the entries once, as cachelib's does.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::hash::BuildHasher;
+
+use hashbrown::HashMap;
+use siphasher::sip::SipHasher13;
+
+use super::op::{StoreError, StoreOp, StoreReply};
+use super::time::Timestamp;
+use crate::value::Value;
+
+/// The threshold cachelib uses when it is configured as `0` (`threshold or 500`, FC-4.3.4).
+const FALLBACK_THRESHOLD: usize = 500;
+
+const SIP_K0: u64 = 0x666c_6173_6b63_6163;
+const SIP_K1: u64 = 0x6865_2d73_746f_7265;
+
+/// SipHash-1-3 with fixed keys: deterministic hashing for the key index.
+#[derive(Clone, Copy, Debug, Default)]
+struct FixedSipState;
+
+impl BuildHasher for FixedSipState {
+    type Hasher = SipHasher13;
+
+    fn build_hasher(&self) -> SipHasher13 {
+        SipHasher13::new_with_keys(SIP_K0, SIP_K1)
+    }
+}
+
+/// How a [`MemoryStore`] is set up: the backend arguments Flask-Caching passes from its
+/// configuration (FC-4.1, FC-4.2, FC-4.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// Seconds used when an operation's timeout is `None` (`CACHE_DEFAULT_TIMEOUT`, 300;
+    /// FC-4.1). Normalised like any timeout: `0` never expires, negative is already expired
+    /// (FC-4.3.1).
+    pub default_timeout: i64,
+    /// Pruning starts when the store holds more than this many entries
+    /// (`CACHE_THRESHOLD`, 500; FC-4.1). `0` means 500, as cachelib's `threshold or 500`
+    /// (FC-4.3.4).
+    pub threshold: usize,
+    /// Prepended to every key before it is stored, emulating backends that honour
+    /// `CACHE_KEY_PREFIX` (FC-4.2). SimpleCache does not, hence `None` by default.
+    pub key_prefix: Option<String>,
+    /// When `false`, `delete_many` raises if a key is still present afterwards
+    /// (`CACHE_IGNORE_ERRORS`, `False`; FC-4.1, FC-4.3.3).
+    pub ignore_delete_many_errors: bool,
+}
+
+/// Flask-Caching's defaults for SimpleCache: timeout 300, threshold 500, no key prefix,
+/// `delete_many` errors not ignored (FC-4.1, FC-4.2).
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            default_timeout: 300,
+            threshold: 500,
+            key_prefix: None,
+            ignore_delete_many_errors: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Slot {
+    key: String,
+    expires: i128,
+    value: Value,
+}
+
+/// An in-memory cache backend that behaves exactly like cachelib 0.17.0's `SimpleCache`
+/// (FC-4.3): truncated-clock expiry, strict liveness, lazy removal of dead entries, and
+/// threshold pruning in insertion order.
+///
+/// Time is an argument of every operation that reads the clock. Expiry times are whole
+/// seconds since the epoch as `i128`, exact for any `i64` timeout (Python ints do not
+/// overflow); `0` means never, negative means already expired (FC-4.3.1).
+#[derive(Clone, Debug)]
+pub struct MemoryStore {
+    config: StoreConfig,
+    index: HashMap<String, usize, FixedSipState>,
+    slots: Vec<Option<Slot>>,
+    live: usize,
+}
+
+impl Default for MemoryStore {
+    /// An empty store with [`StoreConfig::default`] (FC-4.1).
+    fn default() -> Self {
+        MemoryStore::new(StoreConfig::default())
+    }
+}
+
+impl MemoryStore {
+    /// An empty store (FC-4.3).
+    pub fn new(config: StoreConfig) -> Self {
+        MemoryStore {
+            config,
+            index: HashMap::with_hasher(FixedSipState),
+            slots: Vec::new(),
+            live: 0,
+        }
+    }
+
+    /// The configuration the store was created with (FC-4.1).
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    /// The threshold in effect: the configured one, or 500 when it is `0` (FC-4.3.4).
+    pub fn threshold(&self) -> usize {
+        match self.config.threshold {
+            0 => FALLBACK_THRESHOLD,
+            t => t,
+        }
+    }
+
+    /// Number of stored entries, dead ones included; at most `threshold() + 1` (FC-4.3.4).
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    /// Whether nothing is stored, dead or alive (FC-4.3.2).
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// Stored keys and values in insertion order, dead entries included; keys carry the
+    /// configured prefix (FC-4.3.1, FC-4.3.4).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> + '_ {
+        self.slots_in_order().map(|s| (s.key.as_str(), &s.value))
+    }
+
+    /// Stored keys in insertion order, dead entries included, with the configured prefix
+    /// (FC-4.3.1, FC-4.3.4).
+    pub fn keys(&self) -> impl Iterator<Item = &str> + '_ {
+        self.slots_in_order().map(|s| s.key.as_str())
+    }
+
+    /// Stored `(key, expires, value)` triples in insertion order, dead entries included;
+    /// `expires` is whole seconds since the epoch, `0` for never, negative for a negative
+    /// timeout (FC-4.3.1).
+    pub fn entries(&self) -> impl Iterator<Item = (&str, i128, &Value)> + '_ {
+        self.slots_in_order()
+            .map(|s| (s.key.as_str(), s.expires, &s.value))
+    }
+
+    /// The raw entry for `key` (prefix applied), alive or dead: its expiry and value
+    /// (FC-4.3.1). Reads no clock and changes nothing.
+    pub fn peek(&self, key: &str) -> Option<(i128, &Value)> {
+        let key = self.stored_key(key);
+        self.lookup(&key).map(|s| (s.expires, &s.value))
+    }
+
+    /// The `expires` value a `set`/`add` at `now` with `timeout` stores: `None` takes the
+    /// default timeout; `t > 0` gives `int(now) + t`; `0` and negative values are stored
+    /// as they are (FC-4.3.1).
+    pub fn expires_for(&self, timeout: Option<i64>, now: Timestamp) -> i128 {
+        let timeout = timeout.unwrap_or(self.config.default_timeout);
+        if timeout > 0 {
+            i128::from(now.trunc_secs()) + i128::from(timeout)
+        } else {
+            i128::from(timeout)
+        }
+    }
+
+    /// Whether an entry with this `expires` is alive at `now`: `expires == 0 or
+    /// expires > now`, strictly (FC-4.3.2).
+    pub fn is_alive(expires: i128, now: Timestamp) -> bool {
+        expires == 0 || now.cmp_secs(expires) == Ordering::Less
+    }
+
+    /// Performs one backend call at `now` and returns what cachelib returns (FC-4.3.3).
+    pub fn execute(&mut self, op: &StoreOp, now: Timestamp) -> Result<StoreReply, StoreError> {
+        Ok(match op {
+            StoreOp::Get { key } => StoreReply::Value(self.get(key, now)),
+            StoreOp::GetMany { keys } => StoreReply::Values(self.get_many(keys, now)),
+            StoreOp::Has { key } => StoreReply::Bool(self.has(key, now)),
+            StoreOp::Set {
+                key,
+                value,
+                timeout,
+            } => StoreReply::Bool(self.set(key, value.clone(), *timeout, now)),
+            StoreOp::SetMany { items, timeout } => {
+                StoreReply::Keys(self.set_many(items, *timeout, now))
+            }
+            StoreOp::Add {
+                key,
+                value,
+                timeout,
+            } => StoreReply::Bool(self.add(key, value.clone(), *timeout, now)),
+            StoreOp::Delete { key } => StoreReply::Bool(self.delete(key)),
+            StoreOp::DeleteMany { keys } => StoreReply::Keys(self.delete_many(keys, now)?),
+            StoreOp::Clear => StoreReply::Bool(self.clear()),
+        })
+    }
+
+    /// `get(key)`: a copy of the value if the entry is alive, else Python `None`. Dead
+    /// entries stay (FC-4.3.2).
+    pub fn get(&self, key: &str, now: Timestamp) -> Value {
+        let key = self.stored_key(key);
+        match self.lookup(&key) {
+            Some(slot) if Self::is_alive(slot.expires, now) => slot.value.clone(),
+            _ => Value::None,
+        }
+    }
+
+    /// `get_many(*keys)`: `get` of each key, in order (FC-4.3.3).
+    pub fn get_many<S: AsRef<str>>(&self, keys: &[S], now: Timestamp) -> Vec<Value> {
+        keys.iter().map(|k| self.get(k.as_ref(), now)).collect()
+    }
+
+    /// `has(key)`: whether the entry is alive; a stored `None` counts (FC-4.3.2).
+    pub fn has(&self, key: &str, now: Timestamp) -> bool {
+        let key = self.stored_key(key);
+        self.lookup(&key)
+            .is_some_and(|slot| Self::is_alive(slot.expires, now))
+    }
+
+    /// `set(key, value, timeout)`: prunes, then stores; always `true` (FC-4.3.3). An
+    /// existing entry keeps its position unless pruning evicted it, in which case the key
+    /// moves to the end (FC-4.3.4).
+    pub fn set(&mut self, key: &str, value: Value, timeout: Option<i64>, now: Timestamp) -> bool {
+        let expires = self.expires_for(timeout, now);
+        self.prune(now);
+        let key = self.stored_key(key).into_owned();
+        self.insert(key, expires, value);
+        true
+    }
+
+    /// `set_many(mapping, timeout)`: `set` for each item of the mapping, returning the keys
+    /// whose `set` returned true (FC-4.3.3). `items` is read as a Python `dict`: a repeated
+    /// key keeps its first position and takes its last value.
+    pub fn set_many(
+        &mut self,
+        items: &[(String, Value)],
+        timeout: Option<i64>,
+        now: Timestamp,
+    ) -> Vec<String> {
+        let mut mapping: Vec<(&str, &Value)> = Vec::with_capacity(items.len());
+        let mut position: HashMap<&str, usize, FixedSipState> =
+            HashMap::with_capacity_and_hasher(items.len(), FixedSipState);
+        for (key, value) in items {
+            match position.get(key.as_str()) {
+                Some(&i) => {
+                    if let Some(item) = mapping.get_mut(i) {
+                        item.1 = value;
+                    }
+                }
+                None => {
+                    position.insert(key.as_str(), mapping.len());
+                    mapping.push((key.as_str(), value));
+                }
+            }
+        }
+        let mut set_keys = Vec::with_capacity(mapping.len());
+        for (key, value) in mapping {
+            if self.set(key, value.clone(), timeout, now) {
+                set_keys.push(key.to_owned());
+            }
+        }
+        set_keys
+    }
+
+    /// `add(key, value, timeout)`: prunes, then `false` if the key is alive, else stores
+    /// and returns `true`. Adding over a dead entry succeeds and keeps its position; pruning
+    /// may evict a live entry first, so `add` can succeed on a key that was alive
+    /// (FC-4.3.3, FC-4.3.4).
+    pub fn add(&mut self, key: &str, value: Value, timeout: Option<i64>, now: Timestamp) -> bool {
+        let expires = self.expires_for(timeout, now);
+        self.prune(now);
+        let key = self.stored_key(key).into_owned();
+        if self
+            .lookup(&key)
+            .is_some_and(|slot| Self::is_alive(slot.expires, now))
+        {
+            return false;
+        }
+        self.insert(key, expires, value);
+        true
+    }
+
+    /// `delete(key)`: removes the entry; `true` iff one was present, even a dead one
+    /// (FC-4.3.3).
+    pub fn delete(&mut self, key: &str) -> bool {
+        let key = self.stored_key(key);
+        let removed = match self.index.get(key.as_ref()) {
+            Some(&i) => self.remove_slot(i).is_some(),
+            None => false,
+        };
+        self.maybe_compact();
+        removed
+    }
+
+    /// `delete_many(*keys)`: deletes each key; returns the keys that were deleted or are
+    /// absent afterwards, in call order. With `ignore_delete_many_errors` false, a key that
+    /// is still alive afterwards makes the call fail with
+    /// [`StoreError::DeleteManyFailed`] (FC-4.3.3).
+    pub fn delete_many<S: AsRef<str>>(
+        &mut self,
+        keys: &[S],
+        now: Timestamp,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut deleted = Vec::with_capacity(keys.len());
+        let mut failed = Vec::new();
+        for key in keys {
+            let key = key.as_ref();
+            if self.delete(key) || !self.has(key, now) {
+                deleted.push(key.to_owned());
+            } else {
+                failed.push(key.to_owned());
+            }
+        }
+        if !self.config.ignore_delete_many_errors && !failed.is_empty() {
+            return Err(StoreError::DeleteManyFailed { keys: failed });
+        }
+        Ok(deleted)
+    }
+
+    /// `clear()`: removes every entry; always `true` (FC-4.3.3).
+    pub fn clear(&mut self) -> bool {
+        self.index.clear();
+        self.slots.clear();
+        self.live = 0;
+        true
+    }
+
+    fn stored_key<'a>(&self, key: &'a str) -> Cow<'a, str> {
+        match &self.config.key_prefix {
+            Some(prefix) if !prefix.is_empty() => {
+                let mut full = String::with_capacity(prefix.len() + key.len());
+                full.push_str(prefix);
+                full.push_str(key);
+                Cow::Owned(full)
+            }
+            _ => Cow::Borrowed(key),
+        }
+    }
+
+    fn slots_in_order(&self) -> impl Iterator<Item = &Slot> + '_ {
+        self.slots.iter().flatten()
+    }
+
+    fn lookup(&self, stored_key: &str) -> Option<&Slot> {
+        let &i = self.index.get(stored_key)?;
+        self.slots.get(i)?.as_ref()
+    }
+
+    /// Stores under `stored_key`: in place if present (a dict assignment keeps the key's
+    /// position), else at the end.
+    fn insert(&mut self, stored_key: String, expires: i128, value: Value) {
+        if let Some(&i) = self.index.get(stored_key.as_str()) {
+            if let Some(Some(slot)) = self.slots.get_mut(i) {
+                slot.expires = expires;
+                slot.value = value;
+                return;
+            }
+        }
+        let i = self.slots.len();
+        self.index.insert(stored_key.clone(), i);
+        self.slots.push(Some(Slot {
+            key: stored_key,
+            expires,
+            value,
+        }));
+        self.live += 1;
+    }
+
+    fn remove_slot(&mut self, i: usize) -> Option<Slot> {
+        let slot = self.slots.get_mut(i)?.take()?;
+        self.index.remove(slot.key.as_str());
+        self.live = self.live.saturating_sub(1);
+        Some(slot)
+    }
+
+    /// cachelib's `_prune` (FC-4.3.4): only when over the threshold, (1) remove every entry
+    /// with `expires < now` (never-expiring `0` and negative ones included), then (2) while
+    /// still over, remove entries in ascending `expires` order, ties in insertion order.
+    fn prune(&mut self, now: Timestamp) {
+        let threshold = self.threshold();
+        if self.live <= threshold {
+            return;
+        }
+        for i in 0..self.slots.len() {
+            let expired = self
+                .slots
+                .get(i)
+                .and_then(Option::as_ref)
+                .is_some_and(|s| now.cmp_secs(s.expires) == Ordering::Greater);
+            if expired {
+                self.remove_slot(i);
+            }
+        }
+        if self.live > threshold {
+            // Python sorts stably by `expires` and pops until at most `threshold` remain:
+            // that removes exactly the `excess` smallest (expires, position) pairs.
+            let excess = self.live - threshold;
+            let mut order: Vec<(i128, usize)> = self
+                .slots
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| s.as_ref().map(|s| (s.expires, i)))
+                .collect();
+            if excess < order.len() {
+                order.select_nth_unstable(excess);
+                order.truncate(excess);
+            }
+            for (_, i) in order {
+                self.remove_slot(i);
+            }
+        }
+        self.maybe_compact();
+    }
+
+    fn maybe_compact(&mut self) {
+        let tombstones = self.slots.len().saturating_sub(self.live);
+        if tombstones == 0 || tombstones * 2 <= self.slots.len() {
+            return;
+        }
+        self.slots.retain(Option::is_some);
+        for (i, slot) in self.slots.iter().enumerate() {
+            if let Some(slot) = slot {
+                if let Some(pos) = self.index.get_mut(slot.key.as_str()) {
+                    *pos = i;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(threshold: usize) -> MemoryStore {
+        MemoryStore::new(StoreConfig {
+            threshold,
+            ..StoreConfig::default()
+        })
+    }
+
+    fn state(s: &MemoryStore) -> Vec<(String, i128)> {
+        s.entries().map(|(k, e, _)| (k.to_owned(), e)).collect()
+    }
+
+    fn expect(pairs: &[(&str, i128)]) -> Vec<(String, i128)> {
+        pairs.iter().map(|&(k, e)| (k.to_owned(), e)).collect()
+    }
+
+    fn int(i: i64) -> Value {
+        Value::int(i)
+    }
+
+    /// `simple_exp.py` (FC-4.3.1 to FC-4.3.4), threshold 3, clock at 1,000,000.0.
+    #[test]
+    fn simple_exp_trace() {
+        let mut c = store(3);
+        let mut now = Timestamp::from_secs(1_000_000);
+        assert!(c.set("a", int(1), None, now));
+        assert!(c.set("z", int(2), Some(0), now));
+        assert!(c.set("n", int(3), Some(-5), now));
+        assert!(c.set("b", int(4), Some(10), now));
+        assert_eq!(
+            state(&c),
+            expect(&[("a", 1000300), ("z", 0), ("n", -5), ("b", 1000010)])
+        );
+        // A negative timeout stores an expired entry; delete still finds it.
+        assert_eq!(c.get("n", now), Value::None);
+        assert!(!c.has("n", now));
+        assert!(c.delete("n"));
+        assert!(!c.delete("n"));
+        assert!(c.set("n", int(3), Some(-5), now));
+        assert!(c.set("c", int(5), Some(20), now));
+        assert_eq!(
+            state(&c),
+            expect(&[("a", 1000300), ("b", 1000010), ("c", 1000020)])
+        );
+        assert!(c.set("d", int(6), Some(30), now));
+        assert_eq!(
+            state(&c),
+            expect(&[
+                ("a", 1000300),
+                ("b", 1000010),
+                ("c", 1000020),
+                ("d", 1000030)
+            ])
+        );
+        assert!(c.set("e", int(7), Some(5), now));
+        assert_eq!(
+            state(&c),
+            expect(&[
+                ("a", 1000300),
+                ("c", 1000020),
+                ("d", 1000030),
+                ("e", 1000005)
+            ])
+        );
+        now = now.saturating_add_secs(6);
+        assert_eq!(c.get("e", now), Value::None);
+        assert!(!c.has("e", now));
+        assert!(c.add("e", int(8), Some(100), now));
+        assert_eq!(c.get("e", now), int(8));
+        // c is alive, but pruning evicts it (smallest expiry) before add checks has().
+        assert!(c.has("c", now));
+        assert!(c.add("c", int(0), None, now));
+        assert_eq!(
+            state(&c),
+            expect(&[
+                ("a", 1000300),
+                ("d", 1000030),
+                ("e", 1000106),
+                ("c", 1000306)
+            ])
+        );
+        now = Timestamp::from_secs(1_000_010);
+        assert_eq!(c.get("b", now), Value::None);
+        assert!(!c.has("b", now));
+        assert_eq!(
+            c.delete_many(&["c", "missing"], now),
+            Ok(vec!["c".to_owned(), "missing".to_owned()])
+        );
+        // inc/dec as BaseCache does them: set(key, (get(key) or 0) + delta), default timeout.
+        for delta in [1, 5, -2] {
+            let old = c.get("cnt", now);
+            let base = match old {
+                Value::Int(i) => i.as_i64().unwrap_or(0),
+                _ => 0,
+            };
+            assert!(c.set("cnt", int(base + delta), None, now));
+        }
+        assert_eq!(c.get("cnt", now), int(4));
+        assert_eq!(
+            state(&c),
+            expect(&[("a", 1000300), ("e", 1000106), ("cnt", 1000310)])
+        );
+        let lst = Value::List(vec![int(1), int(2)]);
+        assert!(c.set("lst", lst.clone(), None, now));
+        assert_eq!(c.get("lst", now), lst);
+        assert!(c.set("none", Value::None, None, now));
+        assert_eq!(c.get("none", now), Value::None);
+        assert!(c.has("none", now));
+        assert!(c.clear());
+        assert!(c.is_empty());
+        assert_eq!(c.get_many(&["x", "y"], now), vec![Value::None, Value::None]);
+        assert_eq!(
+            c.set_many(&[("p".into(), int(1)), ("q".into(), int(2))], None, now),
+            vec!["p".to_owned(), "q".to_owned()]
+        );
+        assert_eq!(
+            c.set_many(&[("r".into(), int(1))], Some(0), now),
+            vec!["r".to_owned()]
+        );
+        assert_eq!(
+            state(&c),
+            expect(&[("p", 1000310), ("q", 1000310), ("r", 0)])
+        );
+    }
+
+    /// `trunc.py` (FC-4.3.2): set at 1000.7 with timeout 10 → expires 1010; alive at
+    /// 1009.9, gone at exactly 1010.0.
+    #[test]
+    fn trunc_py() {
+        let mut c = MemoryStore::default();
+        assert!(c.set("k", int(1), Some(10), Timestamp::from_micros(1_000_700_000)));
+        assert_eq!(c.peek("k").map(|(e, _)| e), Some(1010));
+        assert_eq!(c.get("k", Timestamp::from_micros(1_009_900_000)), int(1));
+        assert_eq!(c.get("k", Timestamp::from_micros(1_009_999_999)), int(1));
+        assert_eq!(c.get("k", Timestamp::from_secs(1010)), Value::None);
+        assert!(!c.has("k", Timestamp::from_secs(1010)));
+        // Dead but still stored.
+        assert_eq!(c.len(), 1);
+    }
+
+    /// `ties.py` (FC-4.3.4): threshold 2, equal expiries; re-setting x evicts x first and
+    /// re-inserts it at the end.
+    #[test]
+    fn ties_py() {
+        let mut c = store(2);
+        let now = Timestamp::from_secs(1_000_000);
+        for k in ["x", "y", "z"] {
+            c.set(k, int(1), Some(50), now);
+        }
+        c.set("x", int(2), Some(50), now);
+        assert_eq!(c.keys().collect::<Vec<_>>(), ["y", "z", "x"]);
+        c.set("w", int(1), Some(50), now);
+        assert_eq!(c.keys().collect::<Vec<_>>(), ["z", "x", "w"]);
+    }
+
+    /// A re-set that pruning does not touch keeps the key's slot; delete + set moves it to
+    /// the end (FC-4.3.4).
+    #[test]
+    fn reset_keeps_slot_delete_moves_it() {
+        let mut c = MemoryStore::default();
+        let now = Timestamp::from_secs(100);
+        for k in ["a", "b", "c"] {
+            c.set(k, int(0), None, now);
+        }
+        c.set("a", int(1), Some(5), now);
+        assert_eq!(c.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert!(c.delete("a"));
+        c.set("a", int(2), None, now);
+        assert_eq!(c.keys().collect::<Vec<_>>(), ["b", "c", "a"]);
+    }
+
+    /// `add` over a dead entry stores and returns true, keeping the dead entry's slot when
+    /// no pruning happens; over a live entry it returns false and changes nothing
+    /// (FC-4.3.3).
+    #[test]
+    fn add_over_dead_and_live() {
+        let mut c = MemoryStore::default();
+        let now = Timestamp::from_secs(1000);
+        c.set("dead", int(1), Some(-1), now);
+        c.set("live", int(2), None, now);
+        assert!(c.add("dead", int(3), Some(10), now));
+        assert_eq!(c.get("dead", now), int(3));
+        assert_eq!(c.keys().collect::<Vec<_>>(), ["dead", "live"]);
+        assert!(!c.add("live", int(4), Some(10), now));
+        assert_eq!(c.get("live", now), int(2));
+        assert_eq!(c.peek("live").map(|(e, _)| e), Some(1300));
+        // Expired by time rather than by a negative timeout.
+        let later = now.saturating_add_secs(10);
+        assert!(!c.has("dead", later));
+        assert!(c.add("dead", int(5), Some(0), later));
+        assert_eq!(c.peek("dead").map(|(e, _)| e), Some(0));
+    }
+
+    /// `delete_many` returns deleted and absent keys, repeats included; `delete` of a
+    /// dead entry is true (FC-4.3.3).
+    #[test]
+    fn delete_many_returns() {
+        let mut c = MemoryStore::default();
+        let now = Timestamp::from_secs(1000);
+        c.set("a", int(1), None, now);
+        c.set("dead", int(1), Some(-3), now);
+        assert_eq!(
+            c.delete_many(&["a", "missing", "a", "dead"], now),
+            Ok(vec![
+                "a".to_owned(),
+                "missing".to_owned(),
+                "a".to_owned(),
+                "dead".to_owned()
+            ])
+        );
+        assert!(c.is_empty());
+        assert_eq!(c.delete_many::<&str>(&[], now), Ok(vec![]));
+    }
+
+    /// A stored `None`: `get` gives `None`, `has` gives true (FC-4.3.2).
+    #[test]
+    fn stored_none() {
+        let mut c = MemoryStore::default();
+        let now = Timestamp::from_secs(5);
+        c.set("k", Value::None, None, now);
+        assert_eq!(c.get("k", now), Value::None);
+        assert!(c.has("k", now));
+        assert_eq!(
+            c.execute(&StoreOp::Has { key: "k".into() }, now),
+            Ok(StoreReply::Bool(true))
+        );
+    }
+
+    /// Pruning step (1) removes never-expiring (`0`) and negative entries as "expired"
+    /// (FC-4.3.4); below the threshold nothing is pruned.
+    #[test]
+    fn prune_removes_never_expiring_entries() {
+        let mut c = store(2);
+        let now = Timestamp::from_secs(1000);
+        c.set("forever", int(1), Some(0), now);
+        c.set("neg", int(1), Some(-1), now);
+        c.set("t", int(1), Some(5), now);
+        assert_eq!(c.len(), 3);
+        c.set("u", int(1), Some(5), now);
+        assert_eq!(c.keys().collect::<Vec<_>>(), ["t", "u"]);
+    }
+
+    /// An entry with `expires == now` exactly is removed by neither `expires < now` in
+    /// pruning nor treated as alive (FC-4.3.2, FC-4.3.4).
+    #[test]
+    fn boundary_entry_is_dead_but_not_pruned_as_expired() {
+        let mut c = store(1);
+        let t0 = Timestamp::from_secs(1000);
+        c.set("a", int(1), Some(5), t0);
+        c.set("b", int(1), Some(9), t0);
+        let t = Timestamp::from_secs(1005);
+        assert!(!c.has("a", t));
+        // Over threshold: a (1005) is not < 1005, so step (1) keeps it; step (2) evicts a
+        // (smallest expiry), then c goes in.
+        c.set("c", int(1), Some(1), t);
+        assert_eq!(state(&c), expect(&[("b", 1009), ("c", 1006)]));
+    }
+
+    /// The store never holds more than `threshold + 1` entries; `threshold 0` means 500
+    /// (FC-4.3.4).
+    #[test]
+    fn threshold_bounds() {
+        let mut c = store(0);
+        assert_eq!(c.threshold(), 500);
+        let now = Timestamp::from_secs(1);
+        for i in 0..2000 {
+            c.set(&format!("k{i}"), int(i), Some(i % 7), now);
+            assert!(c.len() <= 501);
+        }
+        assert_eq!(c.len(), 501);
+    }
+
+    /// The key prefix is applied to stored keys; replies use the caller's keys (FC-4.2).
+    #[test]
+    fn key_prefix() {
+        let mut c = MemoryStore::new(StoreConfig {
+            key_prefix: Some("flask_cache_".into()),
+            ..StoreConfig::default()
+        });
+        let now = Timestamp::from_secs(1);
+        assert_eq!(
+            c.execute(
+                &StoreOp::SetMany {
+                    items: vec![("a".into(), int(1)), ("b".into(), int(2))],
+                    timeout: None
+                },
+                now
+            ),
+            Ok(StoreReply::Keys(vec!["a".into(), "b".into()]))
+        );
+        assert_eq!(
+            c.keys().collect::<Vec<_>>(),
+            ["flask_cache_a", "flask_cache_b"]
+        );
+        assert_eq!(c.get("a", now), int(1));
+        assert_eq!(c.get("flask_cache_a", now), Value::None);
+        assert!(c.delete("b"));
+        assert_eq!(c.peek("a").map(|(e, _)| e), Some(301));
+    }
+
+    /// `set_many` reads its items as a dict: first position, last value (FC-4.3.3).
+    #[test]
+    fn set_many_is_a_dict() {
+        let mut c = MemoryStore::default();
+        let now = Timestamp::from_secs(1);
+        let keys = c.set_many(
+            &[
+                ("a".into(), int(1)),
+                ("b".into(), int(2)),
+                ("a".into(), int(3)),
+            ],
+            Some(0),
+            now,
+        );
+        assert_eq!(keys, ["a", "b"]);
+        assert_eq!(c.get("a", now), int(3));
+        assert_eq!(c.keys().collect::<Vec<_>>(), ["a", "b"]);
+    }
+
+    /// Order survives tombstone compaction (FC-4.3.4 depends on it).
+    #[test]
+    fn compaction_preserves_order() {
+        let mut c = MemoryStore::default();
+        let now = Timestamp::from_secs(1);
+        for i in 0..100 {
+            c.set(&format!("k{i}"), int(i), None, now);
+        }
+        for i in (0..100).filter(|i| i % 3 != 0) {
+            assert!(c.delete(&format!("k{i}")));
+        }
+        for i in 0..100 {
+            c.set(&format!("k{i}"), int(-i), None, now);
+        }
+        let keys: Vec<String> = c.keys().map(str::to_owned).collect();
+        let mut want: Vec<String> = (0..100)
+            .filter(|i| i % 3 == 0)
+            .map(|i| format!("k{i}"))
+            .collect();
+        want.extend((0..100).filter(|i| i % 3 != 0).map(|i| format!("k{i}")));
+        assert_eq!(keys, want);
+        for i in 0..100 {
+            assert_eq!(c.get(&format!("k{i}"), now), int(-i));
+        }
+        assert!(c.slots.len() <= 2 * c.len());
+    }
+
+    /// Extreme timeouts and clocks neither panic nor wrap (FC-4.3.1: Python ints do not
+    /// overflow).
+    #[test]
+    fn extremes() {
+        let mut c = store(1);
+        let hi = Timestamp::from_micros(i64::MAX);
+        let lo = Timestamp::from_micros(i64::MIN);
+        c.set("a", int(1), Some(i64::MAX), hi);
+        c.set("b", int(1), Some(i64::MIN), lo);
+        c.set("c", int(1), Some(i64::MAX), lo);
+        assert_eq!(
+            c.peek("c").map(|(e, _)| e),
+            Some(i128::from(i64::MIN / 1_000_000) + i128::from(i64::MAX))
+        );
+        assert!(c.has("c", lo));
+        assert!(c.len() <= 2);
+        assert_eq!(
+            MemoryStore::default().expires_for(Some(i64::MAX), hi),
+            i128::from(i64::MAX / 1_000_000) + i128::from(i64::MAX)
+        );
+        assert!(MemoryStore::is_alive(i128::MAX, hi));
+        assert!(!MemoryStore::is_alive(i128::MIN, lo));
+    }
+}

@@ -1,0 +1,198 @@
+//! Backend operations as plain data: exactly the calls Flask-Caching makes on its cache
+//! backend (FC-4.3.3), their replies, and their failures.
+
+use std::fmt;
+
+use crate::error::{PyError, PyExceptionType};
+use crate::value::{repr_str_into, PythonVersion, Value};
+
+/// One call on the cache backend, as Flask-Caching makes it (FC-4.3.3).
+///
+/// A `timeout` of `None` means the backend's default timeout; `0` means never expires; a
+/// negative timeout stores an entry that is already expired (FC-4.3.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreOp {
+    /// `cache.get(key)`: the value, or `None` when missing or expired (FC-4.3.2).
+    Get {
+        /// The key, before any backend prefix (FC-4.2).
+        key: String,
+    },
+    /// `cache.get_many(*keys)`: one `get` per key, in order (FC-4.3.3).
+    GetMany {
+        /// The keys, in call order; repeats are allowed.
+        keys: Vec<String>,
+    },
+    /// `cache.has(key)`: whether the entry is alive (FC-4.3.2).
+    Has {
+        /// The key, before any backend prefix (FC-4.2).
+        key: String,
+    },
+    /// `cache.set(key, value, timeout)`: prunes, stores, returns `True` (FC-4.3.3, FC-4.3.4).
+    Set {
+        /// The key, before any backend prefix (FC-4.2).
+        key: String,
+        /// The value to store (FC-4.3.5).
+        value: Value,
+        /// Seconds; `None` = default timeout (FC-4.3.1).
+        timeout: Option<i64>,
+    },
+    /// `cache.set_many(mapping, timeout)`: one `set` per item of the dict, returning the
+    /// keys whose `set` was truthy (FC-4.3.3).
+    SetMany {
+        /// The mapping's items in order. The mapping is a Python `dict`: a repeated key
+        /// keeps its first position and takes its last value, as `dict(items)` would.
+        items: Vec<(String, Value)>,
+        /// Seconds; `None` = default timeout (FC-4.3.1).
+        timeout: Option<i64>,
+    },
+    /// `cache.add(key, value, timeout)`: prunes, then stores only if the key is not alive
+    /// (FC-4.3.3).
+    Add {
+        /// The key, before any backend prefix (FC-4.2).
+        key: String,
+        /// The value to store (FC-4.3.5).
+        value: Value,
+        /// Seconds; `None` = default timeout (FC-4.3.1).
+        timeout: Option<i64>,
+    },
+    /// `cache.delete(key)`: `True` iff an entry, even a dead one, was present (FC-4.3.3).
+    Delete {
+        /// The key, before any backend prefix (FC-4.2).
+        key: String,
+    },
+    /// `cache.delete_many(*keys)`: the keys deleted or absent afterwards (FC-4.3.3).
+    DeleteMany {
+        /// The keys, in call order; repeats are allowed.
+        keys: Vec<String>,
+    },
+    /// `cache.clear()`: empties the backend, returns `True` (FC-4.3.3).
+    Clear,
+}
+
+impl StoreOp {
+    /// The backend method's name, as cachelib spells it (`get`, `get_many`, `set`, ...)
+    /// (FC-4.3.3).
+    pub fn name(&self) -> &'static str {
+        match self {
+            StoreOp::Get { .. } => "get",
+            StoreOp::GetMany { .. } => "get_many",
+            StoreOp::Has { .. } => "has",
+            StoreOp::Set { .. } => "set",
+            StoreOp::SetMany { .. } => "set_many",
+            StoreOp::Add { .. } => "add",
+            StoreOp::Delete { .. } => "delete",
+            StoreOp::DeleteMany { .. } => "delete_many",
+            StoreOp::Clear => "clear",
+        }
+    }
+
+    /// Whether the operation can change the backend's contents (`set`, `set_many`, `add`,
+    /// `delete`, `delete_many`, `clear`; FC-4.3.3, FC-4.3.4).
+    pub fn is_write(&self) -> bool {
+        !matches!(
+            self,
+            StoreOp::Get { .. } | StoreOp::GetMany { .. } | StoreOp::Has { .. }
+        )
+    }
+}
+
+/// What a backend call returns (FC-4.3.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreReply {
+    /// `get`: the stored value, or Python `None` when the key is missing or expired
+    /// (FC-4.3.2). A stored `None` is indistinguishable here; `has` tells them apart.
+    Value(Value),
+    /// `get_many`: one value per requested key, `None` for misses (FC-4.3.3).
+    Values(Vec<Value>),
+    /// `has`, `set`, `add`, `delete`, `clear` (FC-4.3.3).
+    Bool(bool),
+    /// `set_many` (keys whose `set` was truthy) and `delete_many` (keys deleted or absent
+    /// afterwards), as the caller spelled them (FC-4.3.3).
+    Keys(Vec<String>),
+}
+
+/// A backend call that raised instead of returning (FC-4.3.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreError {
+    /// `delete_many` with `ignore_delete_many_errors=False` found keys still present after
+    /// deleting them, and raised `RuntimeError("Failed to delete keys: [...]")`
+    /// (FC-4.3.3). SimpleCache cannot reach this; backends that can fail to delete can.
+    DeleteManyFailed {
+        /// The keys that survived, in call order, as the caller spelled them.
+        keys: Vec<String>,
+    },
+    /// The backend or the driver talking to it failed (connection lost, injected fault);
+    /// the text describes the failure (FC-4.3.3 has no such case for SimpleCache).
+    Failed(String),
+}
+
+impl StoreError {
+    /// The Python exception this failure surfaces as, when there is a measured one:
+    /// `DeleteManyFailed` is a `RuntimeError` whose message lists the keys as `str(list)`
+    /// prints them under `version` (FC-4.3.3). `Failed` has no fixed Python form.
+    pub fn py_error(&self, version: PythonVersion) -> Option<PyError> {
+        match self {
+            StoreError::DeleteManyFailed { keys } => {
+                let mut message = String::from("Failed to delete keys: [");
+                for (i, key) in keys.iter().enumerate() {
+                    if i > 0 {
+                        message.push_str(", ");
+                    }
+                    repr_str_into(key, &mut message, version);
+                }
+                message.push(']');
+                Some(PyError::new(PyExceptionType::RuntimeError, message))
+            }
+            StoreError::Failed(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::DeleteManyFailed { .. } => match self.py_error(PythonVersion::default()) {
+                Some(err) => fmt::Display::fmt(&err, f),
+                None => f.write_str("delete_many failed"),
+            },
+            StoreError::Failed(why) => write!(f, "backend failure: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delete_many_error_message_is_python_str_of_list() {
+        let err = StoreError::DeleteManyFailed {
+            keys: vec!["a".into(), "it's".into()],
+        };
+        let py = err.py_error(PythonVersion::Py311);
+        assert_eq!(
+            py,
+            Some(PyError::new(
+                PyExceptionType::RuntimeError,
+                "Failed to delete keys: ['a', \"it's\"]"
+            ))
+        );
+        assert_eq!(
+            err.to_string(),
+            "RuntimeError: Failed to delete keys: ['a', \"it's\"]"
+        );
+        assert_eq!(
+            StoreError::Failed("x".into()).py_error(PythonVersion::Py311),
+            None
+        );
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(StoreOp::Clear.name(), "clear");
+        assert!(StoreOp::Clear.is_write());
+        assert!(!StoreOp::Has { key: "k".into() }.is_write());
+    }
+}

@@ -1,0 +1,147 @@
+//! Virtual time: the value cachelib's `time()` returns, as an input (FC-4.3.1, FC-4.3.2).
+
+use std::cmp::Ordering;
+use std::fmt;
+
+const MICROS_PER_SEC: i64 = 1_000_000;
+
+/// A point in virtual time, in whole microseconds since the Unix epoch: what cachelib's
+/// `time()` returns inside `SimpleCache` (FC-4.3.1, FC-4.3.2).
+///
+/// SimpleCache stores `expires = int(now) + timeout` (whole seconds, truncated clock) but
+/// compares `expires > now` against the float clock. Holding `now` as integer microseconds
+/// and `expires` as integer seconds makes both steps exact integer arithmetic
+/// ([`Timestamp::trunc_secs`], [`Timestamp::cmp_secs`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    /// The Unix epoch, `0.0` (FC-4.3.1).
+    pub const EPOCH: Timestamp = Timestamp(0);
+
+    /// `secs` whole seconds after the epoch (FC-4.3.1). Saturates at the representable
+    /// range (about ±292,000 years).
+    pub const fn from_secs(secs: i64) -> Self {
+        Timestamp(secs.saturating_mul(MICROS_PER_SEC))
+    }
+
+    /// `micros` microseconds after the epoch (FC-4.3.1).
+    pub const fn from_micros(micros: i64) -> Self {
+        Timestamp(micros)
+    }
+
+    /// Microseconds since the epoch (FC-4.3.1).
+    pub const fn as_micros(self) -> i64 {
+        self.0
+    }
+
+    /// Python's `int(now)`: whole seconds, truncated toward zero, as SimpleCache computes
+    /// `expires = int(now) + timeout` (FC-4.3.1).
+    pub const fn trunc_secs(self) -> i64 {
+        self.0 / MICROS_PER_SEC
+    }
+
+    /// The sub-second part in microseconds, with the sign of the timestamp (FC-4.3.2:
+    /// the effective lifetime of an entry is `timeout - frac(now_at_set)`).
+    pub const fn subsec_micros(self) -> i64 {
+        self.0 % MICROS_PER_SEC
+    }
+
+    /// This timestamp moved by `micros` microseconds (negative moves back), saturating at
+    /// the representable range (FC-4.3.2: time is an input).
+    pub const fn saturating_add_micros(self, micros: i64) -> Self {
+        Timestamp(self.0.saturating_add(micros))
+    }
+
+    /// This timestamp moved by `secs` whole seconds, saturating (FC-4.3.2).
+    pub const fn saturating_add_secs(self, secs: i64) -> Self {
+        self.saturating_add_micros(secs.saturating_mul(MICROS_PER_SEC))
+    }
+
+    /// Compares this instant with an integer number of seconds exactly, as Python compares
+    /// the float clock with an integer `expires` (FC-4.3.2): `Less` means `now < secs`.
+    pub fn cmp_secs(self, secs: i128) -> Ordering {
+        match secs.checked_mul(i128::from(MICROS_PER_SEC)) {
+            Some(micros) => i128::from(self.0).cmp(&micros),
+            // |secs| is so large that its sign decides.
+            None if secs > 0 => Ordering::Less,
+            None => Ordering::Greater,
+        }
+    }
+}
+
+/// Seconds with their fraction, the way Python prints the float clock for ordinary
+/// timestamps (FC-4.3.2): `1000.7`, `1010.0`, `-0.5`.
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        let micros_per_sec = MICROS_PER_SEC.unsigned_abs();
+        let secs = abs / micros_per_sec;
+        let mut frac = abs % micros_per_sec;
+        let mut width = 6;
+        while width > 1 && frac.is_multiple_of(10) {
+            frac /= 10;
+            width -= 1;
+        }
+        write!(f, "{sign}{secs}.{frac:0width$}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trunc_is_python_int() {
+        assert_eq!(Timestamp::from_micros(1_000_700_000).trunc_secs(), 1000);
+        assert_eq!(Timestamp::from_micros(-1_500_000).trunc_secs(), -1);
+        assert_eq!(Timestamp::from_secs(7).trunc_secs(), 7);
+        assert_eq!(
+            Timestamp::from_micros(i64::MIN).trunc_secs(),
+            i64::MIN / 1_000_000
+        );
+    }
+
+    #[test]
+    fn cmp_secs_is_exact() {
+        let t = Timestamp::from_micros(1_009_999_999);
+        assert_eq!(t.cmp_secs(1010), Ordering::Less);
+        assert_eq!(Timestamp::from_secs(1010).cmp_secs(1010), Ordering::Equal);
+        assert_eq!(
+            Timestamp::from_micros(1_010_000_001).cmp_secs(1010),
+            Ordering::Greater
+        );
+        assert_eq!(t.cmp_secs(0), Ordering::Greater);
+        assert_eq!(t.cmp_secs(-5), Ordering::Greater);
+        assert_eq!(t.cmp_secs(i128::MAX), Ordering::Less);
+        assert_eq!(t.cmp_secs(i128::MIN), Ordering::Greater);
+    }
+
+    #[test]
+    fn display() {
+        assert_eq!(Timestamp::from_micros(1_000_700_000).to_string(), "1000.7");
+        assert_eq!(Timestamp::from_secs(1010).to_string(), "1010.0");
+        assert_eq!(Timestamp::from_micros(1).to_string(), "0.000001");
+        assert_eq!(Timestamp::from_micros(-500_000).to_string(), "-0.5");
+        assert_eq!(Timestamp::EPOCH.to_string(), "0.0");
+        assert_eq!(
+            Timestamp::from_micros(i64::MIN).to_string(),
+            "-9223372036854.775808"
+        );
+        assert_eq!(
+            Timestamp::from_micros(i64::MAX).to_string(),
+            "9223372036854.775807"
+        );
+    }
+
+    #[test]
+    fn saturating() {
+        assert_eq!(Timestamp::from_secs(i64::MAX).as_micros(), i64::MAX);
+        assert_eq!(
+            Timestamp::from_micros(i64::MAX).saturating_add_secs(1),
+            Timestamp::from_micros(i64::MAX)
+        );
+        assert_eq!(Timestamp::from_micros(-1_250_000).subsec_micros(), -250_000);
+    }
+}
