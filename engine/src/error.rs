@@ -18,6 +18,9 @@ pub enum PyExceptionType {
     RuntimeError,
     /// `AttributeError`
     AttributeError,
+    /// `ConnectionError`: how a failing backend surfaces (e.g. redis-py's
+    /// `redis.exceptions.ConnectionError` is a subclass of it).
+    ConnectionError,
 }
 
 impl PyExceptionType {
@@ -30,6 +33,7 @@ impl PyExceptionType {
             PyExceptionType::KeyError => "KeyError",
             PyExceptionType::RuntimeError => "RuntimeError",
             PyExceptionType::AttributeError => "AttributeError",
+            PyExceptionType::ConnectionError => "ConnectionError",
         }
     }
 
@@ -42,6 +46,7 @@ impl PyExceptionType {
             "KeyError" => PyExceptionType::KeyError,
             "RuntimeError" => PyExceptionType::RuntimeError,
             "AttributeError" => PyExceptionType::AttributeError,
+            "ConnectionError" => PyExceptionType::ConnectionError,
             _ => return None,
         })
     }

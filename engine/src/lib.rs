@@ -9,6 +9,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cache;
+pub mod engine;
 pub mod error;
 pub mod function;
 pub mod keys;
@@ -16,6 +18,7 @@ pub mod profile;
 pub mod store;
 pub mod value;
 
+pub use cache::Cache;
 pub use error::{DescriptorError, KeyError, PyError, PyExceptionType};
 pub use function::{Binding, Callee, FunctionDescriptor, Param, ParamKind, Receiver};
 pub use profile::Profile;

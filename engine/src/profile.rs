@@ -81,4 +81,39 @@ impl Profile {
     pub fn explains_missing_receiver(self) -> bool {
         matches!(self, Profile::FlaskCaching25)
     }
+
+    /// Timeout of version keys when they are first written: 0, never expiring (2.5), or the
+    /// memoize decorator's timeout (≤2.4.1) (FC-0.6, FC-2.5.3).
+    pub fn version_creation_timeout(self, decorator_timeout: Option<i64>) -> Option<i64> {
+        match self {
+            Profile::FlaskCaching25 => Some(0),
+            Profile::FlaskCaching24 => decorator_timeout,
+        }
+    }
+
+    /// Whether storing a memoized value re-writes the version keys with the value's timeout
+    /// (2.5) or leaves them alone (≤2.4.1) (FC-0.6, FC-2.5.4).
+    pub fn refreshes_version_keys(self) -> bool {
+        matches!(self, Profile::FlaskCaching25)
+    }
+
+    /// Timeout of the version key written by `delete_memoized(f)`: 0 (2.5) or the backend
+    /// default (≤2.4.1 passes `timeout=None`) (FC-0.6, FC-3.2.2).
+    pub fn version_reset_timeout(self) -> Option<i64> {
+        match self {
+            Profile::FlaskCaching25 => Some(0),
+            Profile::FlaskCaching24 => None,
+        }
+    }
+
+    /// Whether `forced_update` is also consulted while reading the version keys, marking
+    /// them dirty (≤2.4.1: evaluated twice per call) (FC-0.9).
+    pub fn forced_update_in_version(self) -> bool {
+        matches!(self, Profile::FlaskCaching24)
+    }
+
+    /// Whether the decorators accept `is_stale` (new in 2.5.0, FC-1.1.5).
+    pub fn has_is_stale(self) -> bool {
+        matches!(self, Profile::FlaskCaching25)
+    }
 }

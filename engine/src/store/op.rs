@@ -146,6 +146,19 @@ impl StoreError {
             StoreError::Failed(_) => None,
         }
     }
+
+    /// The Python exception this failure surfaces as in the engine: the measured form where
+    /// there is one, else a `ConnectionError` carrying the failure text.
+    pub fn to_py_error(&self, version: PythonVersion) -> PyError {
+        match self {
+            StoreError::Failed(text) => {
+                PyError::new(PyExceptionType::ConnectionError, text.clone())
+            }
+            other => other.py_error(version).unwrap_or_else(|| {
+                PyError::new(PyExceptionType::ConnectionError, other.to_string())
+            }),
+        }
+    }
 }
 
 impl fmt::Display for StoreError {

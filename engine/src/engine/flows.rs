@@ -1,0 +1,616 @@
+//! The call flows of Flask-Caching, written to mirror its code path by path so that every
+//! backend operation, hook call and fallback happens in the same order (FC-1.1, FC-2.5,
+//! FC-2.6, FC-3). Each flow runs over [`Effects`]; see `effects.rs` for how it is driven.
+
+use super::effects::{backend, Effects, Flow};
+use super::types::{
+    CacheEvent, CachedOptions, Diagnostic, EngineError, HookQuery, Memoized, Outcome, Request,
+};
+use crate::error::{PyError, PyExceptionType};
+use crate::function::{Callee, Receiver};
+use crate::keys::{
+    self, call_args, ensure_self_arg, function_namespace, normalize_args, view_key, QueryArgs,
+    RequestInfo, ViewKeyError, ViewKeyInput, ViewKeyMode,
+};
+use crate::profile::Profile;
+use crate::store::{StoreOp, StoreReply};
+use crate::value::{PythonVersion, Value};
+
+/// What a flow needs to know besides its command.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Ctx {
+    pub profile: Profile,
+    pub py: PythonVersion,
+    /// `app.debug`: exceptions in key building and backend calls are re-raised.
+    pub debug: bool,
+}
+
+/// Flask-Caching's log message for swallowed exceptions.
+const BACKEND_EXCEPTION: &str = "Exception possibly due to cache backend.";
+
+/// A step of a flow that can raise a Python exception.
+type Py<T> = Result<T, PyError>;
+
+/// How `_memoize_version` is called.
+#[derive(Clone, Copy, Debug)]
+enum VersionMode {
+    /// Read the versions, minting missing ones (written with this timeout).
+    Fetch {
+        timeout: Option<i64>,
+        forced_update: bool,
+    },
+    /// Re-write every version key with the value's timeout (FC-2.5.4).
+    Refresh { timeout: Option<i64> },
+    /// `delete_memoized(f)`: a fresh version for the last key (FC-3.2.2).
+    Reset { timeout: Option<i64> },
+}
+
+/// What `_memoize_version` found.
+struct VersionState {
+    /// The function's namespace (hashed into the key, FC-2.1).
+    fname: String,
+    /// The version strings joined (`V_ns [+ V_inst]`).
+    versions: String,
+    /// The last version key (the one a reset writes, FC-3.2.2).
+    last_key: String,
+}
+
+/// `_memoize_version(f, args, ...)` (FC-2.5.3, FC-2.5.4, FC-3.2.2).
+fn memoize_version(
+    cx: Ctx,
+    fx: &mut impl Effects,
+    callee: Callee<'_>,
+    args: Option<&[Value]>,
+    args_to_ignore: &[String],
+    mode: VersionMode,
+) -> Result<Py<VersionState>, Flow> {
+    let namespace = match function_namespace(callee, args, cx.profile, cx.py) {
+        Ok(ns) => ns,
+        Err(e) => return Ok(Err(e)),
+    };
+    let keys = namespace.version_keys(args_to_ignore);
+    let fetch: Vec<String> = keys.iter().map(str::to_owned).collect();
+    let stored = match backend::get_many(fx, fetch.clone())? {
+        Ok(values) => values,
+        Err(e) => return Ok(Err(e.to_py_error(cx.py))),
+    };
+    let mut dirty = matches!(mode, VersionMode::Refresh { .. });
+    // ≤2.4.1 asks forced_update while reading versions and marks them dirty (FC-0.9).
+    if let VersionMode::Fetch {
+        forced_update: true,
+        ..
+    } = mode
+    {
+        match fx.hook(HookQuery::ForcedUpdate)? {
+            Ok(true) => dirty = true,
+            Ok(false) => {}
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+    let mut versions: Vec<String> = Vec::with_capacity(stored.len());
+    for value in stored {
+        versions.push(match value {
+            Value::Str(s) => s,
+            Value::None => {
+                dirty = true;
+                fx.mint().as_str().to_owned()
+            }
+            // `"".join(...)` of a non-str version raises.
+            other => {
+                return Ok(Err(PyError::type_error(format!(
+                    "sequence item {}: expected str instance, {} found",
+                    versions.len(),
+                    other.type_name()
+                ))))
+            }
+        });
+    }
+    let (mut write_keys, timeout) = match mode {
+        VersionMode::Fetch { timeout, .. } | VersionMode::Refresh { timeout } => (fetch, timeout),
+        VersionMode::Reset { timeout } => {
+            versions = vec![fx.mint().as_str().to_owned()];
+            dirty = true;
+            (vec![keys.last().to_owned()], timeout)
+        }
+    };
+    if dirty {
+        let items: Vec<(String, Value)> = write_keys
+            .drain(..)
+            .zip(versions.iter().map(|v| Value::Str(v.clone())))
+            .collect();
+        if let Err(e) = backend::write(fx, StoreOp::SetMany { items, timeout })? {
+            return Ok(Err(e.to_py_error(cx.py)));
+        }
+    }
+    Ok(Ok(VersionState {
+        fname: namespace.fname,
+        versions: versions.concat(),
+        last_key: keys.last().to_owned(),
+    }))
+}
+
+/// `make_cache_key(f, *args, **kwargs)` of a memoized function: versions, then the hashed
+/// key (FC-2.1). `args` include `self`/`cls`.
+fn memoize_key(
+    cx: Ctx,
+    fx: &mut impl Effects,
+    m: &Memoized,
+    args: &[Value],
+    kwargs: &[(String, Value)],
+) -> Result<Py<String>, Flow> {
+    let o = &m.options;
+    let mode = VersionMode::Fetch {
+        timeout: cx.profile.version_creation_timeout(o.timeout),
+        forced_update: cx.profile.forced_update_in_version() && o.hooks.forced_update,
+    };
+    let callee = Callee::unbound(&m.function);
+    let VersionState {
+        fname, versions, ..
+    } = match memoize_version(cx, fx, callee, Some(args), &o.args_to_ignore, mode)? {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(e)),
+    };
+    let normalized = match normalize_args(
+        &m.function,
+        args,
+        kwargs,
+        &o.args_to_ignore,
+        cx.profile,
+        cx.py,
+    ) {
+        Ok(n) => n,
+        Err(e) => return Ok(Err(e)),
+    };
+    let altfname = o.make_name.as_ref().map(|mk| mk.apply(&fname));
+    let mut text = String::with_capacity(64);
+    keys::write_key_text(
+        &mut text,
+        altfname.as_deref().unwrap_or(&fname),
+        &normalized,
+        cx.py,
+    );
+    let mut key = String::with_capacity(16 + versions.len());
+    let hash = o.hash_method.unwrap_or(cx.profile.default_hash());
+    keys::write_key_body(&mut key, &text, hash, o.source.as_deref());
+    key.push_str(&versions);
+    Ok(Ok(key))
+}
+
+/// The read phase shared by both decorators: returns the cached value on a hit.
+fn read(
+    cx: Ctx,
+    fx: &mut impl Effects,
+    key: &str,
+    forced: bool,
+    cache_none: bool,
+    is_stale: bool,
+) -> Result<Py<Option<Value>>, Flow> {
+    if forced {
+        return Ok(Ok(None));
+    }
+    let value = match backend::get(fx, key)? {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(e.to_py_error(cx.py))),
+    };
+    let mut found = true;
+    if value == Value::None {
+        found = cache_none
+            && match backend::has(fx, key)? {
+                Ok(b) => b,
+                Err(e) => return Ok(Err(e.to_py_error(cx.py))),
+            };
+    }
+    if found && is_stale && cx.profile.has_is_stale() {
+        match fx.hook(HookQuery::IsStale(value.clone()))? {
+            Ok(true) => found = false,
+            Ok(false) => {}
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+    Ok(Ok(found.then_some(value)))
+}
+
+/// `unless` (FC-1.1.1): `Some(outcome)` when the call is bypassed or `unless` raised.
+fn bypass(fx: &mut impl Effects, unless: bool) -> Result<Option<Outcome>, Flow> {
+    if !unless {
+        return Ok(None);
+    }
+    Ok(match fx.hook(HookQuery::Unless)? {
+        Ok(true) => Some(Outcome {
+            result: fx.compute()?,
+            event: CacheEvent::Bypassed,
+        }),
+        Ok(false) => None,
+        // `unless` runs outside the error guard: its exception propagates (FC-1.1.7).
+        Err(e) => Some(Outcome {
+            result: Err(e),
+            event: CacheEvent::Bypassed,
+        }),
+    })
+}
+
+/// An exception in the key/read phase: re-raised in debug mode, else logged and the
+/// function called uncached (FC-1.1.6, FC-2.6.2).
+fn fallback(cx: Ctx, fx: &mut impl Effects, error: PyError) -> Result<Outcome, Flow> {
+    if cx.debug {
+        return Ok(Outcome {
+            result: Err(error.clone()),
+            event: CacheEvent::Uncached { error },
+        });
+    }
+    fx.log(Diagnostic {
+        message: BACKEND_EXCEPTION,
+        error: error.clone(),
+    })?;
+    Ok(Outcome {
+        result: fx.compute()?,
+        event: CacheEvent::Uncached { error },
+    })
+}
+
+/// `forced_update` (FC-1.1.3), inside the error guard.
+fn forced_update(fx: &mut impl Effects, configured: bool) -> Result<Py<bool>, Flow> {
+    if !configured {
+        return Ok(Ok(false));
+    }
+    fx.hook(HookQuery::ForcedUpdate)
+}
+
+/// After a miss: compute, filter, and report whether to store (FC-1.1.8, FC-2.6.3).
+/// `Err(outcome)` ends the call (the function or the filter raised, or the filter said no).
+fn compute_and_filter(
+    fx: &mut impl Effects,
+    key: &str,
+    response_filter: bool,
+) -> Result<Result<Value, Outcome>, Flow> {
+    let miss = |result, key: &str| Outcome {
+        result,
+        event: CacheEvent::Miss {
+            key: key.to_owned(),
+            stored: false,
+        },
+    };
+    let value = match fx.compute()? {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(miss(Err(e), key))),
+    };
+    if response_filter {
+        match fx.hook(HookQuery::ResponseFilter(value.clone()))? {
+            Ok(true) => {}
+            Ok(false) => return Ok(Err(miss(Ok(value), key))),
+            Err(e) => return Ok(Err(miss(Err(e), key))),
+        }
+    }
+    Ok(Ok(value))
+}
+
+/// A storing error: re-raised in debug mode, else logged (FC-1.1.8).
+fn store_failed(
+    cx: Ctx,
+    fx: &mut impl Effects,
+    key: String,
+    value: Value,
+    error: PyError,
+) -> Result<Outcome, Flow> {
+    if cx.debug {
+        return Ok(Outcome {
+            result: Err(error),
+            event: CacheEvent::Miss { key, stored: false },
+        });
+    }
+    fx.log(Diagnostic {
+        message: BACKEND_EXCEPTION,
+        error,
+    })?;
+    Ok(Outcome {
+        result: Ok(value),
+        event: CacheEvent::Miss { key, stored: false },
+    })
+}
+
+/// A memoized function called through `bound_to` (FC-2.6).
+pub(crate) fn call_memoized(
+    cx: Ctx,
+    fx: &mut impl Effects,
+    m: &Memoized,
+    bound_to: Option<&Receiver>,
+    args: &[Value],
+    kwargs: &[(String, Value)],
+) -> Result<Outcome, Flow> {
+    let o = &m.options;
+    if let Some(outcome) = bypass(fx, o.hooks.unless)? {
+        return Ok(outcome);
+    }
+    let args = call_args(&m.function, bound_to, args);
+    // Key and read, inside Flask-Caching's `try`. 2.5 asks forced_update before the key;
+    // ≤2.4.1 after it (and inside it, FC-0.9).
+    let before = !cx.profile.forced_update_in_version();
+    let guarded: Py<(String, Option<Value>)> = 'guard: {
+        let mut forced = false;
+        if before {
+            match forced_update(fx, o.hooks.forced_update)? {
+                Ok(f) => forced = f,
+                Err(e) => break 'guard Err(e),
+            }
+        }
+        let key = match memoize_key(cx, fx, m, &args, kwargs)? {
+            Ok(k) => k,
+            Err(e) => break 'guard Err(e),
+        };
+        if !before {
+            match forced_update(fx, o.hooks.forced_update)? {
+                Ok(f) => forced = f,
+                Err(e) => break 'guard Err(e),
+            }
+        }
+        match read(cx, fx, &key, forced, o.cache_none, o.hooks.is_stale)? {
+            Ok(hit) => Ok((key, hit)),
+            Err(e) => Err(e),
+        }
+    };
+    let key = match guarded {
+        Err(e) => return fallback(cx, fx, e),
+        Ok((key, Some(value))) => {
+            return Ok(Outcome {
+                result: Ok(value),
+                event: CacheEvent::Hit { key },
+            })
+        }
+        Ok((key, None)) => key,
+    };
+    let value = match compute_and_filter(fx, &key, o.hooks.response_filter)? {
+        Ok(v) => v,
+        Err(outcome) => return Ok(outcome),
+    };
+    let set = StoreOp::Set {
+        key: key.clone(),
+        value: value.clone(),
+        timeout: o.timeout,
+    };
+    if let Err(e) = backend::write(fx, set)? {
+        return store_failed(cx, fx, key, value, e.to_py_error(cx.py));
+    }
+    if cx.profile.refreshes_version_keys() {
+        let mode = VersionMode::Refresh { timeout: o.timeout };
+        let callee = Callee::unbound(&m.function);
+        if let Err(e) = memoize_version(cx, fx, callee, Some(&args), &o.args_to_ignore, mode)? {
+            return store_failed(cx, fx, key, value, e);
+        }
+    }
+    Ok(Outcome {
+        result: Ok(value),
+        event: CacheEvent::Miss { key, stored: true },
+    })
+}
+
+/// Turns a view-key error into the flow's result: Python errors are raised, incomplete
+/// input is a protocol error.
+fn view_key_result(result: Result<String, ViewKeyError>) -> Result<Py<String>, Flow> {
+    match result {
+        Ok(k) => Ok(Ok(k)),
+        Err(ViewKeyError::Python(e)) => Ok(Err(e)),
+        Err(ViewKeyError::Input(e)) => Err(Flow::Abort(EngineError::InvalidCommand(e.to_string()))),
+    }
+}
+
+fn request_info(request: Option<&Request>) -> Option<RequestInfo<'_>> {
+    request.map(|r| RequestInfo {
+        path: &r.path,
+        args: &r.args,
+    })
+}
+
+/// A `@cached` function called within `request` (FC-1.1).
+pub(crate) fn call_cached(
+    cx: Ctx,
+    fx: &mut impl Effects,
+    view: &CachedOptions,
+    request: Option<&Request>,
+    prefix_result: Option<&str>,
+    custom_key: Option<&str>,
+) -> Result<Outcome, Flow> {
+    if let Some(outcome) = bypass(fx, view.hooks.unless)? {
+        return Ok(outcome);
+    }
+    let guarded: Py<(String, Option<Value>)> = 'guard: {
+        let key = if view.custom_make_cache_key {
+            match custom_key {
+                Some(k) => k.to_owned(),
+                None => {
+                    return Err(Flow::Abort(EngineError::InvalidCommand(
+                        "make_cache_key is custom but no key was supplied".into(),
+                    )))
+                }
+            }
+        } else {
+            let input = ViewKeyInput {
+                request: request_info(request),
+                mode: ViewKeyMode::Request,
+                prefix_result,
+            };
+            match view_key_result(view_key(&view.key, &input, cx.profile, cx.py))? {
+                Ok(k) => k,
+                Err(e) => break 'guard Err(e),
+            }
+        };
+        let forced = match forced_update(fx, view.hooks.forced_update)? {
+            Ok(f) => f,
+            Err(e) => break 'guard Err(e),
+        };
+        match read(cx, fx, &key, forced, view.cache_none, view.hooks.is_stale)? {
+            Ok(hit) => Ok((key, hit)),
+            Err(e) => Err(e),
+        }
+    };
+    let key = match guarded {
+        Err(e) => return fallback(cx, fx, e),
+        Ok((key, Some(value))) => {
+            return Ok(Outcome {
+                result: Ok(value),
+                event: CacheEvent::Hit { key },
+            })
+        }
+        Ok((key, None)) => key,
+    };
+    let value = match compute_and_filter(fx, &key, view.hooks.response_filter)? {
+        Ok(v) => v,
+        Err(outcome) => return Ok(outcome),
+    };
+    let set = StoreOp::Set {
+        key: key.clone(),
+        value: value.clone(),
+        timeout: view.timeout,
+    };
+    if let Err(e) = backend::write(fx, set)? {
+        return store_failed(cx, fx, key, value, e.to_py_error(cx.py));
+    }
+    Ok(Outcome {
+        result: Ok(value),
+        event: CacheEvent::Miss { key, stored: true },
+    })
+}
+
+fn raised(error: PyError) -> Outcome {
+    Outcome {
+        result: Err(error),
+        event: CacheEvent::Direct,
+    }
+}
+
+/// `cache.delete_memoized(f, *args, **kwargs)` (FC-3.2, FC-3.3): no exception handling.
+pub(crate) fn delete_memoized(
+    cx: Ctx,
+    fx: &mut impl Effects,
+    m: &Memoized,
+    bound_to: Option<&Receiver>,
+    args: &[Value],
+    kwargs: &[(String, Value)],
+) -> Result<Outcome, Flow> {
+    let callee = match bound_to {
+        Some(r) => Callee::bound(&m.function, r),
+        None => Callee::unbound(&m.function),
+    };
+    if args.is_empty() && kwargs.is_empty() {
+        let mode = VersionMode::Reset {
+            timeout: cx.profile.version_reset_timeout(),
+        };
+        return Ok(match memoize_version(cx, fx, callee, None, &[], mode)? {
+            Err(e) => raised(e),
+            Ok(state) => Outcome {
+                result: Ok(Value::None),
+                event: CacheEvent::VersionReset {
+                    key: state.last_key,
+                },
+            },
+        });
+    }
+    let args = ensure_self_arg(callee, args, cx.profile);
+    let key = match memoize_key(cx, fx, m, &args, kwargs)? {
+        Ok(k) => k,
+        Err(e) => return Ok(raised(e)),
+    };
+    Ok(
+        match backend::write(fx, StoreOp::Delete { key: key.clone() })? {
+            Ok(_) => Outcome {
+                result: Ok(Value::None),
+                event: CacheEvent::Deleted { key },
+            },
+            Err(e) => raised(e.to_py_error(cx.py)),
+        },
+    )
+}
+
+/// `cache.delete_memoized_verhash(f)` (FC-3.4.1).
+pub(crate) fn delete_memoized_verhash(
+    cx: Ctx,
+    fx: &mut impl Effects,
+    m: &Memoized,
+    bound_to: Option<&Receiver>,
+) -> Result<Outcome, Flow> {
+    let callee = match bound_to {
+        Some(r) => Callee::bound(&m.function, r),
+        None => Callee::unbound(&m.function),
+    };
+    let namespace = match function_namespace(callee, None, cx.profile, cx.py) {
+        Ok(ns) => ns,
+        Err(e) => return Ok(raised(e)),
+    };
+    let key = namespace.version_keys(&[]).last().to_owned();
+    let op = StoreOp::DeleteMany {
+        keys: vec![key.clone()],
+    };
+    Ok(match backend::write(fx, op)? {
+        Ok(_) => Outcome {
+            result: Ok(Value::None),
+            event: CacheEvent::VersionDeleted { key },
+        },
+        Err(e) => raised(e.to_py_error(cx.py)),
+    })
+}
+
+/// The explicit key inputs of `delete_cached`.
+pub(crate) struct DeleteCachedArgs<'a> {
+    pub path: Option<&'a str>,
+    pub query_args: Option<&'a QueryArgs>,
+    pub url_for: Option<&'a str>,
+    pub prefix_result: Option<&'a str>,
+    pub request: Option<&'a Request>,
+}
+
+/// `cache.delete_cached(f, path=, query_args=, **kwargs)` (FC-1.3.3; 2.5 only).
+pub(crate) fn delete_cached(
+    cx: Ctx,
+    fx: &mut impl Effects,
+    view: &CachedOptions,
+    a: DeleteCachedArgs<'_>,
+) -> Result<Outcome, Flow> {
+    if !cx.profile.has_explicit_path_api() {
+        return Ok(raised(PyError::new(
+            PyExceptionType::AttributeError,
+            "'Cache' object has no attribute 'delete_cached'",
+        )));
+    }
+    let input = ViewKeyInput {
+        request: request_info(a.request),
+        mode: ViewKeyMode::Explicit {
+            path: a.path,
+            query_args: a.query_args,
+            url_for: a.url_for,
+        },
+        prefix_result: a.prefix_result,
+    };
+    let key = match view_key_result(view_key(&view.key, &input, cx.profile, cx.py))? {
+        Ok(k) => k,
+        Err(e) => return Ok(raised(e)),
+    };
+    Ok(
+        match backend::write(fx, StoreOp::Delete { key: key.clone() })? {
+            Ok(reply) => Outcome {
+                result: Ok(reply_value(reply)),
+                event: CacheEvent::Deleted { key },
+            },
+            Err(e) => raised(e.to_py_error(cx.py)),
+        },
+    )
+}
+
+/// A backend reply as the Python value `cache.<op>()` returns.
+pub(crate) fn reply_value(reply: StoreReply) -> Value {
+    match reply {
+        StoreReply::Value(v) => v,
+        StoreReply::Values(vs) => Value::List(vs),
+        StoreReply::Bool(b) => Value::Bool(b),
+        StoreReply::Keys(ks) => Value::List(ks.into_iter().map(Value::Str).collect()),
+    }
+}
+
+/// `cache.get/set/add/has/delete/...`: a thin proxy (FC-3.1.1).
+pub(crate) fn backend_call(cx: Ctx, fx: &mut impl Effects, op: StoreOp) -> Result<Outcome, Flow> {
+    Ok(match fx.store(op)? {
+        Ok(reply) => Outcome {
+            result: Ok(reply_value(reply)),
+            event: CacheEvent::Direct,
+        },
+        Err(e) => raised(e.to_py_error(cx.py)),
+    })
+}

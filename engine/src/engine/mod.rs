@@ -1,0 +1,322 @@
+//! The sans-IO engine: a [`Command`] and the current time go in; the engine answers with
+//! [`Step`]s (backend operations, compute requests, hook questions, diagnostics) until the
+//! call's [`Outcome`]. It performs no I/O itself, so the same engine runs in-process over a
+//! [`crate::MemoryStore`], against Redis, or inside a simulator.
+//!
+//! ```
+//! use flaskcache_engine::engine::{Command, Engine, EngineConfig, Input, Step};
+//! use flaskcache_engine::{MemoryStore, StoreOp, Timestamp, Value};
+//!
+//! let mut engine = Engine::new(EngineConfig::default());
+//! let mut store = MemoryStore::default();
+//! let now = Timestamp::from_secs(1_000);
+//! let command = Command::Backend(StoreOp::Set { key: "k".into(), value: Value::int(1), timeout: None });
+//! let mut step = engine.start(command, now).unwrap();
+//! let outcome = loop {
+//!     step = match step {
+//!         Step::Store(op) => engine.resume(Input::Store(store.execute(&op, now))).unwrap(),
+//!         Step::Done(outcome) => break outcome,
+//!         _ => unreachable!("a backend proxy only talks to the store"),
+//!     };
+//! };
+//! assert_eq!(outcome.result, Ok(Value::Bool(true)));
+//! ```
+
+mod effects;
+mod flows;
+mod types;
+
+pub use effects::VersionSource;
+pub use types::{
+    CacheEvent, CachedId, CachedOptions, Command, Diagnostic, EngineError, HookQuery, Hooks, Input,
+    MemoizeOptions, Memoized, MemoizedId, Outcome, Request, Step,
+};
+
+use effects::Replay;
+pub(crate) use effects::{Effects, Flow, StoreResult};
+use flows::Ctx;
+
+use crate::function::FunctionDescriptor;
+use crate::keys::{Version, VersionGenerator};
+use crate::profile::Profile;
+use crate::store::Timestamp;
+use crate::value::PythonVersion;
+
+/// How the engine behaves.
+#[derive(Clone, Debug, Default)]
+pub struct EngineConfig {
+    /// Which Flask-Caching release to reproduce.
+    pub profile: Profile,
+    /// Which Python version's reprs to produce (FC-2.3.1).
+    pub python: PythonVersion,
+    /// `app.debug`: exceptions in key building and backend calls are re-raised instead of
+    /// logged (FC-1.1.6, FC-2.6.2).
+    pub debug: bool,
+    /// Seed of the version generator (FC-2.5.1).
+    pub version_seed: u64,
+}
+
+/// A call in progress: its command and every input received so far.
+struct InFlight {
+    command: Command,
+    inputs: Vec<Input>,
+    minted: Vec<Version>,
+}
+
+/// The engine: registered decorators, the version source, and at most one call in
+/// progress (Flask-Caching's calls are sequential within a request).
+pub struct Engine {
+    config: EngineConfig,
+    memoized: Vec<Memoized>,
+    cached: Vec<CachedOptions>,
+    versions: VersionSource,
+    inflight: Option<InFlight>,
+}
+
+impl Engine {
+    /// An engine with no registered functions.
+    pub fn new(config: EngineConfig) -> Self {
+        let versions = VersionSource::Seeded(VersionGenerator::new(config.version_seed));
+        Engine {
+            config,
+            memoized: Vec::new(),
+            cached: Vec::new(),
+            versions,
+            inflight: None,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Replaces the version source (e.g. with versions recorded from Python).
+    pub fn set_version_source(&mut self, source: VersionSource) {
+        self.versions = source;
+    }
+
+    /// Registers `@cache.memoize(...)` on `function`.
+    pub fn memoize(
+        &mut self,
+        function: FunctionDescriptor,
+        options: MemoizeOptions,
+    ) -> Result<MemoizedId, EngineError> {
+        if options.hooks.is_stale && !self.config.profile.has_is_stale() {
+            return Err(EngineError::Unsupported("is_stale"));
+        }
+        self.memoized.push(Memoized { function, options });
+        Ok(MemoizedId(self.memoized.len() - 1))
+    }
+
+    /// Registers `@cache.cached(...)`.
+    pub fn cached(&mut self, options: CachedOptions) -> Result<CachedId, EngineError> {
+        if options.hooks.is_stale && !self.config.profile.has_is_stale() {
+            return Err(EngineError::Unsupported("is_stale"));
+        }
+        self.cached.push(options);
+        Ok(CachedId(self.cached.len() - 1))
+    }
+
+    /// The registered memoized function.
+    pub fn memoized(&self, id: MemoizedId) -> Option<&Memoized> {
+        self.memoized.get(id.0)
+    }
+
+    /// The registered `@cached` function.
+    pub fn cached_view(&self, id: CachedId) -> Option<&CachedOptions> {
+        self.cached.get(id.0)
+    }
+
+    /// Starts a call at time `now` and returns its first step.
+    ///
+    /// `now` is when the call happens; the engine itself keeps no clock (backend operations
+    /// are executed by the caller, at the time of its choosing).
+    pub fn start(&mut self, command: Command, now: Timestamp) -> Result<Step, EngineError> {
+        let _ = now;
+        if self.inflight.is_some() {
+            return Err(EngineError::Busy);
+        }
+        self.inflight = Some(InFlight {
+            command,
+            inputs: Vec::new(),
+            minted: Vec::new(),
+        });
+        self.advance()
+    }
+
+    /// Feeds the answer to the last step and returns the next one.
+    pub fn resume(&mut self, input: Input) -> Result<Step, EngineError> {
+        match &mut self.inflight {
+            Some(call) => call.inputs.push(input),
+            None => return Err(EngineError::Idle),
+        }
+        self.advance()
+    }
+
+    /// Abandons the call in progress, if any.
+    pub fn abort(&mut self) {
+        self.inflight = None;
+    }
+
+    fn advance(&mut self) -> Result<Step, EngineError> {
+        let Some(mut call) = self.inflight.take() else {
+            return Err(EngineError::Idle);
+        };
+        let cx = Ctx {
+            profile: self.config.profile,
+            py: self.config.python,
+            debug: self.config.debug,
+        };
+        let mut fx = Replay {
+            inputs: &call.inputs,
+            position: 0,
+            minted: &mut call.minted,
+            mint_position: 0,
+            source: &mut self.versions,
+        };
+        let result = run(cx, &mut fx, &self.memoized, &self.cached, &call.command);
+        match result {
+            Ok(outcome) => Ok(Step::Done(outcome)),
+            Err(Flow::Suspend(step)) => {
+                self.inflight = Some(call);
+                Ok(step)
+            }
+            Err(Flow::Abort(e)) => Err(e),
+        }
+    }
+
+    /// Runs a command to its end with effects answered directly (no suspension): the
+    /// embedded driver's fast path.
+    pub(crate) fn run_direct(
+        &mut self,
+        command: &Command,
+        fx: &mut impl DirectEffects,
+    ) -> Result<Outcome, EngineError> {
+        let cx = Ctx {
+            profile: self.config.profile,
+            py: self.config.python,
+            debug: self.config.debug,
+        };
+        let mut adapter = Direct {
+            inner: fx,
+            versions: &mut self.versions,
+        };
+        match run(cx, &mut adapter, &self.memoized, &self.cached, command) {
+            Ok(outcome) => Ok(outcome),
+            Err(Flow::Abort(e)) => Err(e),
+            Err(Flow::Suspend(_)) => Err(EngineError::UnexpectedInput {
+                expected: "a direct answer",
+            }),
+        }
+    }
+}
+
+/// Effects answered immediately by an embedding driver.
+pub(crate) trait DirectEffects {
+    /// Executes a backend operation.
+    fn store(&mut self, op: crate::store::StoreOp) -> StoreResult;
+    /// Runs the function.
+    fn compute(&mut self) -> Result<crate::value::Value, crate::error::PyError>;
+    /// Answers a hook.
+    fn hook(&mut self, query: &HookQuery) -> Result<bool, crate::error::PyError>;
+    /// Records a diagnostic.
+    fn log(&mut self, diagnostic: Diagnostic);
+}
+
+struct Direct<'a, D> {
+    inner: &'a mut D,
+    versions: &'a mut VersionSource,
+}
+
+impl<D: DirectEffects> Effects for Direct<'_, D> {
+    fn store(&mut self, op: crate::store::StoreOp) -> Result<StoreResult, Flow> {
+        Ok(self.inner.store(op))
+    }
+    fn compute(&mut self) -> Result<Result<crate::value::Value, crate::error::PyError>, Flow> {
+        Ok(self.inner.compute())
+    }
+    fn hook(&mut self, query: HookQuery) -> Result<Result<bool, crate::error::PyError>, Flow> {
+        Ok(self.inner.hook(&query))
+    }
+    fn log(&mut self, diagnostic: Diagnostic) -> Result<(), Flow> {
+        self.inner.log(diagnostic);
+        Ok(())
+    }
+    fn mint(&mut self) -> Version {
+        self.versions.next()
+    }
+}
+
+fn run(
+    cx: Ctx,
+    fx: &mut impl Effects,
+    memoized: &[Memoized],
+    cached: &[CachedOptions],
+    command: &Command,
+) -> Result<Outcome, Flow> {
+    let unknown = || Flow::Abort(EngineError::UnknownHandle);
+    match command {
+        Command::CallMemoized {
+            function,
+            bound_to,
+            args,
+            kwargs,
+        } => {
+            let m = memoized.get(function.0).ok_or_else(unknown)?;
+            flows::call_memoized(cx, fx, m, bound_to.as_ref(), args, kwargs)
+        }
+        Command::CallCached {
+            view,
+            request,
+            prefix_result,
+            custom_key,
+        } => {
+            let v = cached.get(view.0).ok_or_else(unknown)?;
+            flows::call_cached(
+                cx,
+                fx,
+                v,
+                request.as_ref(),
+                prefix_result.as_deref(),
+                custom_key.as_deref(),
+            )
+        }
+        Command::DeleteMemoized {
+            function,
+            bound_to,
+            args,
+            kwargs,
+        } => {
+            let m = memoized.get(function.0).ok_or_else(unknown)?;
+            flows::delete_memoized(cx, fx, m, bound_to.as_ref(), args, kwargs)
+        }
+        Command::DeleteMemoizedVerhash { function, bound_to } => {
+            let m = memoized.get(function.0).ok_or_else(unknown)?;
+            flows::delete_memoized_verhash(cx, fx, m, bound_to.as_ref())
+        }
+        Command::DeleteCached {
+            view,
+            path,
+            query_args,
+            url_for,
+            prefix_result,
+            request,
+        } => {
+            let v = cached.get(view.0).ok_or_else(unknown)?;
+            let a = flows::DeleteCachedArgs {
+                path: path.as_deref(),
+                query_args: query_args.as_ref(),
+                url_for: url_for.as_deref(),
+                prefix_result: prefix_result.as_deref(),
+                request: request.as_ref(),
+            };
+            flows::delete_cached(cx, fx, v, a)
+        }
+        Command::Backend(op) => flows::backend_call(cx, fx, op.clone()),
+        Command::Tick => Ok(Outcome {
+            result: Ok(crate::value::Value::None),
+            event: CacheEvent::Direct,
+        }),
+    }
+}
