@@ -286,7 +286,10 @@ fn derive_memoize(
             return Ok(out);
         }
     };
-    let version_keys = namespace.version_keys(&ignore);
+    // `delete_memoized(f)` and `delete_memoized_verhash(f)` call `_memoize_version`
+    // without `args_to_ignore` (FC-3.2.2, FC-3.4.1).
+    let resets = op == "reset" || op == "verhash";
+    let version_keys = namespace.version_keys(if resets { &[] } else { &ignore });
     if op == "verhash" {
         out.key = Some(version_keys.last().to_owned());
         return Ok(out);

@@ -50,7 +50,7 @@ pub enum VersionSource {
 
 impl VersionSource {
     /// The next version.
-    pub fn next(&mut self) -> Version {
+    pub fn next_version(&mut self) -> Version {
         match self {
             VersionSource::Seeded(g) => g.next_version(),
             VersionSource::Injected(queue, g) => {
@@ -118,7 +118,7 @@ impl Effects for Replay<'_> {
         let version = match self.minted.get(self.mint_position) {
             Some(v) => *v,
             None => {
-                let v = self.source.next();
+                let v = self.source.next_version();
                 self.minted.push(v);
                 v
             }

@@ -244,7 +244,7 @@ impl<D: DirectEffects> Effects for Direct<'_, D> {
         Ok(())
     }
     fn mint(&mut self) -> Version {
-        self.versions.next()
+        self.versions.next_version()
     }
 }
 

@@ -147,7 +147,11 @@ pub fn function_namespace(
     fname.push_str(&function.module);
     fname.push('.');
     fname.push_str(&function.qualname);
-    let instance_fname = token.map(|t| format!("{fname}.{t}"));
+    // `if instance_token`: an empty token (an object whose repr is '') means no instance
+    // namespace.
+    let instance_fname = token
+        .filter(|t| !t.is_empty())
+        .map(|t| format!("{fname}.{t}"));
     if profile.sanitizes_namespace() {
         Ok(Namespace {
             fname: sanitize(&fname),
