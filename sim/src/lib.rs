@@ -1,9 +1,10 @@
-//! flaskcache-sim: tools around the engine. So far: the tagged JSON form of Python values
-//! ([`pyjson`]) and the golden key vectors recorded from the real Flask-Caching
-//! ([`vectors`]).
+//! flaskcache-sim: tools around the engine. The tagged JSON form of Python values ([`pyjson`]),
+//! the golden key vectors recorded from the real Flask-Caching ([`vectors`]), and
+//! transcripts of engine calls in the form the Python recorder writes ([`transcript`]).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod pyjson;
+pub mod transcript;
 pub mod vectors;

@@ -1,0 +1,175 @@
+//! Transcripts: a call's steps as readable lines in the form
+//! `tests/flows/record.py` writes for the real Flask-Caching, so that the two can be
+//! compared byte for byte:
+//!
+//! ```text
+//! # f(1)
+//! get_many('app.f_memver') -> [None]
+//! set_many({'app.f_memver': 'AQEBAQ'}, timeout=0) -> ['app.f_memver']
+//! get('y4jv1y4Ocn0Pa/9zAQEBAQ') -> None
+//! compute
+//! set('y4jv1y4Ocn0Pa/9zAQEBAQ', 1, timeout=60) -> True
+//! ...
+//! = 1
+//! ```
+
+use flaskcache_engine::engine::{Command, Engine, EngineError, HookQuery, Input, Outcome, Step};
+use flaskcache_engine::error::PyError;
+use flaskcache_engine::store::{MemoryStore, StoreError, StoreOp, StoreReply, Timestamp};
+use flaskcache_engine::value::{repr_str_into, PythonVersion, Value};
+
+/// Appends `repr(str)`.
+fn key(out: &mut String, k: &str, py: PythonVersion) {
+    repr_str_into(k, out, py);
+}
+
+fn timeout(out: &mut String, t: Option<i64>) {
+    match t {
+        Some(t) => out.push_str(&format!("timeout={t}")),
+        None => out.push_str("timeout=None"),
+    }
+}
+
+fn key_list(out: &mut String, keys: &[String], py: PythonVersion) {
+    for (i, k) in keys.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        key(out, k, py);
+    }
+}
+
+/// A backend operation as the Python call Flask-Caching makes: `set('k', 1, timeout=60)`.
+pub fn render_op(op: &StoreOp, py: PythonVersion) -> String {
+    let mut out = String::from(op.name());
+    out.push('(');
+    match op {
+        StoreOp::Get { key: k } | StoreOp::Has { key: k } | StoreOp::Delete { key: k } => {
+            key(&mut out, k, py)
+        }
+        StoreOp::GetMany { keys } | StoreOp::DeleteMany { keys } => key_list(&mut out, keys, py),
+        StoreOp::Set {
+            key: k,
+            value,
+            timeout: t,
+        }
+        | StoreOp::Add {
+            key: k,
+            value,
+            timeout: t,
+        } => {
+            key(&mut out, k, py);
+            out.push_str(", ");
+            value.repr_into(&mut out, py);
+            out.push_str(", ");
+            timeout(&mut out, *t);
+        }
+        StoreOp::SetMany { items, timeout: t } => {
+            out.push('{');
+            for (i, (k, v)) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                key(&mut out, k, py);
+                out.push_str(": ");
+                v.repr_into(&mut out, py);
+            }
+            out.push_str("}, ");
+            timeout(&mut out, *t);
+        }
+        StoreOp::Clear => {}
+    }
+    out.push(')');
+    out
+}
+
+/// A backend reply as Python prints the returned value.
+pub fn render_reply(reply: &Result<StoreReply, StoreError>, py: PythonVersion) -> String {
+    match reply {
+        Ok(StoreReply::Value(v)) => v.repr(py),
+        Ok(StoreReply::Values(vs)) => Value::List(vs.clone()).repr(py),
+        Ok(StoreReply::Bool(b)) => Value::Bool(*b).repr(py),
+        Ok(StoreReply::Keys(ks)) => {
+            Value::List(ks.iter().cloned().map(Value::Str).collect()).repr(py)
+        }
+        Err(e) => {
+            let err = e.to_py_error(py);
+            format!("raise {}: {}", err.kind.as_str(), err.message)
+        }
+    }
+}
+
+/// A hook question's name, as the recorder prints it.
+pub fn hook_name(query: &HookQuery) -> &'static str {
+    match query {
+        HookQuery::Unless => "unless",
+        HookQuery::ForcedUpdate => "forced_update",
+        HookQuery::IsStale(_) => "is_stale",
+        HookQuery::ResponseFilter(_) => "response_filter",
+    }
+}
+
+/// The final line of a call: `= <repr>` or `! <Type>: <message>`.
+pub fn render_result(result: &Result<Value, PyError>, py: PythonVersion) -> String {
+    match result {
+        Ok(v) => format!("= {}", v.repr(py)),
+        Err(e) => format!("! {}: {}", e.kind.as_str(), e.message),
+    }
+}
+
+/// Drives one command through the engine's stepper and a [`MemoryStore`], appending the
+/// transcript lines to `lines`. `compute` runs the function; `hook` answers hooks.
+#[allow(clippy::too_many_arguments)]
+pub fn run_call(
+    engine: &mut Engine,
+    store: &mut MemoryStore,
+    now: Timestamp,
+    comment: &str,
+    command: Command,
+    mut compute: impl FnMut() -> Result<Value, PyError>,
+    mut hook: impl FnMut(&HookQuery) -> Result<bool, PyError>,
+    lines: &mut Vec<String>,
+) -> Result<Outcome, EngineError> {
+    let py = engine.config().python;
+    lines.push(format!("# {comment}"));
+    let mut step = engine.start(command, now)?;
+    loop {
+        step = match step {
+            Step::Store(op) => {
+                let reply = store.execute(&op, now);
+                lines.push(format!(
+                    "{} -> {}",
+                    render_op(&op, py),
+                    render_reply(&reply, py)
+                ));
+                engine.resume(Input::Store(reply))?
+            }
+            Step::Compute => {
+                lines.push("compute".to_owned());
+                engine.resume(Input::Computed(compute()))?
+            }
+            Step::Hook(query) => {
+                let answer = hook(&query);
+                let shown = match &answer {
+                    Ok(b) => Value::Bool(*b).repr(py),
+                    Err(e) => format!("raise {}: {}", e.kind.as_str(), e.message),
+                };
+                lines.push(format!("hook {} -> {shown}", hook_name(&query)));
+                engine.resume(Input::Hook(answer))?
+            }
+            Step::Log(d) => {
+                lines.push(format!(
+                    "log {}: {}: {}",
+                    d.message,
+                    d.error.kind.as_str(),
+                    d.error.message
+                ));
+                engine.resume(Input::Logged)?
+            }
+            Step::Done(outcome) => {
+                lines.push(render_result(&outcome.result, py));
+                return Ok(outcome);
+            }
+        };
+    }
+}
