@@ -11,6 +11,42 @@ pub enum Profile {
     FlaskCaching25,
     /// Flask-Caching 1.4 to 2.4.1, the line most deployed apps still run.
     FlaskCaching24,
+    /// Flask-Cache 0.13.1, the release the well-known blog posts describe (FC-5).
+    FlaskCache013,
+}
+
+/// What `get_id` does with an object's `__caching_id__` (FC-0.7, FC-2.2.6, FC-5.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CachingIdPolicy {
+    /// `str(obj.__caching_id__())` (2.5).
+    Honoured,
+    /// Called with one argument too many: `TypeError` (≤2.4.1).
+    Broken,
+    /// Not looked at: `repr(obj)` (0.13).
+    Ignored,
+}
+
+/// A decorator argument that not every release accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Feature {
+    /// `cache_none=`.
+    CacheNone,
+    /// `forced_update=`.
+    ForcedUpdate,
+    /// `is_stale=` (2.5.0).
+    IsStale,
+    /// `response_filter=`.
+    ResponseFilter,
+    /// `query_string=`.
+    QueryString,
+    /// `hash_method=`.
+    HashMethod,
+    /// `source_check=`.
+    SourceCheck,
+    /// `args_to_ignore=`.
+    ArgsToIgnore,
+    /// `make_cache_key=` on `@cached`.
+    CustomMakeCacheKey,
 }
 
 impl Profile {
@@ -19,12 +55,21 @@ impl Profile {
         match self {
             Profile::FlaskCaching25 => "2.5",
             Profile::FlaskCaching24 => "2.4",
+            Profile::FlaskCache013 => "0.13",
         }
     }
 
-    /// Parses `2.5` / `2.4` (and the variant names).
+    /// Every profile.
+    pub const ALL: [Profile; 3] = [
+        Profile::FlaskCaching25,
+        Profile::FlaskCaching24,
+        Profile::FlaskCache013,
+    ];
+
+    /// Parses `2.5` / `2.4` / `0.13` (and the variant names).
     pub fn parse(s: &str) -> Option<Self> {
         match s {
+            "0.13" | "FlaskCache013" => Some(Profile::FlaskCache013),
             "2.5" | "FlaskCaching25" => Some(Profile::FlaskCaching25),
             "2.4" | "FlaskCaching24" => Some(Profile::FlaskCaching24),
             _ => None,
@@ -36,7 +81,7 @@ impl Profile {
     pub fn default_hash(self) -> HashMethod {
         match self {
             Profile::FlaskCaching25 => HashMethod::Sha256,
-            Profile::FlaskCaching24 => HashMethod::Md5,
+            Profile::FlaskCaching24 | Profile::FlaskCache013 => HashMethod::Md5,
         }
     }
 
@@ -70,10 +115,13 @@ impl Profile {
         matches!(self, Profile::FlaskCaching25)
     }
 
-    /// Whether `get_id` honours `__caching_id__` (2.5) or calls it with an extra argument
-    /// and raises `TypeError` (≤2.4.1) (FC-0.7, FC-2.2.6).
-    pub fn caching_id_works(self) -> bool {
-        matches!(self, Profile::FlaskCaching25)
+    /// What `get_id` does with `__caching_id__` (FC-0.7, FC-2.2.6, FC-5.2).
+    pub fn caching_id(self) -> CachingIdPolicy {
+        match self {
+            Profile::FlaskCaching25 => CachingIdPolicy::Honoured,
+            Profile::FlaskCaching24 => CachingIdPolicy::Broken,
+            Profile::FlaskCache013 => CachingIdPolicy::Ignored,
+        }
     }
 
     /// Whether a missing `self`/`cls` argument raises the explanatory `ValueError` (2.5) or
@@ -87,7 +135,7 @@ impl Profile {
     pub fn version_creation_timeout(self, decorator_timeout: Option<i64>) -> Option<i64> {
         match self {
             Profile::FlaskCaching25 => Some(0),
-            Profile::FlaskCaching24 => decorator_timeout,
+            Profile::FlaskCaching24 | Profile::FlaskCache013 => decorator_timeout,
         }
     }
 
@@ -102,7 +150,7 @@ impl Profile {
     pub fn version_reset_timeout(self) -> Option<i64> {
         match self {
             Profile::FlaskCaching25 => Some(0),
-            Profile::FlaskCaching24 => None,
+            Profile::FlaskCaching24 | Profile::FlaskCache013 => None,
         }
     }
 
@@ -114,6 +162,46 @@ impl Profile {
 
     /// Whether the decorators accept `is_stale` (new in 2.5.0, FC-1.1.5).
     pub fn has_is_stale(self) -> bool {
-        matches!(self, Profile::FlaskCaching25)
+        self.supports(Feature::IsStale)
+    }
+
+    /// Whether keys come from `inspect.getargspec` (0.13): every positional parameter
+    /// (`self` of a bound method included), defaults by position from the end, extra
+    /// positionals dropped, keyword arguments never in the key (`{}`), keyword-only
+    /// parameters an error, no `cls` check (FC-5.2).
+    pub fn argspec_keys(self) -> bool {
+        matches!(self, Profile::FlaskCache013)
+    }
+
+    /// Whether `delete_memoized`/`delete_memoized_verhash` log and swallow exceptions
+    /// unless `app.debug` (0.13), or let them propagate (FC-3.3.2, FC-5.3).
+    pub fn swallows_delete_errors(self) -> bool {
+        matches!(self, Profile::FlaskCache013)
+    }
+
+    /// Whether `cache.set/add/delete/...` return the backend's result (Flask-Caching) or
+    /// `None` (0.13, FC-5.1). `get` and `get_many` always return theirs.
+    pub fn proxies_return_results(self) -> bool {
+        !matches!(self, Profile::FlaskCache013)
+    }
+
+    /// Whether `Cache` has a `has` proxy (not in 0.13).
+    pub fn has_has_proxy(self) -> bool {
+        !matches!(self, Profile::FlaskCache013)
+    }
+
+    /// Whether a failed `set` in `@cached` calls the view a second time and returns that
+    /// (0.13: `return f(*args, **kwargs)` in the `except`).
+    pub fn cached_recomputes_after_failed_set(self) -> bool {
+        matches!(self, Profile::FlaskCache013)
+    }
+
+    /// Whether the decorators accept `feature`.
+    pub fn supports(self, feature: Feature) -> bool {
+        match self {
+            Profile::FlaskCaching25 => true,
+            Profile::FlaskCaching24 => feature != Feature::IsStale,
+            Profile::FlaskCache013 => false,
+        }
     }
 }

@@ -9,7 +9,7 @@ Usage (from the repository root, or anywhere):
 
     python3 engine/tools/gen_printable.py [--python PATH ...] [--output FILE]
 
-Each `--python` interpreter (default: the pyenv-installed 3.11, 3.12 and 3.13) is run
+Each `--python` interpreter (default: the pyenv-installed 3.7, 3.11, 3.12 and 3.13) is run
 through subprocess with `--dump`, which prints one JSON object: the Python version, its
 `unicodedata.unidata_version` and the sorted inclusive ranges of non-printable code
 points >= U+0080. The driver merges the dumps (one table per Unicode version; Python
@@ -24,6 +24,7 @@ import subprocess
 import sys
 
 DEFAULT_PYTHONS = [
+    "/root/.pyenv/versions/3.7.16/bin/python",
     "/root/.pyenv/versions/3.11.7/bin/python",
     "/root/.pyenv/versions/3.12.1/bin/python",
     "/root/.pyenv/versions/3.13.0/bin/python",

@@ -462,7 +462,19 @@ pub(crate) fn call_cached(
         timeout: view.timeout,
     };
     if let Err(e) = backend::write(fx, set)? {
-        return store_failed(cx, fx, key, value, e.to_py_error(cx.py));
+        let error = e.to_py_error(cx.py);
+        if cx.profile.cached_recomputes_after_failed_set() && !cx.debug {
+            // 0.13: `logger.exception(...); return f(*args, **kwargs)`.
+            fx.log(Diagnostic {
+                message: BACKEND_EXCEPTION,
+                error,
+            })?;
+            return Ok(Outcome {
+                result: fx.compute()?,
+                event: CacheEvent::Miss { key, stored: false },
+            });
+        }
+        return store_failed(cx, fx, key, value, error);
     }
     Ok(Outcome {
         result: Ok(value),
@@ -475,6 +487,22 @@ fn raised(error: PyError) -> Outcome {
         result: Err(error),
         event: CacheEvent::Direct,
     }
+}
+
+/// An exception inside `delete_memoized`/`delete_memoized_verhash`: propagated, except in
+/// 0.13 where it is logged and swallowed unless `app.debug` (FC-3.3.2, FC-5.3).
+fn delete_failed(cx: Ctx, fx: &mut impl Effects, error: PyError) -> Result<Outcome, Flow> {
+    if !cx.profile.swallows_delete_errors() || cx.debug {
+        return Ok(raised(error));
+    }
+    fx.log(Diagnostic {
+        message: BACKEND_EXCEPTION,
+        error: error.clone(),
+    })?;
+    Ok(Outcome {
+        result: Ok(Value::None),
+        event: CacheEvent::Uncached { error },
+    })
 }
 
 /// `cache.delete_memoized(f, *args, **kwargs)` (FC-3.2, FC-3.3): no exception handling.
@@ -494,15 +522,15 @@ pub(crate) fn delete_memoized(
         let mode = VersionMode::Reset {
             timeout: cx.profile.version_reset_timeout(),
         };
-        return Ok(match memoize_version(cx, fx, callee, None, &[], mode)? {
-            Err(e) => raised(e),
-            Ok(state) => Outcome {
+        return match memoize_version(cx, fx, callee, None, &[], mode)? {
+            Err(e) => delete_failed(cx, fx, e),
+            Ok(state) => Ok(Outcome {
                 result: Ok(Value::None),
                 event: CacheEvent::VersionReset {
                     key: state.last_key,
                 },
-            },
-        });
+            }),
+        };
     }
     let args = ensure_self_arg(callee, args, cx.profile);
     let key = match memoize_key(cx, fx, m, &args, kwargs)? {
@@ -533,19 +561,19 @@ pub(crate) fn delete_memoized_verhash(
     };
     let namespace = match function_namespace(callee, None, cx.profile, cx.py) {
         Ok(ns) => ns,
-        Err(e) => return Ok(raised(e)),
+        Err(e) => return delete_failed(cx, fx, e),
     };
     let key = namespace.version_keys(&[]).last().to_owned();
     let op = StoreOp::DeleteMany {
         keys: vec![key.clone()],
     };
-    Ok(match backend::write(fx, op)? {
-        Ok(_) => Outcome {
+    match backend::write(fx, op)? {
+        Ok(_) => Ok(Outcome {
             result: Ok(Value::None),
             event: CacheEvent::VersionDeleted { key },
-        },
-        Err(e) => raised(e.to_py_error(cx.py)),
-    })
+        }),
+        Err(e) => delete_failed(cx, fx, e.to_py_error(cx.py)),
+    }
 }
 
 /// The explicit key inputs of `delete_cached`.
@@ -604,11 +632,24 @@ pub(crate) fn reply_value(reply: StoreReply) -> Value {
     }
 }
 
-/// `cache.get/set/add/has/delete/...`: a thin proxy (FC-3.1.1).
+/// `cache.get/set/add/has/delete/...`: a thin proxy (FC-3.1.1). In 0.13 only `get` and
+/// `get_many` return the backend's result, and there is no `has` (FC-5.1).
 pub(crate) fn backend_call(cx: Ctx, fx: &mut impl Effects, op: StoreOp) -> Result<Outcome, Flow> {
+    if matches!(op, StoreOp::Has { .. }) && !cx.profile.has_has_proxy() {
+        return Ok(raised(PyError::new(
+            PyExceptionType::AttributeError,
+            "'Cache' object has no attribute 'has'",
+        )));
+    }
+    let returns = cx.profile.proxies_return_results()
+        || matches!(op, StoreOp::Get { .. } | StoreOp::GetMany { .. });
     Ok(match fx.store(op)? {
         Ok(reply) => Outcome {
-            result: Ok(reply_value(reply)),
+            result: Ok(if returns {
+                reply_value(reply)
+            } else {
+                Value::None
+            }),
             event: CacheEvent::Direct,
         },
         Err(e) => raised(e.to_py_error(cx.py)),

@@ -38,7 +38,7 @@ use flows::Ctx;
 
 use crate::function::FunctionDescriptor;
 use crate::keys::{Version, VersionGenerator};
-use crate::profile::Profile;
+use crate::profile::{Feature, Profile};
 use crate::store::Timestamp;
 use crate::value::PythonVersion;
 
@@ -102,20 +102,74 @@ impl Engine {
         function: FunctionDescriptor,
         options: MemoizeOptions,
     ) -> Result<MemoizedId, EngineError> {
-        if options.hooks.is_stale && !self.config.profile.has_is_stale() {
-            return Err(EngineError::Unsupported("is_stale"));
-        }
+        let o = &options;
+        self.check_features(&[
+            (o.hooks.is_stale, Feature::IsStale, "is_stale"),
+            (
+                o.hooks.forced_update,
+                Feature::ForcedUpdate,
+                "forced_update",
+            ),
+            (
+                o.hooks.response_filter,
+                Feature::ResponseFilter,
+                "response_filter",
+            ),
+            (o.cache_none, Feature::CacheNone, "cache_none"),
+            (o.hash_method.is_some(), Feature::HashMethod, "hash_method"),
+            (o.source.is_some(), Feature::SourceCheck, "source_check"),
+            (
+                !o.args_to_ignore.is_empty(),
+                Feature::ArgsToIgnore,
+                "args_to_ignore",
+            ),
+        ])?;
         self.memoized.push(Memoized { function, options });
         Ok(MemoizedId(self.memoized.len() - 1))
     }
 
     /// Registers `@cache.cached(...)`.
     pub fn cached(&mut self, options: CachedOptions) -> Result<CachedId, EngineError> {
-        if options.hooks.is_stale && !self.config.profile.has_is_stale() {
-            return Err(EngineError::Unsupported("is_stale"));
-        }
+        let o = &options;
+        self.check_features(&[
+            (o.hooks.is_stale, Feature::IsStale, "is_stale"),
+            (
+                o.hooks.forced_update,
+                Feature::ForcedUpdate,
+                "forced_update",
+            ),
+            (
+                o.hooks.response_filter,
+                Feature::ResponseFilter,
+                "response_filter",
+            ),
+            (o.cache_none, Feature::CacheNone, "cache_none"),
+            (
+                o.key.hash_method.is_some(),
+                Feature::HashMethod,
+                "hash_method",
+            ),
+            (o.key.source.is_some(), Feature::SourceCheck, "source_check"),
+            (o.key.query_string, Feature::QueryString, "query_string"),
+            (
+                o.custom_make_cache_key,
+                Feature::CustomMakeCacheKey,
+                "make_cache_key",
+            ),
+        ])?;
         self.cached.push(options);
         Ok(CachedId(self.cached.len() - 1))
+    }
+
+    /// Rejects decorator arguments the profile's release does not have.
+    fn check_features(&self, used: &[(bool, Feature, &'static str)]) -> Result<(), EngineError> {
+        match used
+            .iter()
+            .find(|(on, feature, _)| *on && !self.config.profile.supports(*feature))
+        {
+            Some((_, _, name)) => Err(EngineError::Unsupported(name)),
+            None => Ok(()),
+        }
     }
 
     /// The registered memoized function.

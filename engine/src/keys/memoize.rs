@@ -14,8 +14,9 @@ use std::borrow::Cow;
 
 use super::hash::HashMethod;
 use crate::error::{KeyError, PyError, PyExceptionType};
-use crate::function::{Callee, FunctionDescriptor, Receiver};
-use crate::profile::Profile;
+use crate::function::ParamKind;
+use crate::function::{Callee, FunctionDescriptor, Param, Receiver};
+use crate::profile::{CachingIdPolicy, Profile};
 use crate::value::{repr_str_into, PythonVersion, Value};
 
 /// `function_namespace(f, args)`: the function's namespace and, for a method reached with
@@ -85,14 +86,14 @@ pub fn get_id<'a>(
     py: PythonVersion,
 ) -> Result<Cow<'a, str>, PyError> {
     match value {
-        Value::Object(obj) => match &obj.caching_id {
-            Some(id) if profile.caching_id_works() => Ok(Cow::Borrowed(id)),
+        Value::Object(obj) => match (&obj.caching_id, profile.caching_id()) {
+            (Some(id), CachingIdPolicy::Honoured) => Ok(Cow::Borrowed(id)),
             // ≤2.4.1 calls `obj.__caching_id__(obj)`: one argument too many (FC-0.7).
-            Some(_) => Err(PyError::type_error(format!(
+            (Some(_), CachingIdPolicy::Broken) => Err(PyError::type_error(format!(
                 "{}.__caching_id__() takes 1 positional argument but 2 were given",
                 obj.class.qualname
             ))),
-            None => Ok(Cow::Borrowed(&obj.repr)),
+            (_, _) => Ok(Cow::Borrowed(&obj.repr)),
         },
         other => Ok(Cow::Owned(other.repr(py))),
     }
@@ -115,6 +116,9 @@ pub fn function_namespace(
     profile: Profile,
     py: PythonVersion,
 ) -> Result<Namespace, PyError> {
+    if profile.argspec_keys() {
+        return argspec_namespace(callee, args, py);
+    }
     let first_name = callee.arg_names().next();
     let first_arg = args.and_then(|a| a.first());
 
@@ -165,6 +169,109 @@ pub fn function_namespace(
     }
 }
 
+/// `inspect.getargspec(f)` (Flask-Cache 0.13 on Python 3): every positional parameter, or
+/// `ValueError` when the function has keyword-only parameters.
+fn getargspec(function: &FunctionDescriptor) -> Result<Vec<&Param>, PyError> {
+    if function
+        .params
+        .iter()
+        .any(|p| p.kind == ParamKind::KeywordOnly)
+    {
+        return Err(PyError::value_error(
+            "Function has keyword-only parameters or annotations, use getfullargspec() API \
+             which can support them",
+        ));
+    }
+    Ok(function
+        .params
+        .iter()
+        .filter(|p| {
+            matches!(
+                p.kind,
+                ParamKind::PositionalOnly | ParamKind::PositionalOrKeyword
+            )
+        })
+        .collect())
+}
+
+/// Flask-Cache 0.13's `function_namespace` (FC-5.2): `repr` tokens, no `cls` check, no
+/// sanitising. It runs `getargspec` on the callable it is given: the undecorated function
+/// when building a key (`args` given), the decorated wrapper `(*args, **kwargs)` for
+/// `delete_memoized(f)` / `delete_memoized_verhash(f)` (`args` is `None`), whose argument
+/// list is empty, so only a bound instance yields a token there.
+fn argspec_namespace(
+    callee: Callee<'_>,
+    args: Option<&[Value]>,
+    py: PythonVersion,
+) -> Result<Namespace, PyError> {
+    let first_name = match args {
+        Some(_) => getargspec(callee.function)?
+            .first()
+            .map(|p| p.name.as_str()),
+        None => None,
+    };
+    let token = match (callee.bound_to, first_name, args.and_then(|a| a.first())) {
+        (Some(Receiver::Instance(obj)), _, _) => Some(obj.repr.clone()),
+        (_, Some("self"), Some(arg)) => Some(arg.repr(py)),
+        _ => None,
+    };
+    let fname = format!("{}.{}", callee.function.module, callee.function.qualname);
+    let instance_fname = token
+        .filter(|t| !t.is_empty())
+        .map(|t| format!("{fname}.{t}"));
+    Ok(Namespace {
+        fname,
+        instance_fname,
+    })
+}
+
+/// Flask-Cache 0.13's `_memoize_kwargs_to_args` (FC-5.2): keyword arguments only fill
+/// named parameters and never reach the key; defaults are matched from the end of the
+/// positional parameters; extra positional arguments are dropped.
+fn argspec_normalize<'a>(
+    function: &'a FunctionDescriptor,
+    args: &'a [Value],
+    kwargs: &'a [(String, Value)],
+    py: PythonVersion,
+) -> Result<NormalizedArgs<'a>, PyError> {
+    let names = getargspec(function)?;
+    let defaults: Vec<&Value> = names.iter().filter_map(|p| p.default.as_ref()).collect();
+    let len = names.len();
+    let mut out = Vec::with_capacity(len);
+    let mut n = 0usize;
+    for (i, param) in names.iter().enumerate() {
+        let name = param.name.as_str();
+        let arg = if i == 0 && (name == "self" || name == "cls") {
+            let first = args.first().ok_or_else(|| {
+                PyError::new(PyExceptionType::IndexError, "tuple index out of range")
+            })?;
+            n += 1;
+            KeyArg::Id(Cow::Owned(first.repr(py)))
+        } else if let Some((_, value)) = kwargs.iter().find(|(k, _)| k == name) {
+            KeyArg::Value(value)
+        } else if let Some(value) = args.get(n) {
+            n += 1;
+            KeyArg::Value(value)
+        } else if defaults.is_empty() {
+            // `len(argspec.defaults)` with `defaults = None`.
+            return Err(PyError::type_error(
+                "object of type 'NoneType' has no len()",
+            ));
+        } else if len - i <= defaults.len() {
+            n += 1;
+            KeyArg::Value(defaults[defaults.len() - (len - i)])
+        } else {
+            n += 1;
+            KeyArg::None
+        };
+        out.push(arg);
+    }
+    Ok(NormalizedArgs {
+        args: out,
+        kwargs: Vec::new(),
+    })
+}
+
 /// One element of the normalised positional arguments.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KeyArg<'a> {
@@ -205,6 +312,9 @@ pub fn normalize_args<'a>(
     profile: Profile,
     py: PythonVersion,
 ) -> Result<NormalizedArgs<'a>, PyError> {
+    if profile.argspec_keys() {
+        return argspec_normalize(function, args, kwargs, py);
+    }
     let ignored = |name: &str| args_to_ignore.iter().any(|a| a == name);
     let kwarg = |name: &str| kwargs.iter().find(|(k, _)| k == name).map(|(_, v)| v);
     let mut remaining: Vec<&str> = kwargs
@@ -301,25 +411,23 @@ pub fn write_key_text(
     out.push(')');
     out.push_str("OrderedDict(");
     if !args.kwargs.is_empty() {
-        let (open, close) = match py {
-            PythonVersion::Py311 => ("[", "]"),
-            _ => ("{", "}"),
-        };
+        let as_dict = py.ordered_dict_as_dict();
+        let (open, close) = if as_dict { ("{", "}") } else { ("[", "]") };
         out.push_str(open);
         for (i, (name, value)) in args.kwargs.iter().enumerate() {
             if i > 0 {
                 out.push_str(", ");
             }
-            if py == PythonVersion::Py311 {
+            if as_dict {
+                repr_str_into(name, out, py);
+                out.push_str(": ");
+                value.repr_into(out, py);
+            } else {
                 out.push('(');
                 repr_str_into(name, out, py);
                 out.push_str(", ");
                 value.repr_into(out, py);
                 out.push(')');
-            } else {
-                repr_str_into(name, out, py);
-                out.push_str(": ");
-                value.repr_into(out, py);
             }
         }
         out.push_str(close);

@@ -13,6 +13,9 @@ use super::{ClassRef, Value};
 /// `collections.OrderedDict`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum PythonVersion {
+    /// CPython 3.7 (Unicode 11.0; `OrderedDict([(k, v), ...])`): the Python of the
+    /// Flask-Cache 0.13 profile.
+    Py37,
     /// CPython 3.11 (Unicode 14.0; `OrderedDict([(k, v), ...])`).
     #[default]
     Py311,
@@ -24,15 +27,17 @@ pub enum PythonVersion {
 
 impl PythonVersion {
     /// Every supported version, oldest first.
-    pub const ALL: [PythonVersion; 3] = [
+    pub const ALL: [PythonVersion; 4] = [
+        PythonVersion::Py37,
         PythonVersion::Py311,
         PythonVersion::Py312,
         PythonVersion::Py313,
     ];
 
-    /// Parses `"3.11"`, `"3.12"` or `"3.13"`.
+    /// Parses `"3.7"`, `"3.11"`, `"3.12"` or `"3.13"`.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
+            "3.7" => Some(PythonVersion::Py37),
             "3.11" => Some(PythonVersion::Py311),
             "3.12" => Some(PythonVersion::Py312),
             "3.13" => Some(PythonVersion::Py313),
@@ -43,6 +48,7 @@ impl PythonVersion {
     /// The version as `major.minor`, e.g. `"3.11"`.
     pub fn as_str(self) -> &'static str {
         match self {
+            PythonVersion::Py37 => "3.7",
             PythonVersion::Py311 => "3.11",
             PythonVersion::Py312 => "3.12",
             PythonVersion::Py313 => "3.13",
@@ -51,8 +57,8 @@ impl PythonVersion {
 
     /// Whether a non-empty `OrderedDict` prints as `OrderedDict({k: v})` (3.12 and later)
     /// rather than `OrderedDict([(k, v)])`.
-    fn ordered_dict_as_dict(self) -> bool {
-        !matches!(self, PythonVersion::Py311)
+    pub fn ordered_dict_as_dict(self) -> bool {
+        matches!(self, PythonVersion::Py312 | PythonVersion::Py313)
     }
 }
 
