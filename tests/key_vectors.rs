@@ -40,3 +40,8 @@ fn flask_caching_2_5_on_python_3_12() {
 fn flask_caching_2_4_on_python_3_11() {
     check("fc24-py311.json", 500, 200);
 }
+
+#[test]
+fn flask_cache_0_13_on_python_3_7() {
+    check("fc013-py37.json", 500, 200);
+}

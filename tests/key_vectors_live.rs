@@ -1,10 +1,12 @@
 //! Live differential test: draws fresh random cases from the real Flask-Caching (a new seed
 //! on every run) and asserts that flaskcache derives identical keys.
 //!
-//! The interpreters come from `FLASKCACHE_PY_FC25`, `FLASKCACHE_PY_FC24` and
-//! `FLASKCACHE_PY_FC25_PY312` (or the `.venv-*` directories that `.ci/run` creates). When
-//! none is available the test says so and passes, unless `FLASKCACHE_REQUIRE_PYTHON=1`
-//! (set by CI), which makes a missing interpreter a failure.
+//! The interpreters come from `FLASKCACHE_PY_FC25`, `FLASKCACHE_PY_FC24`,
+//! `FLASKCACHE_PY_FC25_PY312` and `FLASKCACHE_PY_FC013` (or the `.venv-*` directories that
+//! `.ci/run` creates). When one is missing the test says so and passes, unless
+//! `FLASKCACHE_REQUIRE_PYTHON=1` (set by CI) makes a missing 2.5 or 2.4 interpreter a
+//! failure. Python 3.12 and 3.7 (for Flask-Cache 0.13) are not on every machine: they are
+//! required only with `FLASKCACHE_REQUIRE_PY312=1` / `FLASKCACHE_REQUIRE_PY37=1`.
 
 use flaskcache::sim::vectors::VectorFile;
 use std::path::PathBuf;
@@ -35,9 +37,9 @@ fn fresh_seed() -> u64 {
 }
 
 /// Runs the generator with a fresh seed and checks every case; returns the case count.
-fn live(env: &str, venv: &str, memoize: usize, view: usize) -> usize {
+fn live(env: &str, venv: &str, require: &str, memoize: usize, view: usize) -> usize {
     let Some(python) = interpreter(env, venv) else {
-        let required = std::env::var("FLASKCACHE_REQUIRE_PYTHON").is_ok_and(|v| v == "1");
+        let required = std::env::var(require).is_ok_and(|v| v == "1");
         assert!(!required, "{env} is not set and {venv} does not exist");
         eprintln!(
             "SKIPPED live differential for {env}: no interpreter (run .ci/run to create {venv})"
@@ -84,15 +86,44 @@ fn live(env: &str, venv: &str, memoize: usize, view: usize) -> usize {
 
 #[test]
 fn live_flask_caching_2_5() {
-    live("FLASKCACHE_PY_FC25", ".venv-fc25", 900, 300);
+    live(
+        "FLASKCACHE_PY_FC25",
+        ".venv-fc25",
+        "FLASKCACHE_REQUIRE_PYTHON",
+        900,
+        300,
+    );
 }
 
 #[test]
 fn live_flask_caching_2_4() {
-    live("FLASKCACHE_PY_FC24", ".venv-fc24", 900, 300);
+    live(
+        "FLASKCACHE_PY_FC24",
+        ".venv-fc24",
+        "FLASKCACHE_REQUIRE_PYTHON",
+        900,
+        300,
+    );
 }
 
 #[test]
 fn live_flask_caching_2_5_python_3_12() {
-    live("FLASKCACHE_PY_FC25_PY312", ".venv-fc25-py312", 400, 100);
+    live(
+        "FLASKCACHE_PY_FC25_PY312",
+        ".venv-fc25-py312",
+        "FLASKCACHE_REQUIRE_PY312",
+        400,
+        100,
+    );
+}
+
+#[test]
+fn live_flask_cache_0_13_python_3_7() {
+    live(
+        "FLASKCACHE_PY_FC013",
+        ".venv-fc013",
+        "FLASKCACHE_REQUIRE_PY37",
+        600,
+        200,
+    );
 }

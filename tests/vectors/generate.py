@@ -10,7 +10,15 @@ The output layout is described in docs/vectors.md. Every key in the output was
 produced by the installed Flask-Caching (through a SimpleCache whose methods are
 traced); nothing here derives a key on its own. The script installs nothing, runs
 under whichever interpreter invokes it and detects the Flask-Caching profile
-("2.5" for 2.5.x, "2.4" for 2.4.x) and the Python minor version.
+("2.5" for 2.5.x, "2.4" for 2.4.x, "0.13" for Flask-Cache 0.13.x, which runs on
+Python 3.7) and the Python minor version.
+
+Profile 0.13 generates only what that release has: memoize cases use `timeout` and
+`make_name` (md5 is fixed, so `options.hash_method` is null; no `args_to_ignore`, no
+`source_check`), view cases are requests with a literal, `%s` or callable
+`key_prefix` and no `query_string`/`hash_method`/`source_check` (`request.args` is
+still recorded; the keys ignore it). Generated sources have no positional-only
+parameters before Python 3.8.
 
 Determinism: the same seed, library and Python give byte-identical output. All
 randomness comes from `random.Random(seed)`; `uuid.uuid4` is replaced by a
@@ -21,12 +29,12 @@ no memory address reaches a key or the output.
 import argparse
 import collections
 import hashlib
-import importlib.metadata
 import importlib.util
 import inspect
 import json
 import logging
 import os
+import random
 import shutil
 import struct
 import sys
@@ -37,9 +45,7 @@ import unicodedata
 import uuid
 import warnings
 from collections import OrderedDict
-from urllib.parse import quote
-
-import random
+from urllib.parse import quote, unquote
 
 FORMAT = "flaskcache-key-vectors/1"
 HASH_NAMES = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
@@ -50,10 +56,24 @@ warnings.simplefilter("ignore")
 logging.disable(logging.CRITICAL)
 
 from flask import Blueprint, Flask, request  # noqa: E402
-from flask_caching import Cache  # noqa: E402
+
+try:
+    import flask_caching as extension  # noqa: E402
+except ImportError:
+    import flask_cache as extension  # noqa: E402
+
+Cache = extension.Cache
 
 
 def detect_profile():
+    if extension.__name__ == "flask_cache":
+        version = extension.__version__
+        parts = version.split(".")
+        if parts[0] == "0" and parts[1] == "13":
+            return "0.13", version
+        raise SystemExit("unsupported Flask-Cache version %s (need 0.13.x)" % version)
+    import importlib.metadata
+
     version = importlib.metadata.version("flask-caching")
     parts = version.split(".")
     if parts[0] == "2" and parts[1] == "5":
@@ -67,6 +87,11 @@ def detect_profile():
 
 PROFILE, FC_VERSION = detect_profile()
 PYTHON = "%d.%d" % sys.version_info[:2]
+# Flask-Cache 0.13: memoize(timeout, make_name, unless), cached(timeout, key_prefix,
+# unless), md5 only, `getargspec`-based keys.
+LEGACY_0_13 = PROFILE == "0.13"
+# `def f(a, /)` is a syntax error before Python 3.8.
+POSITIONAL_ONLY_SYNTAX = sys.version_info >= (3, 8)
 
 
 # --------------------------------------------------------------------------------------
@@ -151,6 +176,10 @@ def recording_constructor(name):
 # reads `hash_method=hashlib.sha1` while the hash objects record what they get.
 RECORDING_HASHLIB = types.SimpleNamespace(**{n: recording_constructor(n) for n in HASH_NAMES})
 
+if LEGACY_0_13:
+    # 0.13 calls `hashlib.md5()` itself; no decorator argument reaches it.
+    extension.hashlib = RECORDING_HASHLIB
+
 
 def _describe_call(name, args, kwargs):
     def arg(i, kw, default=None):
@@ -220,6 +249,11 @@ def new_app(root):
     app = Flask("vectors", root_path=root)
     app.debug = True
     app.testing = True
+    if LEGACY_0_13:
+        # The Jinja extension of 0.13 imports `flask.ext`, gone in Flask 1.0.
+        cache = Cache(app, with_jinja2_ext=False, config={"CACHE_TYPE": "simple"})
+        trace_backend(app.extensions["cache"][cache])
+        return app, cache, DecoratorProxy(cache, None)
     config = {"CACHE_TYPE": "SimpleCache"}
     if PROFILE == "2.5":
         config["CACHE_HASH_METHOD"] = RECORDING_HASHLIB.sha256
@@ -377,6 +411,12 @@ SPECIAL_FLOATS = [
 ]
 
 
+# Identifiers are NFKC-normalised by the compiler; the pools hold only names that
+# survive it unchanged, so the source text and `__qualname__` agree.
+assert all(unicodedata.normalize("NFKC", n) == n and n.isidentifier()
+           for n in ASCII_NAMES + UNICODE_NAMES + FUNC_NAMES + CLASS_NAMES + UNICODE_CLASS_NAMES)
+
+
 def random_codepoint(rng):
     while True:
         c = rng.randint(0x80, 0x10FFFF)
@@ -498,10 +538,42 @@ class ValueGen:
         return d
 
 
+_UNPRINTABLE_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"}
+
+
+def str_literal(s):
+    """A Python string literal for `s` that does not depend on the interpreter's
+    Unicode database (unlike `repr`): non-ASCII characters are kept as they are only
+    when Unicode 3.2 already had them printable, and escaped otherwise. Generated
+    sources and chosen repr texts are then the same on every Python version."""
+    q = "'" if "'" not in s or '"' in s else '"'
+    out = [q]
+    for ch in s:
+        o = ord(ch)
+        if ch in ("\\", q):
+            out.append("\\" + ch)
+        elif ch in "\n\r\t":
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}[ch])
+        elif 0x20 <= o < 0x7F:
+            out.append(ch)
+        elif o >= 0xA0 and unicodedata.ucd_3_2_0.category(ch) not in _UNPRINTABLE_CATEGORIES:
+            out.append(ch)
+        elif o <= 0xFF:
+            out.append("\\x%02x" % o)
+        elif o <= 0xFFFF:
+            out.append("\\u%04x" % o)
+        else:
+            out.append("\\U%08x" % o)
+    out.append(q)
+    return "".join(out)
+
+
 def py_src(v):
     """Source text evaluating to `v` (for parameter defaults)."""
     t = type(v)
-    if v is None or t in (bool, int, str, bytes):
+    if t is str:
+        return str_literal(v)
+    if v is None or t in (bool, int, bytes):
         return repr(v)
     if t is float:
         if v != v:
@@ -555,7 +627,7 @@ def gen_repr_text(rng, clsname):
     if r < 0.45:
         return "%s()" % clsname
     if r < 0.6:
-        return "%s(id=%d, name=%r)" % (clsname, n, gen_str(rng))
+        return "%s(id=%d, name=%s)" % (clsname, n, str_literal(gen_str(rng)))
     if r < 0.7:
         return "<%s #%d>" % (clsname, n)
     if r < 0.73:
@@ -611,12 +683,15 @@ def plan_params(rng, first):
     has_varp = rng.random() < 0.22
     n_kwo = rng.choice([0] * 6 + [1, 1, 2])
     has_vark = rng.random() < 0.25
+    if not POSITIONAL_ONLY_SYNTAX:
+        n_po = 0
     receiver_po = first is not None and n_po != 0
     n_po = max(n_po, 0)
     names = unique_names(rng, n_po + n_pok + n_kwo, set())
-    # Rarely, a later positional parameter is itself named self or cls.
-    if n_pok >= 2 and rng.random() < 0.03:
-        names[n_po + 1] = "cls" if first == "self" else "self"
+    # Rarely, the parameter after the receiver (or the second one of a plain function)
+    # is itself named self or cls: a bound method's signature then starts with it.
+    if n_pok >= 2 and rng.random() < 0.04:
+        names[n_po if first is not None else n_po + 1] = "cls" if first == "self" else "self"
     positional = []
     if first is not None:
         positional.append([first, PO if receiver_po else POK, EMPTY, True])
@@ -670,10 +745,10 @@ def params_src(params):
     return ", ".join(parts)
 
 
-def class_src(name, has_cid, indent, body_lines=(), base=None):
+def class_src(name, has_cid, indent, body_lines=()):
     pad = " " * indent
     lines = [
-        "%sclass %s%s:" % (pad, name, "(%s)" % base if base else ""),
+        "%sclass %s:" % (pad, name),
         "%s    def __init__(self, r, cid=None):" % pad,
         "%s        self._r = r" % pad,
         "%s        self._cid = cid" % pad,
@@ -703,12 +778,14 @@ def gen_memo_options(rng, param_names):
         suffix = ""
         if rng.random() < 0.2:
             suffix = rng.choice(["-sfx", "!", "·", ""])
-        prefix = prefix.replace("{", "").replace("}", "")
         if suffix:
-            opts.append("make_name=lambda n: %r + n + %r" % (prefix, suffix))
+            opts.append("make_name=lambda n: %s + n + %s" % (str_literal(prefix), str_literal(suffix)))
         else:
-            opts.append("make_name=lambda n: %r + n" % prefix)
+            opts.append("make_name=lambda n: %s + n" % str_literal(prefix))
         record["make_name"] = prefix + "{}" + suffix
+    if LEGACY_0_13:
+        rng.shuffle(opts)
+        return "@cache.memoize(%s)" % ", ".join(opts), record, False
     if rng.random() < 0.4:
         name = rng.choice(HASH_NAMES)
         opts.append("hash_method=hashlib.%s" % name)
@@ -720,7 +797,7 @@ def gen_memo_options(rng, param_names):
             n = rng.choice(pool)
             if n not in ignore:
                 ignore.append(n)
-        opts.append("args_to_ignore=%r" % (ignore,))
+        opts.append("args_to_ignore=[%s]" % ", ".join(str_literal(n) for n in ignore))
         record["args_to_ignore"] = ignore
     source_check = False
     r = rng.random()
@@ -765,7 +842,10 @@ def plan_memo(rng):
     if p.binding == "instance_method" and rng.random() < 0.05:
         first = "this"
     if p.binding == "classmethod":
-        p.host_cid = False  # see the note on __caching_id__ classes in main()
+        # Classes that define `__caching_id__` only appear through their instances:
+        # `get_id(cls)` would call the unbound method, and the encoding of a class
+        # value carries no flag for it.
+        p.host_cid = False
     p.params = plan_params(rng, first)
     p.decorator, p.options, p.source_check = gen_memo_options(
         rng, [x[0] for x in p.params])
@@ -773,7 +853,6 @@ def plan_memo(rng):
 
 
 def memo_source(p):
-    body = []
     target = []
     is_method = p.binding in ("instance_method", "classmethod", "staticmethod")
     ind = 0
@@ -862,7 +941,8 @@ def gen_call_args(rng, params, vg):
             n = "unexpected_kw"
             if n not in [k for k, _ in kwargs]:
                 kwargs.append((n, vg.value()))
-    rng.shuffle(kwargs) if rng.random() < 0.3 else None
+    if rng.random() < 0.3:
+        rng.shuffle(kwargs)
     return args, kwargs
 
 
@@ -901,7 +981,7 @@ def build_memo_case(case_id, rng, plan, module, app, cache):
         if plan.has_sub:
             sub = module.Sub
     # Objects used as values, and classes used as values (never the ones that define
-    # __caching_id__, see main()).
+    # __caching_id__, see plan_memo).
     instances = []
     for cls in value_classes + ([host] if host is not None else []):
         for _ in range(rng.randint(1, 2)):
@@ -1137,14 +1217,13 @@ TEMPLATES_BAD = ["%s/%d", "%s-%s", "%r%s", "%(x)s/%s", "%s%", "%s%q", "%c%s", "%
 
 
 def encode_segment(rng, text):
+    """Percent-encode one path segment: everything, everything but the sub-delimiters,
+    or everything with lower-case hex digits in the escapes."""
     r = rng.random()
-    if r < 0.5:
+    if r < 0.55:
         return quote(text, safe="")
-    if r < 0.7:
+    if r < 0.8:
         return quote(text, safe="!$&'()*+,;=:@~")
-    if r < 0.85:
-        return quote(text, safe="").lower() if "%" in quote(text, safe="") else quote(text, safe="")
-    # Lower-case hex only in the escapes.
     out = quote(text, safe="")
     res = []
     i = 0
@@ -1169,7 +1248,7 @@ def gen_query_token(rng, for_key):
         return quote(gen_str(rng), safe="")
     if r < 0.7:
         return rng.choice(["a+b", "a%20b", "+", "%2B", "%26", "%3D", "a=b", "%zz", "%C3%28",
-                           "%FF", "%", "%E4%B8%AD", "caf%C3%A9", "caf%c3%a9", "%00", "%25s", "'", "\"".replace('"', "%22")])
+                           "%FF", "%", "%E4%B8%AD", "caf%C3%A9", "caf%c3%a9", "%00", "%25s", "'", "%22"])
     return quote(rng.choice(UNICODE_NAMES + SPECIAL_STRINGS[:30]), safe="")
 
 
@@ -1288,7 +1367,7 @@ def gen_query_args(rng):
 
 def run_view_case(case_id, rng, loader):
     global REC
-    app, cache, proxy = new_app(loader.dir)
+    app, _cache, proxy = new_app(loader.dir)
     use_bp = rng.random() < 0.3
     bp_prefix = rng.choice(["/api/v1", "/bp", "/api/café", "/x y", "/v2/it's"]) if use_bp else ""
     fname = rng.choice(["view", "student_all", "items", "works", "show", "detail", "café_view", "視圖"])
@@ -1318,35 +1397,39 @@ def run_view_case(case_id, rng, loader):
     else:
         template = rng.choice({"ok": TEMPLATES_OK, "literal": TEMPLATES_LITERAL, "bad": TEMPLATES_BAD}[kp_kind])
         spec_prefix = {"template": template}
-        opts.append("key_prefix=%r" % template)
-    query_string = rng.random() < 0.5
-    if query_string:
-        opts.append("query_string=True")
-    elif rng.random() < 0.2:
-        opts.append("query_string=False")
+        opts.append("key_prefix=%s" % str_literal(template))
+    query_string = False
     hash_name = None
-    if rng.random() < 0.4:
-        hash_name = rng.choice(HASH_NAMES)
-        opts.append("hash_method=hashlib.%s" % hash_name)
     source_check = False
-    r = rng.random()
-    if r < 0.25:
-        source_check = True
-        opts.append("source_check=True")
-    elif r < 0.3:
-        opts.append("source_check=False")
+    if not LEGACY_0_13:
+        query_string = rng.random() < 0.5
+        if query_string:
+            opts.append("query_string=True")
+        elif rng.random() < 0.2:
+            opts.append("query_string=False")
+        if rng.random() < 0.4:
+            hash_name = rng.choice(HASH_NAMES)
+            opts.append("hash_method=hashlib.%s" % hash_name)
+        r = rng.random()
+        if r < 0.25:
+            source_check = True
+            opts.append("source_check=True")
+        elif r < 0.3:
+            opts.append("source_check=False")
     if rng.random() < 0.5:
         opts.append("timeout=%d" % rng.choice([0, 10, 50, 300]))
     rng.shuffle(opts)
 
-    op = "request"
-    if PROFILE == "2.5" and rng.random() < 0.35:
-        op = "make_cache_key"
+    # `make_cache_key(path=, query_args=)` exists from 2.5.0 on; in 2.4 those cases are
+    # requests. The op-specific inputs come from their own stream, so that every other
+    # input is the same in both profiles.
+    op = "make_cache_key" if rng.random() < 0.35 and PROFILE == "2.5" else "request"
+    op_rng = random.Random(rng.getrandbits(64))
 
     router = "bp" if use_bp else "app"
     modname = rng.choice(MODULE_NAMES)
     source = "\n".join([
-        "@%s.route(%r)" % (router, rule),
+        "@%s.route(%s)" % (router, str_literal(rule)),
         "@cache.cached(%s)" % ", ".join(opts),
         "def %s(%s):" % (fname, ", ".join(v for v, _ in variables)),
         "    return 'ok'",
@@ -1359,7 +1442,7 @@ def run_view_case(case_id, rng, loader):
         namespace["bp"] = bp
     if prefix_fn is not None:
         namespace["make_prefix"] = prefix_fn
-    module, handle = loader.load(modname, source, namespace, register=False)
+    module, _ = loader.load(modname, source, namespace, register=False)
     if bp is not None:
         app.register_blueprint(bp)
     view = getattr(module, fname)
@@ -1391,36 +1474,33 @@ def run_view_case(case_id, rng, loader):
     exc = None
     key = None
     if op == "request":
-        url = url_path_for(rng, parts, bp_prefix)
-        if rng.random() < 0.75:
-            qs = gen_query_string(rng)
-            if qs or rng.random() < 0.3:
+        url = url_path_for(op_rng, parts, bp_prefix)
+        if op_rng.random() < 0.75:
+            qs = gen_query_string(op_rng)
+            if qs or op_rng.random() < 0.3:
                 url += "?" + qs
         case["url"] = url
         client = app.test_client()
+        resp = None
         try:
             resp = client.get(url)
-            assert resp.status_code == 200, (case_id, url, rule, resp.status_code)
-        except AssertionError:
-            raise
         except Exception as e:  # noqa: BLE001 - recorded as the expected outcome
             exc = e
+        assert resp is None or resp.status_code == 200, (case_id, url, rule, resp.status_code)
         assert "path" in seen, (case_id, url, rule)
         case["request"] = {"path": seen["path"], "args": seen["args"]}
         key = next((o[1] for o in REC.ops if o[0] == "get"), None)
         if exc is None:
             assert key is not None, case_id
     else:
-        if rng.random() < 0.7:
-            path = url_path_for(rng, parts, bp_prefix)
-            from urllib.parse import unquote
-            path = unquote(path)
+        if op_rng.random() < 0.7:
+            path = unquote(url_path_for(op_rng, parts, bp_prefix))
         else:
-            path = "/" + gen_str(rng)
-        if query_string and rng.random() < 0.1:
+            path = "/" + gen_str(op_rng)
+        if query_string and op_rng.random() < 0.1:
             qa, qa_json = None, None
         else:
-            qa, qa_json = gen_query_args(rng)
+            qa, qa_json = gen_query_args(op_rng)
         case["path"] = path
         case["query_args"] = qa_json
         try:
@@ -1435,7 +1515,6 @@ def run_view_case(case_id, rng, loader):
     if source_check and REC.hash_inputs:
         assert REC.hash_inputs[-1] == case["source"].encode("utf-8"), case_id
     case["expect"] = {"key": key, "error": error_of(exc)}
-    del handle
     return case
 
 
@@ -1478,8 +1557,124 @@ def works():
 '''
 
 
-def selfcheck():
+def selfcheck_flask_caching(loader, check):
     global REC
+    app, _cache, proxy = new_app(loader.dir)
+    mod, h = loader.load("__main__", SELFCHECK_MEMO, {"cache": proxy, "hashlib": RECORDING_HASHLIB},
+                         register=False)
+    with app.app_context():
+        REC = Recorder(fixed_uuids=["0123456789abcdef0123456789abcdef"])
+        mod.add(1)
+    key = next(o[1] for o in REC.ops if o[0] == "get")
+    check("__main__.add(1) text", REC.hash_inputs[0].decode(), "__main__.add(1, 2)OrderedDict()")
+    if PROFILE == "2.5":
+        check("__main__.add(1) key", key, "4xYLP2jW2xvJjgx1ASNFZ4")
+    else:
+        check("__main__.add(1) version suffix", key[16:], "ASNFZ4")
+
+    app, _cache, proxy = new_app(loader.dir)
+    mod, h = loader.load("demo.students", SELFCHECK_STUDENTS,
+                         {"cache": proxy, "hashlib": RECORDING_HASHLIB})
+    with app.app_context():
+        REC = Recorder(fixed_uuids=["0123456789abcdef0123456789abcdef",
+                                    "fedcba9876543210fedcba9876543210",
+                                    "00112233445566778899aabbccddeeff"])
+        mod.get_student(7)
+        mod.Student(3).grades("2024S")
+    keys = [o[1] for o in REC.ops if o[0] == "get"]
+    texts = [b.decode() for b in REC.hash_inputs]
+    ModuleLoader.release(*h)
+    if PROFILE == "2.5":
+        check("get_student(7) key", keys[0], "7qsJ2jOiVZmCHN7mASNFZ4")
+        check("Student(3).grades('2024S') key", keys[1], "ObX6fJ3JKbHNT/fA/ty6mHABEiM0")
+    else:
+        check("get_student(7) text (2.4: falsy default)", texts[0],
+              "demo.students.get_student(7, None)OrderedDict()")
+    check("grades text", texts[1],
+          "demo.students.Student.grades('Student(3)', '2024S', %s)OrderedDict()"
+          % ("False" if PROFILE == "2.5" else "None"))
+
+    app, _cache, proxy = new_app(loader.dir)
+    mod, h = loader.load("demo.works", SELFCHECK_VIEW,
+                         {"cache": proxy, "hashlib": RECORDING_HASHLIB, "app": app}, register=False)
+    REC = Recorder(uuid_rng=random.Random(0))
+    app.test_client().get("/works?limit=15&mock=true")
+    key = next(o[1] for o in REC.ops if o[0] == "get")
+    if PROFILE == "2.5":
+        check("GET /works?limit=15&mock=true", key,
+              "view//works9ee2cc3f4d4622525119577cca5bbacfe65c679b55702c595ebd993da764088d")
+        check("make_cache_key(dict)", mod.works.make_cache_key(
+            path="/works", query_args={"mock": "true", "limit": 15}), key)
+    else:
+        check("GET /works?limit=15&mock=true", key, "/works4fc537e67634ad597186e0a1756ada51")
+
+
+SELFCHECK_MEMO_0_13 = '''\
+@cache.memoize()
+def add(a, b=2):
+    return 1
+
+
+@cache.memoize()
+def kwo(a, *, c=1):
+    return 1
+'''
+
+SELFCHECK_VIEW_0_13 = '''\
+@app.route("/demo/student/all")
+@cache.cached(timeout=50)
+def student_all():
+    return "ok"
+'''
+
+
+def selfcheck_0_13(loader, check):
+    """The Flask-Cache 0.13.1 examples of the semantics notes (section 5)."""
+    global REC
+    app, _cache, proxy = new_app(loader.dir)
+    mod, h = loader.load("__main__", SELFCHECK_MEMO_0_13, {"cache": proxy}, register=False)
+    with app.app_context():
+        REC = Recorder(fixed_uuids=["0123456789abcdef0123456789abcdef"])
+        mod.add(1)
+        key = next(o[1] for o in REC.ops if o[0] == "get")
+        check("__main__.add(1) text", REC.hash_inputs[0].decode(), "__main__.add(1, 2){}")
+        check("__main__.add(1) key", key, "ZEdfRGVN4K+PTmygASNFZ4")
+        check("make_cache_key(uncached, 1, c=3)", mod.add.make_cache_key(mod.add.uncached, 1, c=3), key)
+        REC = Recorder(uuid_rng=random.Random(0))
+        try:
+            mod.kwo(1)
+            error = None
+        except ValueError as e:
+            error = str(e)
+        check("kwo(1) (keyword-only parameter)", error,
+              "Function has keyword-only parameters or annotations, use getfullargspec() API "
+              "which can support them")
+
+    app, _cache, proxy = new_app(loader.dir)
+    mod, h = loader.load("demo.students", SELFCHECK_STUDENTS, {"cache": proxy})
+    with app.app_context():
+        REC = Recorder(fixed_uuids=["0123456789abcdef0123456789abcdef",
+                                    "fedcba9876543210fedcba9876543210",
+                                    "00112233445566778899aabbccddeeff"])
+        mod.get_student(7)
+        mod.Student(3).grades("2024S")
+    version_keys = [o[1] for o in REC.ops if o[0] == "get_many"]
+    texts = [b.decode() for b in REC.hash_inputs]
+    ModuleLoader.release(*h)
+    check("get_student(7) text", texts[0], "demo.students.get_student(7, False){}")
+    check("grades text", texts[1], "demo.students.Student.grades('Student(3)', '2024S', False){}")
+    check("grades version keys", version_keys[1],
+          ["demo.students.Student.grades_memver", "demo.students.Student.grades.Student(3)_memver"])
+
+    app, _cache, proxy = new_app(loader.dir)
+    loader.load("demo.views", SELFCHECK_VIEW_0_13, {"cache": proxy, "app": app}, register=False)
+    REC = Recorder(uuid_rng=random.Random(0))
+    app.test_client().get("/demo/student/all?ignored=1")
+    key = next(o[1] for o in REC.ops if o[0] == "get")
+    check("GET /demo/student/all?ignored=1", key, "view//demo/student/all")
+
+
+def selfcheck():
     loader = ModuleLoader()
     failures = []
 
@@ -1490,54 +1685,10 @@ def selfcheck():
         print("%-44s %s  got %r  want %r" % (label, status, got, want))
 
     try:
-        app, cache, proxy = new_app(loader.dir)
-        mod, h = loader.load("__main__", SELFCHECK_MEMO, {"cache": proxy, "hashlib": RECORDING_HASHLIB},
-                             register=False)
-        with app.app_context():
-            REC = Recorder(fixed_uuids=["0123456789abcdef0123456789abcdef"])
-            mod.add(1)
-        key = next(o[1] for o in REC.ops if o[0] == "get")
-        check("__main__.add(1) text", REC.hash_inputs[0].decode(), "__main__.add(1, 2)OrderedDict()")
-        if PROFILE == "2.5":
-            check("__main__.add(1) key", key, "4xYLP2jW2xvJjgx1ASNFZ4")
+        if LEGACY_0_13:
+            selfcheck_0_13(loader, check)
         else:
-            check("__main__.add(1) version suffix", key[16:], "ASNFZ4")
-
-        app, cache, proxy = new_app(loader.dir)
-        mod, h = loader.load("demo.students", SELFCHECK_STUDENTS,
-                             {"cache": proxy, "hashlib": RECORDING_HASHLIB})
-        with app.app_context():
-            REC = Recorder(fixed_uuids=["0123456789abcdef0123456789abcdef",
-                                        "fedcba9876543210fedcba9876543210",
-                                        "00112233445566778899aabbccddeeff"])
-            mod.get_student(7)
-            mod.Student(3).grades("2024S")
-        keys = [o[1] for o in REC.ops if o[0] == "get"]
-        texts = [b.decode() for b in REC.hash_inputs]
-        ModuleLoader.release(*h)
-        if PROFILE == "2.5":
-            check("get_student(7) key", keys[0], "7qsJ2jOiVZmCHN7mASNFZ4")
-            check("Student(3).grades('2024S') key", keys[1], "ObX6fJ3JKbHNT/fA/ty6mHABEiM0")
-        else:
-            check("get_student(7) text (2.4: falsy default)", texts[0],
-                  "demo.students.get_student(7, None)OrderedDict()")
-        check("grades text", texts[1],
-              "demo.students.Student.grades('Student(3)', '2024S', %s)OrderedDict()"
-              % ("False" if PROFILE == "2.5" else "None"))
-
-        app, cache, proxy = new_app(loader.dir)
-        mod, h = loader.load("demo.works", SELFCHECK_VIEW,
-                             {"cache": proxy, "hashlib": RECORDING_HASHLIB, "app": app}, register=False)
-        REC = Recorder(uuid_rng=random.Random(0))
-        app.test_client().get("/works?limit=15&mock=true")
-        key = next(o[1] for o in REC.ops if o[0] == "get")
-        if PROFILE == "2.5":
-            check("GET /works?limit=15&mock=true", key,
-                  "view//works9ee2cc3f4d4622525119577cca5bbacfe65c679b55702c595ebd993da764088d")
-            check("make_cache_key(dict)", mod.works.make_cache_key(
-                path="/works", query_args={"mock": "true", "limit": 15}), key)
-        else:
-            check("GET /works?limit=15&mock=true", key, "/works4fc537e67634ad597186e0a1756ada51")
+            selfcheck_flask_caching(loader, check)
     finally:
         loader.close()
     print("profile %s, Flask-Caching %s, Python %s: %s" % (
@@ -1575,10 +1726,6 @@ def dump(seed, memo, view):
 
 
 def main(argv=None):
-    # Classes that define `__caching_id__` only appear through their instances: a
-    # class object's `get_id` (classmethod receivers, or a class passed where `self`
-    # is expected) would call the unbound method, and the class value encoding carries
-    # no flag for it.
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int)
     parser.add_argument("--memoize", type=int, default=600)

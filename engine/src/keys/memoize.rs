@@ -269,6 +269,7 @@ fn argspec_normalize<'a>(
     Ok(NormalizedArgs {
         args: out,
         kwargs: Vec::new(),
+        kwargs_plain_dict: true,
     })
 }
 
@@ -290,6 +291,9 @@ pub struct NormalizedArgs<'a> {
     pub args: Vec<KeyArg<'a>>,
     /// `keykwargs`, sorted by name (FC-2.4.2).
     pub kwargs: Vec<(&'a str, &'a Value)>,
+    /// `keykwargs` is a plain `dict` (0.13: always `{}`, FC-5.2) rather than an
+    /// `OrderedDict`.
+    pub kwargs_plain_dict: bool,
 }
 
 /// Checks that no keyword is given twice (a Python call cannot do that).
@@ -383,6 +387,7 @@ pub fn normalize_args<'a>(
     Ok(NormalizedArgs {
         args: out,
         kwargs: kw,
+        kwargs_plain_dict: false,
     })
 }
 
@@ -409,6 +414,11 @@ pub fn write_key_text(
         out.push(',');
     }
     out.push(')');
+    if args.kwargs_plain_dict {
+        // Only 0.13 builds a plain dict, and it never holds anything.
+        out.push_str("{}");
+        return;
+    }
     out.push_str("OrderedDict(");
     if !args.kwargs.is_empty() {
         let as_dict = py.ordered_dict_as_dict();

@@ -94,9 +94,14 @@ pub fn percent_format(template: &str, arg: &str, py: PythonVersion) -> Result<St
             }
             'a' => ascii_repr(arg, py),
             'd' | 'i' | 'u' => {
+                // CPython 3.7 said "a number"; 3.8 and later say "a real number".
+                let number = match py {
+                    PythonVersion::Py37 => "a number",
+                    _ => "a real number",
+                };
                 return Err(PyError::type_error(format!(
-                    "%{conv} format: a real number is required, not str"
-                )))
+                    "%{conv} format: {number} is required, not str"
+                )));
             }
             'o' | 'x' | 'X' => {
                 return Err(PyError::type_error(format!(
