@@ -12,7 +12,7 @@ use flaskcache::engine::store::{MemoryStore, StoreConfig, StoreOp, StoreReply, T
 use flaskcache::engine::{
     Binding, ClassRef, FunctionDescriptor, Param, Profile, PyError, PyObject, Receiver, Value,
 };
-use flaskcache::sim::transcript::{render_op, render_reply};
+use flaskcache::sim::transcript::render_store_call;
 use proptest::prelude::*;
 use std::collections::HashMap;
 
@@ -259,11 +259,7 @@ fn run(
             step = match step {
                 Step::Store(op) => {
                     let reply = store.execute(&op, now);
-                    lines.push(format!(
-                        "{} -> {}",
-                        render_op(&op, Default::default()),
-                        render_reply(&reply, Default::default())
-                    ));
+                    lines.push(render_store_call(&op, &reply, Default::default()));
                     record_write(&mut written, &store, &op, &reply, now);
                     prop_assert!(
                         store.len() <= THRESHOLD + 1,

@@ -15,7 +15,7 @@
 
 use flaskcache_engine::engine::{Command, Engine, EngineError, HookQuery, Input, Outcome, Step};
 use flaskcache_engine::error::PyError;
-use flaskcache_engine::store::{MemoryStore, StoreError, StoreOp, StoreReply, Timestamp};
+use flaskcache_engine::store::{StoreError, StoreOp, StoreReply, Timestamp};
 use flaskcache_engine::value::{repr_str_into, PythonVersion, Value};
 
 /// Appends `repr(str)`.
@@ -83,19 +83,30 @@ pub fn render_op(op: &StoreOp, py: PythonVersion) -> String {
     out
 }
 
-/// A backend reply as Python prints the returned value.
-pub fn render_reply(reply: &Result<StoreReply, StoreError>, py: PythonVersion) -> String {
+/// A backend call and its outcome: `get('k') -> 1`, or
+/// `get('k') raises ConnectionError: backend down`.
+pub fn render_store_call(
+    op: &StoreOp,
+    reply: &Result<StoreReply, StoreError>,
+    py: PythonVersion,
+) -> String {
+    let call = render_op(op, py);
     match reply {
-        Ok(StoreReply::Value(v)) => v.repr(py),
-        Ok(StoreReply::Values(vs)) => Value::List(vs.clone()).repr(py),
-        Ok(StoreReply::Bool(b)) => Value::Bool(*b).repr(py),
-        Ok(StoreReply::Keys(ks)) => {
-            Value::List(ks.iter().cloned().map(Value::Str).collect()).repr(py)
-        }
+        Ok(reply) => format!("{call} -> {}", render_reply(reply, py)),
         Err(e) => {
             let err = e.to_py_error(py);
-            format!("raise {}: {}", err.kind.as_str(), err.message)
+            format!("{call} raises {}: {}", err.kind.as_str(), err.message)
         }
+    }
+}
+
+/// A backend reply as Python prints the returned value.
+pub fn render_reply(reply: &StoreReply, py: PythonVersion) -> String {
+    match reply {
+        StoreReply::Value(v) => v.repr(py),
+        StoreReply::Values(vs) => Value::List(vs.clone()).repr(py),
+        StoreReply::Bool(b) => Value::Bool(*b).repr(py),
+        StoreReply::Keys(ks) => Value::List(ks.iter().cloned().map(Value::Str).collect()).repr(py),
     }
 }
 
@@ -117,31 +128,44 @@ pub fn render_result(result: &Result<Value, PyError>, py: PythonVersion) -> Stri
     }
 }
 
-/// Drives one command through the engine's stepper and a [`MemoryStore`], appending the
-/// transcript lines to `lines`. `compute` runs the function; `hook` answers hooks.
-#[allow(clippy::too_many_arguments)]
-pub fn run_call(
+/// Who answers a call's steps.
+pub struct Answers<S, C, H> {
+    /// Executes a backend operation (a `MemoryStore`, possibly with faults injected).
+    pub store: S,
+    /// Runs the decorated function.
+    pub compute: C,
+    /// Answers a hook.
+    pub hook: H,
+}
+
+/// Drives one command through the engine's stepper, appending the transcript lines to
+/// `lines`.
+pub fn run_call<S, C, H>(
     engine: &mut Engine,
-    store: &mut MemoryStore,
     now: Timestamp,
     comment: &str,
     command: Command,
-    mut compute: impl FnMut() -> Result<Value, PyError>,
-    mut hook: impl FnMut(&HookQuery) -> Result<bool, PyError>,
+    answers: Answers<S, C, H>,
     lines: &mut Vec<String>,
-) -> Result<Outcome, EngineError> {
+) -> Result<Outcome, EngineError>
+where
+    S: FnMut(&StoreOp) -> Result<StoreReply, StoreError>,
+    C: FnMut() -> Result<Value, PyError>,
+    H: FnMut(&HookQuery) -> Result<bool, PyError>,
+{
+    let Answers {
+        mut store,
+        mut compute,
+        mut hook,
+    } = answers;
     let py = engine.config().python;
     lines.push(format!("# {comment}"));
     let mut step = engine.start(command, now)?;
     loop {
         step = match step {
             Step::Store(op) => {
-                let reply = store.execute(&op, now);
-                lines.push(format!(
-                    "{} -> {}",
-                    render_op(&op, py),
-                    render_reply(&reply, py)
-                ));
+                let reply = store(&op);
+                lines.push(render_store_call(&op, &reply, py));
                 engine.resume(Input::Store(reply))?
             }
             Step::Compute => {

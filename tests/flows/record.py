@@ -164,6 +164,7 @@ class Recorder:
         self.lines = []
         self.uuid_draws = 0
         self.depth = 0
+        self.fail_next = None
 
     def write(self, line):
         self.lines.append(line)
@@ -236,6 +237,9 @@ def trace_backend(backend, rec):
             text = format_backend_call(_name, _real, args, kwargs)
             rec.depth += 1
             try:
+                if rec.fail_next == _name:
+                    rec.fail_next = None
+                    raise ConnectionError("backend down")
                 result = _real(*args, **kwargs)
             except Exception as exc:
                 rec.write("%s raises %s: %s" % (text, type(exc).__name__, exc))
@@ -282,6 +286,10 @@ class Scenario:
         self.computations += 1
         self.rec.write("compute")
         return self.computations
+
+    def fail(self, method):
+        """Make the next outermost call of backend `method` raise ConnectionError."""
+        self.rec.fail_next = method
 
     def hook(self, name, answer):
         self.rec.write("hook %s -> %r" % (name, answer))
@@ -608,6 +616,70 @@ def backend_proxies(s):
     s.call("cache.clear()")
 
 
+def backend_failures(s):
+    """A backend that raises: logged and served uncached inside the decorators, propagated
+    by delete_memoized and the proxies (0.13: swallowed by delete_memoized)."""
+    cache, flask_app = s.cache, s.flask_app
+
+    @flask_app.route("/v")
+    @cache.cached(timeout=10)
+    @in_app("v")
+    def v():
+        s.compute()
+        return "v1"
+
+    @cache.memoize(timeout=60)
+    @in_app("f")
+    def f(a):
+        s.compute()
+        return a
+
+    s.define(f=f)
+    s.fail("get_many")
+    s.call("f(1)")
+    s.fail("get")
+    s.call("f(1)")
+    s.fail("set")
+    s.call("f(1)")
+    s.call("f(1)")
+    s.fail("get")
+    s.get("/v")
+    s.fail("set")
+    s.get("/v")
+    s.get("/v")
+    s.fail("get_many")
+    s.call("cache.delete_memoized(f, 1)")
+    s.fail("set_many")
+    s.call("cache.delete_memoized(f)")
+    s.fail("delete_many")
+    s.call("cache.delete_memoized_verhash(f)")
+    s.fail("delete")
+    s.call("cache.delete('view//v')")
+    s.fail("get")
+    s.call("cache.get('view//v')")
+
+
+def backend_failures_debug(s):
+    """With app.debug the decorators re-raise backend errors instead of logging them."""
+    cache = s.cache
+    s.flask_app.debug = True
+
+    @cache.memoize(timeout=60)
+    @in_app("f")
+    def f(a):
+        s.compute()
+        return a
+
+    s.define(f=f)
+    s.fail("get")
+    s.call("f(1)")
+    s.fail("set")
+    s.call("f(1)")
+    s.call("f(1)")
+    s.fail("get_many")
+    s.call("cache.delete_memoized(f, 1)")
+
+
 SCENARIOS = (
     cached_trace,
     memoize_trace,
@@ -620,6 +692,8 @@ SCENARIOS = (
     blog_instance_method,
     blog_staticmethod,
     backend_proxies,
+    backend_failures,
+    backend_failures_debug,
 )
 
 

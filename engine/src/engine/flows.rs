@@ -535,17 +535,15 @@ pub(crate) fn delete_memoized(
     let args = ensure_self_arg(callee, args, cx.profile);
     let key = match memoize_key(cx, fx, m, &args, kwargs)? {
         Ok(k) => k,
-        Err(e) => return Ok(raised(e)),
+        Err(e) => return delete_failed(cx, fx, e),
     };
-    Ok(
-        match backend::write(fx, StoreOp::Delete { key: key.clone() })? {
-            Ok(_) => Outcome {
-                result: Ok(Value::None),
-                event: CacheEvent::Deleted { key },
-            },
-            Err(e) => raised(e.to_py_error(cx.py)),
-        },
-    )
+    match backend::write(fx, StoreOp::Delete { key: key.clone() })? {
+        Ok(_) => Ok(Outcome {
+            result: Ok(Value::None),
+            event: CacheEvent::Deleted { key },
+        }),
+        Err(e) => delete_failed(cx, fx, e.to_py_error(cx.py)),
+    }
 }
 
 /// `cache.delete_memoized_verhash(f)` (FC-3.4.1).

@@ -1,4 +1,5 @@
-//! An in-memory backend with cachelib 0.17.0 `SimpleCache` semantics (FC-4.3).
+//! An in-memory backend with the semantics of cachelib 0.17.0's `SimpleCache` (FC-4.3), or
+//! of one of the other `SimpleCache`s Flask-Caching has run on ([`StoreFlavor`]).
 //!
 //! Entries live in insertion order, as in the Python dict SimpleCache keeps: a `Vec` of
 //! slots (removed entries leave tombstones, compacted once they are more than half of the
@@ -13,11 +14,13 @@ use std::hash::BuildHasher;
 use hashbrown::HashMap;
 use siphasher::sip::SipHasher13;
 
+use super::flavor::{werkzeug_expires, StoreFlavor};
 use super::op::{StoreError, StoreOp, StoreReply};
 use super::time::Timestamp;
 use crate::value::Value;
 
-/// The threshold cachelib uses when it is configured as `0` (`threshold or 500`, FC-4.3.4).
+/// The threshold cachelib uses when it is configured as `0` (`threshold or 500`, FC-4.3.4);
+/// Werkzeug 0.16 has no such fallback.
 const FALLBACK_THRESHOLD: usize = 500;
 
 const SIP_K0: u64 = 0x666c_6173_6b63_6163;
@@ -44,19 +47,25 @@ pub struct StoreConfig {
     /// (FC-4.3.1).
     pub default_timeout: i64,
     /// Pruning starts when the store holds more than this many entries
-    /// (`CACHE_THRESHOLD`, 500; FC-4.1). `0` means 500, as cachelib's `threshold or 500`
-    /// (FC-4.3.4).
+    /// (`CACHE_THRESHOLD`, 500; FC-4.1). For the cachelib flavours `0` means 500, as
+    /// cachelib's `threshold or 500` (FC-4.3.4); [`StoreFlavor::Werkzeug016`] uses `0` as it
+    /// is.
     pub threshold: usize,
     /// Prepended to every key before it is stored, emulating backends that honour
     /// `CACHE_KEY_PREFIX` (FC-4.2). SimpleCache does not, hence `None` by default.
     pub key_prefix: Option<String>,
-    /// When `false`, `delete_many` raises if a key is still present afterwards
-    /// (`CACHE_IGNORE_ERRORS`, `False`; FC-4.1, FC-4.3.3).
+    /// `CACHE_IGNORE_ERRORS` (`False`; FC-4.1, FC-4.3.3). [`StoreFlavor::Cachelib`]: when
+    /// `false`, `delete_many` raises if a key is still present afterwards.
+    /// [`StoreFlavor::FlaskCaching24`]: when `false`, `delete_many` stops at the first key
+    /// that was not stored (its `ignore_errors`). No effect on
+    /// [`StoreFlavor::Werkzeug016`].
     pub ignore_delete_many_errors: bool,
+    /// Which `SimpleCache` the store behaves as; [`StoreFlavor::Cachelib`] by default.
+    pub flavor: StoreFlavor,
 }
 
 /// Flask-Caching's defaults for SimpleCache: timeout 300, threshold 500, no key prefix,
-/// `delete_many` errors not ignored (FC-4.1, FC-4.2).
+/// `delete_many` errors not ignored, cachelib's `SimpleCache` (FC-4.1, FC-4.2).
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
@@ -64,6 +73,7 @@ impl Default for StoreConfig {
             threshold: 500,
             key_prefix: None,
             ignore_delete_many_errors: false,
+            flavor: StoreFlavor::Cachelib,
         }
     }
 }
@@ -77,11 +87,14 @@ struct Slot {
 
 /// An in-memory cache backend that behaves exactly like cachelib 0.17.0's `SimpleCache`
 /// (FC-4.3): truncated-clock expiry, strict liveness, lazy removal of dead entries, and
-/// threshold pruning in insertion order.
+/// threshold pruning in insertion order. [`StoreConfig::flavor`] selects Flask-Caching
+/// 2.4.1's or Werkzeug 0.16.1's variant instead ([`StoreFlavor`]).
 ///
-/// Time is an argument of every operation that reads the clock. Expiry times are whole
-/// seconds since the epoch as `i128`, exact for any `i64` timeout (Python ints do not
-/// overflow); `0` means never, negative means already expired (FC-4.3.1).
+/// Time is an argument of every operation that reads the clock. For the cachelib flavours
+/// expiry times are whole seconds since the epoch as `i128`, exact for any `i64` timeout
+/// (Python ints do not overflow); `0` means never, negative means already expired
+/// (FC-4.3.1). For [`StoreFlavor::Werkzeug016`] they are the first microsecond at which the
+/// entry is dead, [`StoreFlavor::NEVER`] for never ([`StoreFlavor::is_alive`]).
 #[derive(Clone, Debug)]
 pub struct MemoryStore {
     config: StoreConfig,
@@ -113,12 +126,18 @@ impl MemoryStore {
         &self.config
     }
 
-    /// The threshold in effect: the configured one, or 500 when it is `0` (FC-4.3.4).
+    /// The threshold in effect: the configured one, or 500 when it is `0` for the cachelib
+    /// flavours (FC-4.3.4).
     pub fn threshold(&self) -> usize {
-        match self.config.threshold {
-            0 => FALLBACK_THRESHOLD,
-            t => t,
+        match (self.config.flavor, self.config.threshold) {
+            (StoreFlavor::Cachelib | StoreFlavor::FlaskCaching24, 0) => FALLBACK_THRESHOLD,
+            (_, t) => t,
         }
+    }
+
+    /// The flavour the store was configured with.
+    pub fn flavor(&self) -> StoreFlavor {
+        self.config.flavor
     }
 
     /// Number of stored entries, dead ones included; at most `threshold() + 1` (FC-4.3.4).
@@ -145,7 +164,8 @@ impl MemoryStore {
 
     /// Stored `(key, expires, value)` triples in insertion order, dead entries included;
     /// `expires` is whole seconds since the epoch, `0` for never, negative for a negative
-    /// timeout (FC-4.3.1).
+    /// timeout (FC-4.3.1); for [`StoreFlavor::Werkzeug016`], microseconds as
+    /// [`StoreFlavor::is_alive`] describes.
     pub fn entries(&self) -> impl Iterator<Item = (&str, i128, &Value)> + '_ {
         self.slots_in_order()
             .map(|s| (s.key.as_str(), s.expires, &s.value))
@@ -160,24 +180,39 @@ impl MemoryStore {
 
     /// The `expires` value a `set`/`add` at `now` with `timeout` stores: `None` takes the
     /// default timeout; `t > 0` gives `int(now) + t`; `0` and negative values are stored
-    /// as they are (FC-4.3.1).
+    /// as they are (FC-4.3.1). For [`StoreFlavor::Werkzeug016`], the microsecond at which
+    /// `time() + t` (or the non-positive `t` itself) stops being in the future, and
+    /// [`StoreFlavor::NEVER`] for `0`.
     pub fn expires_for(&self, timeout: Option<i64>, now: Timestamp) -> i128 {
         let timeout = timeout.unwrap_or(self.config.default_timeout);
-        if timeout > 0 {
-            i128::from(now.trunc_secs()) + i128::from(timeout)
-        } else {
-            i128::from(timeout)
+        match self.config.flavor {
+            StoreFlavor::Werkzeug016 => werkzeug_expires(timeout, now),
+            StoreFlavor::Cachelib | StoreFlavor::FlaskCaching24 => {
+                if timeout > 0 {
+                    i128::from(now.trunc_secs()) + i128::from(timeout)
+                } else {
+                    i128::from(timeout)
+                }
+            }
         }
     }
 
-    /// Whether an entry with this `expires` is alive at `now`: `expires == 0 or
-    /// expires > now`, strictly (FC-4.3.2).
+    /// Whether an entry with this `expires` (whole seconds) is alive at `now` under the
+    /// cachelib flavours: `expires == 0 or expires > time()`, strictly (FC-4.3.2).
+    /// [`StoreFlavor::is_alive`] answers for any flavour.
     pub fn is_alive(expires: i128, now: Timestamp) -> bool {
-        expires == 0 || now.cmp_secs(expires) == Ordering::Less
+        StoreFlavor::Cachelib.is_alive(expires, now)
     }
 
-    /// Performs one backend call at `now` and returns what cachelib returns (FC-4.3.3).
+    fn alive(&self, expires: i128, now: Timestamp) -> bool {
+        self.config.flavor.is_alive(expires, now)
+    }
+
+    /// Performs one backend call at `now` and returns what the flavour's `SimpleCache`
+    /// returns (FC-4.3.3). [`StoreFlavor::Werkzeug016`] replies `Bool` to `set_many` and
+    /// `delete_many`, and `Value(Value::None)` to `clear`.
     pub fn execute(&mut self, op: &StoreOp, now: Timestamp) -> Result<StoreReply, StoreError> {
+        let werkzeug = self.config.flavor == StoreFlavor::Werkzeug016;
         Ok(match op {
             StoreOp::Get { key } => StoreReply::Value(self.get(key, now)),
             StoreOp::GetMany { keys } => StoreReply::Values(self.get_many(keys, now)),
@@ -188,7 +223,13 @@ impl MemoryStore {
                 timeout,
             } => StoreReply::Bool(self.set(key, value.clone(), *timeout, now)),
             StoreOp::SetMany { items, timeout } => {
-                StoreReply::Keys(self.set_many(items, *timeout, now))
+                let set_keys = self.set_many(items, *timeout, now);
+                if werkzeug {
+                    // `rv` stays True: every `set` returns True.
+                    StoreReply::Bool(true)
+                } else {
+                    StoreReply::Keys(set_keys)
+                }
             }
             StoreOp::Add {
                 key,
@@ -196,8 +237,24 @@ impl MemoryStore {
                 timeout,
             } => StoreReply::Bool(self.add(key, value.clone(), *timeout, now)),
             StoreOp::Delete { key } => StoreReply::Bool(self.delete(key)),
-            StoreOp::DeleteMany { keys } => StoreReply::Keys(self.delete_many(keys, now)?),
-            StoreOp::Clear => StoreReply::Bool(self.clear()),
+            StoreOp::DeleteMany { keys } => {
+                let deleted = self.delete_many(keys, now)?;
+                if werkzeug {
+                    // `all(...)` is True iff it reached the end without a miss.
+                    StoreReply::Bool(deleted.len() == keys.len())
+                } else {
+                    StoreReply::Keys(deleted)
+                }
+            }
+            StoreOp::Clear => {
+                let cleared = self.clear();
+                if werkzeug {
+                    // `clear` is the dict's own `clear`, which returns None.
+                    StoreReply::Value(Value::None)
+                } else {
+                    StoreReply::Bool(cleared)
+                }
+            }
         })
     }
 
@@ -206,7 +263,7 @@ impl MemoryStore {
     pub fn get(&self, key: &str, now: Timestamp) -> Value {
         let key = self.stored_key(key);
         match self.lookup(&key) {
-            Some(slot) if Self::is_alive(slot.expires, now) => slot.value.clone(),
+            Some(slot) if self.alive(slot.expires, now) => slot.value.clone(),
             _ => Value::None,
         }
     }
@@ -220,7 +277,7 @@ impl MemoryStore {
     pub fn has(&self, key: &str, now: Timestamp) -> bool {
         let key = self.stored_key(key);
         self.lookup(&key)
-            .is_some_and(|slot| Self::is_alive(slot.expires, now))
+            .is_some_and(|slot| self.alive(slot.expires, now))
     }
 
     /// `set(key, value, timeout)`: prunes, then stores; always `true` (FC-4.3.3). An
@@ -271,15 +328,19 @@ impl MemoryStore {
     /// `add(key, value, timeout)`: prunes, then `false` if the key is alive, else stores
     /// and returns `true`. Adding over a dead entry succeeds and keeps its position; pruning
     /// may evict a live entry first, so `add` can succeed on a key that was alive
-    /// (FC-4.3.3, FC-4.3.4).
+    /// (FC-4.3.3, FC-4.3.4). [`StoreFlavor::Werkzeug016`] refuses any key still stored after
+    /// pruning, dead or alive (`if key in self._cache`).
     pub fn add(&mut self, key: &str, value: Value, timeout: Option<i64>, now: Timestamp) -> bool {
         let expires = self.expires_for(timeout, now);
         self.prune(now);
         let key = self.stored_key(key).into_owned();
-        if self
-            .lookup(&key)
-            .is_some_and(|slot| Self::is_alive(slot.expires, now))
-        {
+        let refused = match self.config.flavor {
+            StoreFlavor::Werkzeug016 => self.lookup(&key).is_some(),
+            StoreFlavor::Cachelib | StoreFlavor::FlaskCaching24 => self
+                .lookup(&key)
+                .is_some_and(|slot| self.alive(slot.expires, now)),
+        };
+        if refused {
             return false;
         }
         self.insert(key, expires, value);
@@ -302,11 +363,34 @@ impl MemoryStore {
     /// absent afterwards, in call order. With `ignore_delete_many_errors` false, a key that
     /// is still alive afterwards makes the call fail with
     /// [`StoreError::DeleteManyFailed`] (FC-4.3.3).
+    ///
+    /// [`StoreFlavor::FlaskCaching24`]: returns the keys whose `delete` returned true, and
+    /// stops at the first key that was not stored unless `ignore_delete_many_errors`; never
+    /// fails. [`StoreFlavor::Werkzeug016`]: the same, always stopping at the first miss; the
+    /// Python call returns whether every key was deleted, which is whether the returned list
+    /// is as long as `keys`.
     pub fn delete_many<S: AsRef<str>>(
         &mut self,
         keys: &[S],
         now: Timestamp,
     ) -> Result<Vec<String>, StoreError> {
+        let stop_at_miss = match self.config.flavor {
+            StoreFlavor::Cachelib => None,
+            StoreFlavor::FlaskCaching24 => Some(!self.config.ignore_delete_many_errors),
+            StoreFlavor::Werkzeug016 => Some(true),
+        };
+        if let Some(stop_at_miss) = stop_at_miss {
+            let mut deleted = Vec::with_capacity(keys.len());
+            for key in keys {
+                let key = key.as_ref();
+                if self.delete(key) {
+                    deleted.push(key.to_owned());
+                } else if stop_at_miss {
+                    break;
+                }
+            }
+            return Ok(deleted);
+        }
         let mut deleted = Vec::with_capacity(keys.len());
         let mut failed = Vec::new();
         for key in keys {
@@ -323,7 +407,8 @@ impl MemoryStore {
         Ok(deleted)
     }
 
-    /// `clear()`: removes every entry; always `true` (FC-4.3.3).
+    /// `clear()`: removes every entry; always `true` (FC-4.3.3). Werkzeug 0.16's returns
+    /// `None`, which [`MemoryStore::execute`] replies.
     pub fn clear(&mut self) -> bool {
         self.index.clear();
         self.slots.clear();
@@ -379,14 +464,42 @@ impl MemoryStore {
         Some(slot)
     }
 
-    /// cachelib's `_prune` (FC-4.3.4): only when over the threshold, (1) remove every entry
-    /// with `expires < now` (never-expiring `0` and negative ones included), then (2) while
-    /// still over, remove entries in ascending `expires` order, ties in insertion order.
+    /// `_prune`, only when over the threshold (FC-4.3.4).
     fn prune(&mut self, now: Timestamp) {
-        let threshold = self.threshold();
-        if self.live <= threshold {
+        if self.live <= self.threshold() {
             return;
         }
+        match self.config.flavor {
+            StoreFlavor::Cachelib | StoreFlavor::FlaskCaching24 => self.prune_cachelib(now),
+            StoreFlavor::Werkzeug016 => self.prune_werkzeug(now),
+        }
+        self.maybe_compact();
+    }
+
+    /// Werkzeug 0.16: remove every entry that is dead (`expires != 0 and expires <= now`)
+    /// or whose position in dict order is a multiple of 3.
+    fn prune_werkzeug(&mut self, now: Timestamp) {
+        let mut position = 0usize;
+        for i in 0..self.slots.len() {
+            let doomed = match self.slots.get(i).and_then(Option::as_ref) {
+                Some(s) => {
+                    let doomed = position % 3 == 0 || !self.alive(s.expires, now);
+                    position += 1;
+                    doomed
+                }
+                None => false,
+            };
+            if doomed {
+                self.remove_slot(i);
+            }
+        }
+    }
+
+    /// cachelib: (1) remove every entry with `expires < now` (never-expiring `0` and
+    /// negative ones included), then (2) while still over, remove entries in ascending
+    /// `expires` order, ties in insertion order.
+    fn prune_cachelib(&mut self, now: Timestamp) {
+        let threshold = self.threshold();
         for i in 0..self.slots.len() {
             let expired = self
                 .slots
@@ -415,7 +528,6 @@ impl MemoryStore {
                 self.remove_slot(i);
             }
         }
-        self.maybe_compact();
     }
 
     fn maybe_compact(&mut self) {
@@ -781,6 +893,157 @@ mod tests {
             assert_eq!(c.get(&format!("k{i}"), now), int(-i));
         }
         assert!(c.slots.len() <= 2 * c.len());
+    }
+
+    fn flavored(flavor: StoreFlavor, threshold: usize, ignore: bool) -> MemoryStore {
+        MemoryStore::new(StoreConfig {
+            threshold,
+            ignore_delete_many_errors: ignore,
+            flavor,
+            ..StoreConfig::default()
+        })
+    }
+
+    fn keys_of(ks: &[&str]) -> Vec<String> {
+        ks.iter().map(|&k| k.to_owned()).collect()
+    }
+
+    /// Flask-Caching 2.4.1: `delete_many` returns the keys it deleted and stops at the first
+    /// key that was not stored, unless errors are ignored; it never raises (FC-4.3.3).
+    #[test]
+    fn fc24_delete_many_stops_at_a_miss() {
+        let now = Timestamp::from_secs(1000);
+        let mut c = flavored(StoreFlavor::FlaskCaching24, 500, false);
+        for k in ["x", "y", "dead"] {
+            c.set(k, int(1), None, now);
+        }
+        c.set("dead", int(1), Some(-1), now);
+        let op = StoreOp::DeleteMany {
+            keys: keys_of(&["x", "missing", "y"]),
+        };
+        assert_eq!(c.execute(&op, now), Ok(StoreReply::Keys(keys_of(&["x"]))));
+        assert_eq!(c.keys().collect::<Vec<_>>(), ["y", "dead"]);
+        // A dead entry is still stored: `delete` returns True for it.
+        assert_eq!(
+            c.delete_many(&["dead", "y"], now),
+            Ok(keys_of(&["dead", "y"]))
+        );
+        let mut c = flavored(StoreFlavor::FlaskCaching24, 500, true);
+        c.set("x", int(1), None, now);
+        c.set("y", int(1), None, now);
+        assert_eq!(
+            c.delete_many(&["x", "missing", "y", "x"], now),
+            Ok(keys_of(&["x", "y"]))
+        );
+        assert_eq!(c.delete_many::<&str>(&[], now), Ok(vec![]));
+        // Everything else is cachelib's: threshold 0 means 500, `add` over dead succeeds.
+        let mut c = flavored(StoreFlavor::FlaskCaching24, 0, false);
+        assert_eq!(c.threshold(), 500);
+        c.set("d", int(1), Some(-1), now);
+        assert!(c.add("d", int(2), None, now));
+        assert_eq!(c.peek("d").map(|(e, _)| e), Some(1300));
+    }
+
+    /// Werkzeug 0.16, measured: threshold 4 at 1000.7 with timeouts 10, 0, -1, 5, 3, then
+    /// at 1003.7 `add('c', 2, 10)` prunes positions 0 and 3 and the dead `c` and `e`
+    /// (`1003.7 <= now`), leaving `[b, c]`; `delete_many('a', 'zz', 'b')` is False and
+    /// deletes nothing (a is gone); `set_many` is True; `clear()` is None.
+    #[test]
+    fn werkzeug_trace() {
+        let mut c = flavored(StoreFlavor::Werkzeug016, 4, false);
+        let t0 = Timestamp::from_micros(1_000_700_000);
+        for (k, t) in [("a", 10), ("b", 0), ("c", -1), ("d", 5), ("e", 3)] {
+            assert!(c.set(k, int(1), Some(t), t0));
+        }
+        assert_eq!(
+            state(&c),
+            expect(&[
+                ("a", 1_010_700_000),
+                ("b", StoreFlavor::NEVER),
+                ("c", -1_000_000),
+                ("d", 1_005_700_000),
+                ("e", 1_003_700_000)
+            ])
+        );
+        assert!(c.has("d", Timestamp::from_micros(1_005_699_999)));
+        assert!(!c.has("d", Timestamp::from_micros(1_005_700_000)));
+        let t1 = Timestamp::from_micros(1_003_700_000);
+        assert!(c.add("c", int(2), Some(10), t1));
+        assert_eq!(
+            state(&c),
+            expect(&[("b", StoreFlavor::NEVER), ("c", 1_013_700_000)])
+        );
+        assert!(c.set("f", int(1), Some(1), t1));
+        let dm = StoreOp::DeleteMany {
+            keys: keys_of(&["a", "zz", "b"]),
+        };
+        assert_eq!(c.execute(&dm, t1), Ok(StoreReply::Bool(false)));
+        assert_eq!(c.keys().collect::<Vec<_>>(), ["b", "c", "f"]);
+        let dm = StoreOp::DeleteMany {
+            keys: keys_of(&["b", "f"]),
+        };
+        assert_eq!(c.execute(&dm, t1), Ok(StoreReply::Bool(true)));
+        assert_eq!(
+            c.execute(&StoreOp::DeleteMany { keys: vec![] }, t1),
+            Ok(StoreReply::Bool(true))
+        );
+        let sm = StoreOp::SetMany {
+            items: vec![("x".into(), int(1)), ("y".into(), int(2))],
+            timeout: None,
+        };
+        assert_eq!(c.execute(&sm, t1), Ok(StoreReply::Bool(true)));
+        assert_eq!(
+            c.execute(&StoreOp::Clear, t1),
+            Ok(StoreReply::Value(Value::None))
+        );
+        assert!(c.is_empty());
+    }
+
+    /// Werkzeug 0.16: `add` refuses a key that is stored even when it is dead; the float
+    /// expiry is not truncated; threshold 0 prunes on every write (FC-4.3.3, FC-4.3.4).
+    #[test]
+    fn werkzeug_add_float_expiry_and_threshold_zero() {
+        let mut c = flavored(StoreFlavor::Werkzeug016, 500, false);
+        let t0 = Timestamp::from_micros(1_000_700_000);
+        c.set("dead", int(1), Some(-1), t0);
+        assert!(!c.has("dead", t0));
+        assert!(!c.add("dead", int(2), None, t0));
+        assert_eq!(c.get("dead", t0), Value::None);
+        c.set("k", int(1), Some(10), t0);
+        assert_eq!(c.get("k", Timestamp::from_micros(1_010_699_999)), int(1));
+        assert_eq!(
+            c.get("k", Timestamp::from_micros(1_010_700_000)),
+            Value::None
+        );
+        assert!(!c.add("k", int(2), None, Timestamp::from_secs(2000)));
+        assert_eq!(c.expires_for(Some(0), t0), StoreFlavor::NEVER);
+        assert_eq!(c.expires_for(None, t0), 1_300_700_000);
+
+        let mut c = flavored(StoreFlavor::Werkzeug016, 0, false);
+        assert_eq!(c.threshold(), 0);
+        assert!(c.set("p", int(1), None, t0));
+        assert!(c.set("q", int(1), None, t0));
+        assert_eq!(c.keys().collect::<Vec<_>>(), ["q"]);
+        assert!(c.add("p", int(1), None, t0));
+        assert_eq!(c.keys().collect::<Vec<_>>(), ["p"]);
+    }
+
+    /// Werkzeug 0.16 pruning: dead entries and positions 0, 3, 6, ... go, whatever their
+    /// expiry; a re-set key that survives keeps its position (FC-4.3.4).
+    #[test]
+    fn werkzeug_prunes_every_third_entry() {
+        let mut c = flavored(StoreFlavor::Werkzeug016, 6, false);
+        let now = Timestamp::from_secs(1000);
+        for i in 0..7 {
+            c.set(&format!("k{i}"), int(i), Some(0), now);
+        }
+        c.set("k1", int(10), Some(5), now);
+        assert_eq!(
+            c.keys().collect::<Vec<_>>(),
+            ["k1", "k2", "k4", "k5"],
+            "k0, k3 and k6 pruned; k1 set in place"
+        );
+        assert_eq!(c.get("k1", now), int(10));
     }
 
     /// Extreme timeouts and clocks neither panic nor wrap (FC-4.3.1: Python ints do not

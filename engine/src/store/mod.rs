@@ -1,7 +1,9 @@
 //! The cache backend layer (FC-4): backend calls as data ([`StoreOp`], [`StoreReply`],
 //! [`StoreError`]), virtual time ([`Timestamp`]), and an in-memory backend with cachelib
-//! 0.17.0 `SimpleCache` semantics ([`MemoryStore`], FC-4.3).
+//! 0.17.0 `SimpleCache` semantics ([`MemoryStore`], FC-4.3), or Flask-Caching 2.4.1's or
+//! Werkzeug 0.16.1's ([`StoreFlavor`]).
 
+mod flavor;
 mod memory;
 mod op;
 mod time;
@@ -9,6 +11,7 @@ mod time;
 #[cfg(test)]
 mod model_tests;
 
+pub use flavor::StoreFlavor;
 pub use memory::{MemoryStore, StoreConfig};
 pub use op::{StoreError, StoreOp, StoreReply};
 pub use time::Timestamp;

@@ -1,25 +1,60 @@
-//! Property test: `MemoryStore` against a slow, obvious model of cachelib's SimpleCache
-//! (FC-4.3), written from `simple.py` line by line over a plain `Vec` in dict order.
+//! Property test: `MemoryStore` against a slow, obvious model of each flavour's SimpleCache
+//! (FC-4.3), written from `simple.py` (cachelib 0.17.0), Flask-Caching 2.4.1's
+//! `BaseCache.delete_many` and `werkzeug/contrib/cache.py` (0.16.1) line by line over a
+//! plain `Vec` in dict order.
 
 use proptest::prelude::*;
 
-use super::{MemoryStore, StoreConfig, StoreError, StoreOp, StoreReply, Timestamp};
+use super::{MemoryStore, StoreConfig, StoreError, StoreFlavor, StoreOp, StoreReply, Timestamp};
 use crate::value::Value;
 
-/// The model: `(key, expires, value)` in dict order; the clock is raw microseconds.
+/// A Python number as the backend stores it in `expires`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Num {
+    Int(i128),
+    Float(f64),
+}
+
+impl Num {
+    fn is_zero(self) -> bool {
+        match self {
+            Num::Int(i) => i == 0,
+            Num::Float(f) => f == 0.0,
+        }
+    }
+
+    /// `self > now`, with `now` a float. The model's ints are small, so `as f64` is exact.
+    fn gt(self, now: f64) -> bool {
+        match self {
+            Num::Int(i) => (i as f64) > now,
+            Num::Float(f) => f > now,
+        }
+    }
+}
+
+/// The model: `(key, expires, value)` in dict order; the clock is raw microseconds, seen
+/// by the backend as the float `now_us / 1e6` (exact division for the model's range).
 struct Model {
+    flavor: StoreFlavor,
     default_timeout: i64,
     threshold: usize,
     prefix: String,
     ignore_errors: bool,
-    dict: Vec<(String, i128, Value)>,
+    dict: Vec<(String, Num, Value)>,
+}
+
+fn clock(now_us: i64) -> f64 {
+    now_us as f64 / 1e6
 }
 
 impl Model {
     fn new(cfg: &StoreConfig) -> Self {
+        let werkzeug = cfg.flavor == StoreFlavor::Werkzeug016;
         Model {
+            flavor: cfg.flavor,
             default_timeout: cfg.default_timeout,
-            threshold: if cfg.threshold == 0 {
+            // cachelib: `threshold or 500`; werkzeug: as given.
+            threshold: if cfg.threshold == 0 && !werkzeug {
                 500
             } else {
                 cfg.threshold
@@ -28,6 +63,10 @@ impl Model {
             ignore_errors: cfg.ignore_delete_many_errors,
             dict: Vec::new(),
         }
+    }
+
+    fn werkzeug(&self) -> bool {
+        self.flavor == StoreFlavor::Werkzeug016
     }
 
     fn full(&self, key: &str) -> String {
@@ -39,30 +78,52 @@ impl Model {
         self.dict.iter().position(|(k, _, _)| *k == full)
     }
 
-    // `expires == 0 or expires > now`, with now a float of `now_us / 1e6`.
-    fn alive(expires: i128, now_us: i64) -> bool {
-        expires == 0 || expires * 1_000_000 > i128::from(now_us)
+    // `expires == 0 or expires > time()`.
+    fn alive(expires: Num, now_us: i64) -> bool {
+        expires.is_zero() || expires.gt(clock(now_us))
     }
 
-    fn normalize(&self, timeout: Option<i64>, now_us: i64) -> i128 {
+    fn normalize(&self, timeout: Option<i64>, now_us: i64) -> Num {
         let t = timeout.unwrap_or(self.default_timeout);
-        if t > 0 {
-            // int(now) truncates toward zero.
-            i128::from(now_us / 1_000_000) + i128::from(t)
+        if t <= 0 {
+            Num::Int(i128::from(t))
+        } else if self.werkzeug() {
+            // time() + timeout
+            Num::Float(clock(now_us) + t as f64)
         } else {
-            i128::from(t)
+            // int(time()) + timeout
+            Num::Int(clock(now_us).trunc() as i128 + i128::from(t))
         }
     }
 
     fn prune(&mut self, now_us: i64) {
-        if self.dict.len() > self.threshold {
-            // _remove_expired: drop every entry with `expires < now`.
-            self.dict
-                .retain(|(_, e, _)| *e * 1_000_000 >= i128::from(now_us));
+        if self.werkzeug() {
+            if self.dict.len() > self.threshold {
+                let now = clock(now_us);
+                let mut idx = 0;
+                self.dict.retain(|(_, e, _)| {
+                    let expired = !e.is_zero() && !e.gt(now);
+                    let doomed = expired || idx % 3 == 0;
+                    idx += 1;
+                    !doomed
+                });
+            }
+            return;
         }
         if self.dict.len() > self.threshold {
-            let mut sorted: Vec<(String, i128)> =
-                self.dict.iter().map(|(k, e, _)| (k.clone(), *e)).collect();
+            // _remove_expired: drop every entry with `expires < now`.
+            let now = clock(now_us);
+            self.dict.retain(|(_, e, _)| match e {
+                Num::Int(i) => (*i as f64) >= now,
+                Num::Float(f) => *f >= now,
+            });
+        }
+        if self.dict.len() > self.threshold {
+            let mut sorted: Vec<(String, i128)> = self
+                .dict
+                .iter()
+                .map(|(k, e, _)| (k.clone(), Self::secs(*e)))
+                .collect();
             sorted.sort_by_key(|(_, e)| *e); // stable, like Python's sorted()
             for (k, _) in sorted {
                 self.dict.retain(|(kk, _, _)| *kk != k);
@@ -71,6 +132,41 @@ impl Model {
                 }
             }
         }
+    }
+
+    fn secs(e: Num) -> i128 {
+        match e {
+            Num::Int(i) => i,
+            Num::Float(f) => f as i128,
+        }
+    }
+
+    /// The store's `expires` for a model entry: whole seconds for cachelib; for werkzeug
+    /// the first microsecond at which `expires > time()` is false, found by stepping.
+    fn reported(&self, e: Num) -> i128 {
+        if !self.werkzeug() {
+            return Self::secs(e);
+        }
+        if e.is_zero() {
+            return StoreFlavor::NEVER;
+        }
+        let x = match e {
+            Num::Int(i) => i as f64,
+            Num::Float(f) => f,
+        };
+        let mut t = (x * 1e6).floor() as i64 - 3;
+        assert!(e.gt(clock(t)), "model search must start alive");
+        while e.gt(clock(t)) {
+            t += 1;
+        }
+        i128::from(t)
+    }
+
+    fn entries(&self) -> Vec<(String, i128, Value)> {
+        self.dict
+            .iter()
+            .map(|(k, e, v)| (k.clone(), self.reported(*e), v.clone()))
+            .collect()
     }
 
     fn get(&self, key: &str, now_us: i64) -> Value {
@@ -85,7 +181,7 @@ impl Model {
             .is_some_and(|p| Self::alive(self.dict[p].1, now_us))
     }
 
-    fn store(&mut self, key: &str, expires: i128, value: Value) {
+    fn store(&mut self, key: &str, expires: Num, value: Value) {
         match self.pos(key) {
             Some(p) => {
                 self.dict[p].1 = expires;
@@ -137,12 +233,19 @@ impl Model {
                     }
                 }
                 let mut out = Vec::new();
+                let mut rv = true;
                 for (k, v) in mapping {
                     if self.set(&k, v, *timeout, now_us) {
                         out.push(k);
+                    } else {
+                        rv = false;
                     }
                 }
-                StoreReply::Keys(out)
+                if self.werkzeug() {
+                    StoreReply::Bool(rv)
+                } else {
+                    StoreReply::Keys(out)
+                }
             }
             StoreOp::Add {
                 key,
@@ -151,7 +254,12 @@ impl Model {
             } => {
                 let expires = self.normalize(*timeout, now_us);
                 self.prune(now_us);
-                if self.has(key, now_us) {
+                let refused = if self.werkzeug() {
+                    self.pos(key).is_some()
+                } else {
+                    self.has(key, now_us)
+                };
+                if refused {
                     StoreReply::Bool(false)
                 } else {
                     self.store(key, expires, value.clone());
@@ -159,24 +267,45 @@ impl Model {
                 }
             }
             StoreOp::Delete { key } => StoreReply::Bool(self.delete(key)),
-            StoreOp::DeleteMany { keys } => {
-                let mut deleted = Vec::new();
-                let mut failed = Vec::new();
-                for k in keys {
-                    if self.delete(k) || !self.has(k, now_us) {
-                        deleted.push(k.clone());
-                    } else {
-                        failed.push(k.clone());
+            StoreOp::DeleteMany { keys } => match self.flavor {
+                StoreFlavor::Werkzeug016 => {
+                    // all(self.delete(key) for key in keys)
+                    StoreReply::Bool(keys.iter().all(|k| self.delete(k)))
+                }
+                StoreFlavor::FlaskCaching24 => {
+                    let mut deleted = Vec::new();
+                    for k in keys {
+                        if self.delete(k) {
+                            deleted.push(k.clone());
+                        } else if !self.ignore_errors {
+                            break;
+                        }
                     }
+                    StoreReply::Keys(deleted)
                 }
-                if !self.ignore_errors && !failed.is_empty() {
-                    return Err(StoreError::DeleteManyFailed { keys: failed });
+                StoreFlavor::Cachelib => {
+                    let mut deleted = Vec::new();
+                    let mut failed = Vec::new();
+                    for k in keys {
+                        if self.delete(k) || !self.has(k, now_us) {
+                            deleted.push(k.clone());
+                        } else {
+                            failed.push(k.clone());
+                        }
+                    }
+                    if !self.ignore_errors && !failed.is_empty() {
+                        return Err(StoreError::DeleteManyFailed { keys: failed });
+                    }
+                    StoreReply::Keys(deleted)
                 }
-                StoreReply::Keys(deleted)
-            }
+            },
             StoreOp::Clear => {
                 self.dict.clear();
-                StoreReply::Bool(true)
+                if self.werkzeug() {
+                    StoreReply::Value(Value::None)
+                } else {
+                    StoreReply::Bool(true)
+                }
             }
         })
     }
@@ -253,6 +382,14 @@ fn arb_op() -> impl Strategy<Value = StoreOp> {
     ]
 }
 
+fn arb_flavor() -> impl Strategy<Value = StoreFlavor> {
+    prop_oneof![
+        Just(StoreFlavor::Cachelib),
+        Just(StoreFlavor::FlaskCaching24),
+        Just(StoreFlavor::Werkzeug016),
+    ]
+}
+
 fn arb_config() -> impl Strategy<Value = StoreConfig> {
     (
         prop_oneof![Just(-2i64), Just(0), Just(3), Just(300)],
@@ -263,26 +400,37 @@ fn arb_config() -> impl Strategy<Value = StoreConfig> {
             Just(Some(String::new()))
         ],
         any::<bool>(),
+        arb_flavor(),
     )
         .prop_map(
-            |(default_timeout, threshold, key_prefix, ignore)| StoreConfig {
+            |(default_timeout, threshold, key_prefix, ignore, flavor)| StoreConfig {
                 default_timeout,
                 threshold,
                 key_prefix,
                 ignore_delete_many_errors: ignore,
+                flavor,
             },
         )
 }
 
+/// Around 1,000,000 s, or around the epoch, where the float clock crosses 0 and small
+/// powers of two.
+fn arb_start() -> impl Strategy<Value = i64> {
+    prop_oneof![
+        1_000_000_000_000i64..1_000_010_000_000,
+        -3_000_000i64..3_000_000,
+    ]
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(1024))]
 
     /// Every reply, the stored entries in order, and the size bound agree with the model
-    /// after every step (FC-4.3.1 to FC-4.3.4).
+    /// after every step, for every flavour (FC-4.3.1 to FC-4.3.4).
     #[test]
     fn memory_store_matches_model(
         cfg in arb_config(),
-        start in 1_000_000_000_000i64..1_000_010_000_000,
+        start in arb_start(),
         steps in proptest::collection::vec((arb_advance(), arb_op()), 0..200),
     ) {
         let mut store = MemoryStore::new(cfg.clone());
@@ -301,13 +449,15 @@ proptest! {
                 .entries()
                 .map(|(k, e, v)| (k.to_owned(), e, v.clone()))
                 .collect();
-            prop_assert_eq!(&ours, &model.dict, "entries after step {}", i);
+            prop_assert_eq!(&ours, &model.entries(), "entries after step {}", i);
         }
     }
 
     /// Any keys, timeouts and clocks: no panic, and the size bound holds (FC-4.3.4).
     #[test]
     fn memory_store_never_panics(
+        flavor in arb_flavor(),
+        ignore in any::<bool>(),
         threshold in 0usize..4,
         default_timeout in any::<i64>(),
         steps in proptest::collection::vec(
@@ -319,7 +469,8 @@ proptest! {
             default_timeout,
             threshold,
             key_prefix: None,
-            ignore_delete_many_errors: false,
+            ignore_delete_many_errors: ignore,
+            flavor,
         });
         for (t, key, timeout, which) in steps {
             let now = Timestamp::from_micros(t);

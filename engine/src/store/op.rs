@@ -104,10 +104,14 @@ pub enum StoreReply {
     Value(Value),
     /// `get_many`: one value per requested key, `None` for misses (FC-4.3.3).
     Values(Vec<Value>),
-    /// `has`, `set`, `add`, `delete`, `clear` (FC-4.3.3).
+    /// `has`, `set`, `add`, `delete`, `clear` (FC-4.3.3); under
+    /// [`StoreFlavor::Werkzeug016`](super::StoreFlavor::Werkzeug016) also `set_many` and
+    /// `delete_many`, whose werkzeug versions return one `bool`. Werkzeug's `clear` returns
+    /// `None`, replied as `Value(Value::None)`.
     Bool(bool),
     /// `set_many` (keys whose `set` was truthy) and `delete_many` (keys deleted or absent
-    /// afterwards), as the caller spelled them (FC-4.3.3).
+    /// afterwards; under Flask-Caching 2.4.1, keys deleted), as the caller spelled them
+    /// (FC-4.3.3).
     Keys(Vec<String>),
 }
 

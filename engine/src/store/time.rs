@@ -1,17 +1,20 @@
-//! Virtual time: the value cachelib's `time()` returns, as an input (FC-4.3.1, FC-4.3.2).
+//! Virtual time: the value Python's `time()` returns inside the backend, as an input
+//! (FC-4.3.1, FC-4.3.2).
 
 use std::cmp::Ordering;
 use std::fmt;
 
 const MICROS_PER_SEC: i64 = 1_000_000;
 
-/// A point in virtual time, in whole microseconds since the Unix epoch: what cachelib's
-/// `time()` returns inside `SimpleCache` (FC-4.3.1, FC-4.3.2).
+/// A point in virtual time, in whole microseconds since the Unix epoch (FC-4.3.1, FC-4.3.2).
 ///
-/// SimpleCache stores `expires = int(now) + timeout` (whole seconds, truncated clock) but
-/// compares `expires > now` against the float clock. Holding `now` as integer microseconds
-/// and `expires` as integer seconds makes both steps exact integer arithmetic
-/// ([`Timestamp::trunc_secs`], [`Timestamp::cmp_secs`]).
+/// The backend sees the float Python computes as `micros / 1_000_000`, correctly rounded
+/// ([`Timestamp::as_py_float`]). Every comparison the store makes with the clock is made
+/// against that float, exactly as Python compares it: an `int` with a `float` by value, a
+/// `float` with a `float` as IEEE doubles ([`Timestamp::cmp_secs`],
+/// [`Timestamp::trunc_secs`]). Below 2^33 seconds (the year 2242) distinct microseconds are
+/// distinct floats; beyond that several microseconds share one float, and the store follows
+/// the float.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(i64);
 
@@ -35,10 +38,42 @@ impl Timestamp {
         self.0
     }
 
-    /// Python's `int(now)`: whole seconds, truncated toward zero, as SimpleCache computes
-    /// `expires = int(now) + timeout` (FC-4.3.1).
-    pub const fn trunc_secs(self) -> i64 {
-        self.0 / MICROS_PER_SEC
+    /// Python's `int(time())`: the float clock truncated toward zero, as cachelib computes
+    /// `expires = int(time()) + timeout` (FC-4.3.1). Equal to `micros / 1_000_000` truncated
+    /// except far from the epoch, where the float rounds up to the next whole second.
+    pub fn trunc_secs(self) -> i64 {
+        // |float| < 2^44, so the truncated value converts exactly.
+        self.as_py_float().trunc() as i64
+    }
+
+    /// The float `time()` returns at this instant: Python's `micros / 1_000_000`, the
+    /// correctly rounded quotient (FC-4.3.2).
+    pub fn as_py_float(self) -> f64 {
+        const EXACT: i64 = 1 << 53;
+        if (-EXACT..=EXACT).contains(&self.0) {
+            // Both operands are exact doubles; IEEE division rounds correctly.
+            return self.0 as f64 / MICROS_PER_SEC as f64;
+        }
+        // |micros| > 2^53: the quotient lies in [2^33, 2^44). Round |micros| / 10^6 to 53
+        // significant bits, ties to even, in integer arithmetic.
+        let n = u128::from(self.0.unsigned_abs());
+        let divisor = u128::from(MICROS_PER_SEC.unsigned_abs());
+        let whole = n / divisor;
+        let exponent = 127 - whole.leading_zeros(); // floor(log2(quotient)), 33..=43
+        let shift = 52u32.saturating_sub(exponent);
+        let scaled = n << shift;
+        let mut mantissa = scaled / divisor;
+        let twice_rem = (scaled % divisor) * 2;
+        if twice_rem > divisor || (twice_rem == divisor && mantissa & 1 == 1) {
+            mantissa += 1;
+        }
+        // mantissa <= 2^53 and the scale is a power of two: both steps are exact.
+        let magnitude = mantissa as f64 / (1u64 << shift) as f64;
+        if self.0 < 0 {
+            -magnitude
+        } else {
+            magnitude
+        }
     }
 
     /// The sub-second part in microseconds, with the sign of the timestamp (FC-4.3.2:
@@ -58,15 +93,21 @@ impl Timestamp {
         self.saturating_add_micros(secs.saturating_mul(MICROS_PER_SEC))
     }
 
-    /// Compares this instant with an integer number of seconds exactly, as Python compares
-    /// the float clock with an integer `expires` (FC-4.3.2): `Less` means `now < secs`.
+    /// Compares the float clock at this instant with an integer number of seconds, exactly,
+    /// as Python compares a `float` with an `int` (FC-4.3.2): `Less` means `time() < secs`.
     pub fn cmp_secs(self, secs: i128) -> Ordering {
-        match secs.checked_mul(i128::from(MICROS_PER_SEC)) {
-            Some(micros) => i128::from(self.0).cmp(&micros),
-            // |secs| is so large that its sign decides.
-            None if secs > 0 => Ordering::Less,
-            None => Ordering::Greater,
-        }
+        cmp_float_int(self.as_py_float(), secs)
+    }
+}
+
+/// Compares a finite float with an integer by value, as Python does.
+fn cmp_float_int(f: f64, i: i128) -> Ordering {
+    let floor = f.floor();
+    // `as` saturates; |f| < 2^44 here, so the conversion is exact.
+    let whole = floor as i128;
+    match whole.cmp(&i) {
+        Ordering::Equal if f > floor => Ordering::Greater,
+        ord => ord,
     }
 }
 
