@@ -439,10 +439,10 @@ fn run_target(target: &Target) {
             let reply = store.execute(&op, ts);
             if let StoreOp::DeleteMany { keys } = &op {
                 match &reply {
-                    Ok(StoreReply::Keys(ks)) if target.flavor != StoreFlavor::Cachelib => {
-                        if ks.len() < keys.len() {
-                            stats.delete_many_short += 1;
-                        }
+                    Ok(StoreReply::Keys(ks))
+                        if target.flavor != StoreFlavor::Cachelib && ks.len() < keys.len() =>
+                    {
+                        stats.delete_many_short += 1;
                     }
                     Ok(StoreReply::Bool(false)) => stats.delete_many_short += 1,
                     _ => {}

@@ -483,7 +483,7 @@ impl MemoryStore {
         for i in 0..self.slots.len() {
             let doomed = match self.slots.get(i).and_then(Option::as_ref) {
                 Some(s) => {
-                    let doomed = position % 3 == 0 || !self.alive(s.expires, now);
+                    let doomed = position.is_multiple_of(3) || !self.alive(s.expires, now);
                     position += 1;
                     doomed
                 }
