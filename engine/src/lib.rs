@@ -22,5 +22,7 @@ pub use cache::Cache;
 pub use error::{DescriptorError, KeyError, PyError, PyExceptionType};
 pub use function::{Binding, Callee, FunctionDescriptor, Param, ParamKind, Receiver};
 pub use profile::Profile;
-pub use store::{MemoryStore, StoreConfig, StoreError, StoreFlavor, StoreOp, StoreReply, Timestamp};
+pub use store::{
+    MemoryStore, StoreConfig, StoreError, StoreFlavor, StoreOp, StoreReply, Timestamp,
+};
 pub use value::{ClassRef, PyInt, PyObject, PythonVersion, Value};
