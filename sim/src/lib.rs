@@ -6,5 +6,6 @@
 #![warn(missing_docs)]
 
 pub mod pyjson;
+pub mod replay;
 pub mod transcript;
 pub mod vectors;

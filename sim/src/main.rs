@@ -19,6 +19,17 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Replay recorded traces through flaskcache and compare every step.
+    ///
+    /// Each TRACE is a JSON Lines file written by the recorder
+    /// (`python -m flaskcache_recorder -o OUT.jsonl SCRIPT.py`, see docs/trace-format.md).
+    /// Every event's command is driven through the engine over a model of the recorded
+    /// backend; every backend operation, function run, hook and result must be identical.
+    /// On a mismatch the first differing step is printed side by side with its event.
+    /// Exit status: 0 iff everything matches, 1 on a mismatch, 2 on unreadable input.
+    ///
+    /// Example: flaskcache replay docs/examples/*.trace.jsonl
+    Replay(flaskcache_sim::replay::ReplayArgs),
     /// Check golden key vectors recorded from the real Flask-Caching.
     ///
     /// Each FILE is written by tests/vectors/generate.py (format: docs/vectors.md). Every
@@ -60,6 +71,7 @@ enum Command {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
+        Command::Replay(args) => flaskcache_sim::replay::run(&args),
         Command::Vectors { files } => check_vectors(&files),
         Command::ViewKey {
             path,

@@ -61,16 +61,22 @@ struct InFlight {
     command: Command,
     inputs: Vec<Input>,
     minted: Vec<Version>,
+    /// The last step emitted is `Compute` or `Hook`: user code is running, and may itself
+    /// call cached functions.
+    in_user_code: bool,
 }
 
-/// The engine: registered decorators, the version source, and at most one call in
-/// progress (Flask-Caching's calls are sequential within a request).
+/// The engine: registered decorators, the version source, and the calls in progress.
+///
+/// Calls nest the way Python's do: while a call waits for [`Step::Compute`] (or a hook),
+/// the function body may call other cached functions; `start` then begins a nested call,
+/// which must finish before the outer one resumes.
 pub struct Engine {
     config: EngineConfig,
     memoized: Vec<Memoized>,
     cached: Vec<CachedOptions>,
     versions: VersionSource,
-    inflight: Option<InFlight>,
+    inflight: Vec<InFlight>,
 }
 
 impl Engine {
@@ -82,7 +88,7 @@ impl Engine {
             memoized: Vec::new(),
             cached: Vec::new(),
             versions,
-            inflight: None,
+            inflight: Vec::new(),
         }
     }
 
@@ -188,33 +194,39 @@ impl Engine {
     /// are executed by the caller, at the time of its choosing).
     pub fn start(&mut self, command: Command, now: Timestamp) -> Result<Step, EngineError> {
         let _ = now;
-        if self.inflight.is_some() {
+        if self.inflight.last().is_some_and(|call| !call.in_user_code) {
             return Err(EngineError::Busy);
         }
-        self.inflight = Some(InFlight {
+        self.inflight.push(InFlight {
             command,
             inputs: Vec::new(),
             minted: Vec::new(),
+            in_user_code: false,
         });
         self.advance()
     }
 
-    /// Feeds the answer to the last step and returns the next one.
+    /// Feeds the answer to the last step of the innermost call and returns its next step.
     pub fn resume(&mut self, input: Input) -> Result<Step, EngineError> {
-        match &mut self.inflight {
+        match self.inflight.last_mut() {
             Some(call) => call.inputs.push(input),
             None => return Err(EngineError::Idle),
         }
         self.advance()
     }
 
-    /// Abandons the call in progress, if any.
+    /// How many calls are in progress (more than one when calls nest).
+    pub fn depth(&self) -> usize {
+        self.inflight.len()
+    }
+
+    /// Abandons the innermost call in progress, if any.
     pub fn abort(&mut self) {
-        self.inflight = None;
+        self.inflight.pop();
     }
 
     fn advance(&mut self) -> Result<Step, EngineError> {
-        let Some(mut call) = self.inflight.take() else {
+        let Some(mut call) = self.inflight.pop() else {
             return Err(EngineError::Idle);
         };
         let cx = Ctx {
@@ -233,7 +245,8 @@ impl Engine {
         match result {
             Ok(outcome) => Ok(Step::Done(outcome)),
             Err(Flow::Suspend(step)) => {
-                self.inflight = Some(call);
+                call.in_user_code = matches!(step, Step::Compute | Step::Hook(_));
+                self.inflight.push(call);
                 Ok(step)
             }
             Err(Flow::Abort(e)) => Err(e),
