@@ -7,5 +7,6 @@
 
 pub mod pyjson;
 pub mod replay;
+pub mod trace;
 pub mod transcript;
 pub mod vectors;

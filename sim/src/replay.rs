@@ -1,7 +1,23 @@
-//! `flaskcache replay`: drive the engine with a recorded trace's commands and compare every
-//! step with what the real library did.
+//! `flaskcache replay`: drive the engine with a recorded trace's commands over a model of
+//! the recorded backend, and compare every step with what the real library did.
+//!
+//! For each event the engine gets the recorded command at the recorded time; its backend
+//! operations run on a [`MemoryStore`] configured like the recorded backend (the profile's
+//! flavour, default timeout, threshold); the function body's results, hook answers and any
+//! exception a real backend raised are taken from the trace; minted versions are the
+//! recorded ones. Every operation and its reply, every function run, hook, log line and the
+//! final result must match.
 
+use crate::trace::{parse_trace, Event, Record, Trace, TraceCommand, TraceStep};
+use crate::transcript::{hook_name, render_op, render_reply, render_result, render_store_call};
 use clap::Args;
+use flaskcache_engine::engine::{
+    CachedId, Command, Engine, EngineConfig, Input, MemoizedId, Request, Step, VersionSource,
+};
+use flaskcache_engine::keys::VersionGenerator;
+use flaskcache_engine::store::{MemoryStore, StoreConfig, StoreError, StoreFlavor};
+use flaskcache_engine::{Profile, PythonVersion};
+use std::collections::HashMap;
 use std::process::ExitCode;
 
 /// Arguments of `flaskcache replay`.
@@ -12,8 +28,381 @@ pub struct ReplayArgs {
     pub traces: Vec<String>,
 }
 
+/// The first step where flaskcache and the recording differ.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mismatch {
+    /// The event's number in the trace.
+    pub event: u64,
+    /// The step's index within the event (0-based).
+    pub step: usize,
+    /// What the real library did there.
+    pub expected: String,
+    /// What flaskcache did.
+    pub ours: String,
+}
+
+/// What a replay found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplayReport {
+    /// Events replayed (nested ones included).
+    pub events: usize,
+    /// Steps compared.
+    pub steps: usize,
+    /// The first mismatch, if any (the replay stops there).
+    pub mismatch: Option<Mismatch>,
+}
+
+/// The store flavour that models the recorded library's SimpleCache.
+pub fn flavor_for(profile: Profile) -> StoreFlavor {
+    match profile {
+        Profile::FlaskCaching25 => StoreFlavor::Cachelib,
+        Profile::FlaskCaching24 => StoreFlavor::FlaskCaching24,
+        Profile::FlaskCache013 => StoreFlavor::Werkzeug016,
+    }
+}
+
+struct Replayer {
+    engine: Engine,
+    store: MemoryStore,
+    py: PythonVersion,
+    memoized: HashMap<String, MemoizedId>,
+    cached: HashMap<String, CachedId>,
+    report: ReplayReport,
+}
+
+/// Why replaying an event stopped early.
+enum Stop {
+    Mismatch(Mismatch),
+    /// The trace names something the engine cannot run (e.g. an unsupported option).
+    Invalid(String),
+}
+
+impl Replayer {
+    fn mismatch(&self, event: &Event, step: usize, expected: String, ours: String) -> Stop {
+        Stop::Mismatch(Mismatch {
+            event: event.number,
+            step,
+            expected,
+            ours,
+        })
+    }
+
+    fn command(&self, event: &Event) -> Result<Option<Command>, Stop> {
+        let memoized = |id: &str| {
+            self.memoized.get(id).copied().ok_or_else(|| {
+                Stop::Invalid(format!("event {}: unknown function {id:?}", event.number))
+            })
+        };
+        let cached = |id: &str| {
+            self.cached.get(id).copied().ok_or_else(|| {
+                Stop::Invalid(format!("event {}: unknown view {id:?}", event.number))
+            })
+        };
+        Ok(Some(match &event.command {
+            TraceCommand::Call {
+                function,
+                bound_to,
+                args,
+                kwargs,
+            } => Command::CallMemoized {
+                function: memoized(function)?,
+                bound_to: bound_to.clone(),
+                args: args.clone(),
+                kwargs: kwargs.clone(),
+            },
+            TraceCommand::Request {
+                view,
+                path,
+                args,
+                prefix_result,
+                custom_key,
+            } => Command::CallCached {
+                view: cached(view)?,
+                request: Some(Request {
+                    path: path.clone(),
+                    args: args.clone(),
+                }),
+                prefix_result: prefix_result.clone(),
+                custom_key: custom_key.clone(),
+            },
+            TraceCommand::DeleteMemoized {
+                function,
+                bound_to,
+                args,
+                kwargs,
+            } => Command::DeleteMemoized {
+                function: memoized(function)?,
+                bound_to: bound_to.clone(),
+                args: args.clone(),
+                kwargs: kwargs.clone(),
+            },
+            TraceCommand::DeleteMemoizedVerhash { function, bound_to } => {
+                Command::DeleteMemoizedVerhash {
+                    function: memoized(function)?,
+                    bound_to: bound_to.clone(),
+                }
+            }
+            TraceCommand::DeleteCached {
+                view,
+                path,
+                query_args,
+                url_for,
+            } => Command::DeleteCached {
+                view: cached(view)?,
+                path: path.clone(),
+                query_args: query_args.clone(),
+                url_for: url_for.clone(),
+                prefix_result: None,
+                request: None,
+            },
+            TraceCommand::Backend(op) => Command::Backend(op.clone()),
+            TraceCommand::Tick(_) => return Ok(None),
+        }))
+    }
+
+    /// Replays one event (and the events nested in its function body).
+    fn event(&mut self, event: &Event) -> Result<(), Stop> {
+        self.report.events += 1;
+        let Some(command) = self.command(event)? else {
+            return Ok(());
+        };
+        let py = self.py;
+        let own_versions = VersionSource::Injected(
+            event.versions.iter().copied().collect(),
+            VersionGenerator::new(0),
+        );
+        let outer_versions = self.engine.replace_version_source(own_versions);
+        let mut step = self
+            .engine
+            .start(command, event.at)
+            .map_err(|e| Stop::Invalid(e.to_string()))?;
+        let mut recorded = event.steps.iter().enumerate();
+        let outcome = loop {
+            if let Step::Done(outcome) = step {
+                break outcome;
+            }
+            let Some((index, expected)) = recorded.next() else {
+                let ours = describe_step(&step, py);
+                return Err(self.mismatch(
+                    event,
+                    event.steps.len(),
+                    "(no more steps: the call returned)".into(),
+                    ours,
+                ));
+            };
+            self.report.steps += 1;
+            let input = match (&step, expected) {
+                (Step::Store(op), TraceStep::Store { op: rop, reply }) if op == rop => {
+                    match reply {
+                        Ok(rreply) => {
+                            let ours = self.store.execute(op, event.at);
+                            if ours.as_ref() != Ok(rreply) {
+                                return Err(self.mismatch(
+                                    event,
+                                    index,
+                                    render_store_call(op, &Ok(rreply.clone()), py),
+                                    render_store_call(op, &ours, py),
+                                ));
+                            }
+                            Input::Store(ours)
+                        }
+                        // The real backend raised: the model raises the same.
+                        Err(e) => Input::Store(Err(StoreError::Raised(e.clone()))),
+                    }
+                }
+                (Step::Compute, TraceStep::Compute { result, events }) => {
+                    let result = result.clone();
+                    // Nested events run with their own versions; restore ours afterwards.
+                    let mine = self.engine.replace_version_source(VersionSource::Injected(
+                        Default::default(),
+                        VersionGenerator::new(0),
+                    ));
+                    for nested in events {
+                        self.event(nested)?;
+                    }
+                    self.engine.set_version_source(mine);
+                    Input::Computed(result)
+                }
+                (Step::Hook(query), TraceStep::Hook { name, answer })
+                    if hook_name(query) == name =>
+                {
+                    Input::Hook(answer.clone())
+                }
+                (Step::Log(d), TraceStep::Log(e)) if &d.error == e => Input::Logged,
+                _ => {
+                    return Err(self.mismatch(
+                        event,
+                        index,
+                        describe_trace_step(expected, py),
+                        describe_step(&step, py),
+                    ))
+                }
+            };
+            step = self
+                .engine
+                .resume(input)
+                .map_err(|e| Stop::Invalid(e.to_string()))?;
+        };
+        if let Some((index, expected)) = recorded.next() {
+            return Err(self.mismatch(
+                event,
+                index,
+                describe_trace_step(expected, py),
+                format!("(no more steps: {})", render_result(&outcome.result, py)),
+            ));
+        }
+        self.report.steps += 1;
+        if outcome.result != event.result {
+            return Err(self.mismatch(
+                event,
+                event.steps.len(),
+                render_result(&event.result, py),
+                render_result(&outcome.result, py),
+            ));
+        }
+        self.engine.set_version_source(outer_versions);
+        Ok(())
+    }
+}
+
+fn describe_step(step: &Step, py: PythonVersion) -> String {
+    match step {
+        Step::Store(op) => format!("{} -> ...", render_op(op, py)),
+        Step::Compute => "compute".into(),
+        Step::Hook(q) => format!("hook {}", hook_name(q)),
+        Step::Log(d) => format!("log {}: {}", d.error.kind.as_str(), d.error.message),
+        Step::Done(o) => render_result(&o.result, py),
+    }
+}
+
+fn describe_trace_step(step: &TraceStep, py: PythonVersion) -> String {
+    match step {
+        TraceStep::Store { op, reply: Ok(r) } => {
+            format!("{} -> {}", render_op(op, py), render_reply(r, py))
+        }
+        TraceStep::Store { op, reply: Err(e) } => format!(
+            "{} raises {}: {}",
+            render_op(op, py),
+            e.kind.as_str(),
+            e.message
+        ),
+        TraceStep::Compute { result, .. } => format!("compute {}", render_result(result, py)),
+        TraceStep::Hook { name, .. } => format!("hook {name}"),
+        TraceStep::Log(e) => format!("log {}: {}", e.kind.as_str(), e.message),
+    }
+}
+
+/// Replays a parsed trace. `Err` when the trace asks for something the engine cannot run.
+pub fn replay(trace: &Trace) -> Result<ReplayReport, String> {
+    let c = &trace.config;
+    if c.backend != "SimpleCache" {
+        return Err(format!(
+            "backend {:?} cannot be replayed yet (only SimpleCache)",
+            c.backend
+        ));
+    }
+    let mut r = Replayer {
+        engine: Engine::new(EngineConfig {
+            profile: c.profile,
+            python: c.python,
+            debug: c.debug,
+            version_seed: 0,
+        }),
+        store: MemoryStore::new(StoreConfig {
+            default_timeout: c.default_timeout,
+            threshold: c.threshold,
+            key_prefix: c.key_prefix.clone(),
+            ignore_delete_many_errors: c.ignore_errors,
+            flavor: flavor_for(c.profile),
+        }),
+        py: c.python,
+        memoized: HashMap::new(),
+        cached: HashMap::new(),
+        report: ReplayReport::default(),
+    };
+    for record in &trace.records {
+        match record {
+            Record::Memoize {
+                id,
+                function,
+                options,
+            } => {
+                let handle = r
+                    .engine
+                    .memoize(function.clone(), options.clone())
+                    .map_err(|e| format!("{id}: {e}"))?;
+                r.memoized.insert(id.clone(), handle);
+            }
+            Record::Cached { id, options, .. } => {
+                let handle = r
+                    .engine
+                    .cached(options.clone())
+                    .map_err(|e| format!("{id}: {e}"))?;
+                r.cached.insert(id.clone(), handle);
+            }
+            Record::Event(event) => match r.event(event) {
+                Ok(()) => {}
+                Err(Stop::Mismatch(m)) => {
+                    r.report.mismatch = Some(m);
+                    return Ok(r.report);
+                }
+                Err(Stop::Invalid(why)) => return Err(why),
+            },
+        }
+    }
+    Ok(r.report)
+}
+
 /// Runs `flaskcache replay`.
 pub fn run(args: &ReplayArgs) -> ExitCode {
-    eprintln!("flaskcache replay: {} traces: replay is being built", args.traces.len());
-    ExitCode::from(2)
+    let (mut steps, mut mismatches) = (0usize, 0usize);
+    for path in &args.traces {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("flaskcache: {path}: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let trace = match parse_trace(&text) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("flaskcache: {path}:{}: {}", e.line, e.reason);
+                return ExitCode::from(2);
+            }
+        };
+        match replay(&trace) {
+            Ok(report) => {
+                steps += report.steps;
+                if let Some(m) = &report.mismatch {
+                    mismatches += 1;
+                    println!(
+                        "{path}: event {}, step {}: flaskcache differs from the recording",
+                        m.event,
+                        m.step + 1
+                    );
+                    println!("  recorded:   {}", m.expected);
+                    println!("  flaskcache: {}", m.ours);
+                } else {
+                    println!(
+                        "{path}: {} events, {} steps, 0 mismatches",
+                        report.events, report.steps
+                    );
+                }
+            }
+            Err(why) => {
+                eprintln!("flaskcache: {path}: {why}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    println!(
+        "replayed {} traces, {steps} steps, {mismatches} mismatches",
+        args.traces.len()
+    );
+    if mismatches == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

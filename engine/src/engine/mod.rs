@@ -102,6 +102,12 @@ impl Engine {
         self.versions = source;
     }
 
+    /// Replaces the version source and returns the previous one (with whatever it has
+    /// not handed out yet): lets a replay give each recorded call its own versions.
+    pub fn replace_version_source(&mut self, source: VersionSource) -> VersionSource {
+        std::mem::replace(&mut self.versions, source)
+    }
+
     /// Registers `@cache.memoize(...)` on `function`.
     pub fn memoize(
         &mut self,

@@ -128,6 +128,8 @@ pub enum StoreError {
     /// The backend or the driver talking to it failed (connection lost, injected fault);
     /// the text describes the failure (FC-4.3.3 has no such case for SimpleCache).
     Failed(String),
+    /// The backend raised this Python exception (e.g. recorded from a real backend).
+    Raised(PyError),
 }
 
 impl StoreError {
@@ -148,6 +150,7 @@ impl StoreError {
                 Some(PyError::new(PyExceptionType::RuntimeError, message))
             }
             StoreError::Failed(_) => None,
+            StoreError::Raised(err) => Some(err.clone()),
         }
     }
 
@@ -173,6 +176,7 @@ impl fmt::Display for StoreError {
                 None => f.write_str("delete_many failed"),
             },
             StoreError::Failed(why) => write!(f, "backend failure: {why}"),
+            StoreError::Raised(err) => fmt::Display::fmt(err, f),
         }
     }
 }
