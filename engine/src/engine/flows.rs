@@ -308,6 +308,63 @@ fn store_failed(
     })
 }
 
+/// How a call continues after its guarded key-and-read phase.
+enum Served {
+    /// The call is over (fallback, hit, filtered out, raised, or the store failed).
+    Done(Outcome),
+    /// The value was computed and stored under the key.
+    Stored { key: String, value: Value },
+}
+
+/// What both decorators do after the guarded read (FC-1.1.6 to FC-1.1.8, FC-2.6.2,
+/// FC-2.6.3): fall back on an error, return a hit, or compute, filter and `set`. A failed
+/// `set` is logged (re-raised in debug mode); with `recompute` (0.13's `@cached`) the
+/// function then runs again and that result is returned.
+fn serve(
+    cx: Ctx,
+    fx: &mut impl Effects,
+    guarded: Py<(String, Option<Value>)>,
+    response_filter: bool,
+    timeout: Option<i64>,
+    recompute: bool,
+) -> Result<Served, Flow> {
+    let key = match guarded {
+        Err(e) => return Ok(Served::Done(fallback(cx, fx, e)?)),
+        Ok((key, Some(value))) => {
+            return Ok(Served::Done(Outcome {
+                result: Ok(value),
+                event: CacheEvent::Hit { key },
+            }))
+        }
+        Ok((key, None)) => key,
+    };
+    let value = match compute_and_filter(fx, &key, response_filter)? {
+        Ok(v) => v,
+        Err(outcome) => return Ok(Served::Done(outcome)),
+    };
+    let set = StoreOp::Set {
+        key: key.clone(),
+        value: value.clone(),
+        timeout,
+    };
+    let Err(e) = backend::write(fx, set)? else {
+        return Ok(Served::Stored { key, value });
+    };
+    let error = e.to_py_error(cx.py);
+    if recompute && !cx.debug {
+        // 0.13: `logger.exception(...); return f(*args, **kwargs)`.
+        fx.log(Diagnostic {
+            message: BACKEND_EXCEPTION,
+            error,
+        })?;
+        return Ok(Served::Done(Outcome {
+            result: fx.compute()?,
+            event: CacheEvent::Miss { key, stored: false },
+        }));
+    }
+    Ok(Served::Done(store_failed(cx, fx, key, value, error)?))
+}
+
 /// A memoized function called through `bound_to` (FC-2.6).
 pub(crate) fn call_memoized(
     cx: Ctx,
@@ -343,33 +400,12 @@ pub(crate) fn call_memoized(
                 Err(e) => break 'guard Err(e),
             }
         }
-        match read(cx, fx, &key, forced, o.cache_none, o.hooks.is_stale)? {
-            Ok(hit) => Ok((key, hit)),
-            Err(e) => Err(e),
-        }
+        read(cx, fx, &key, forced, o.cache_none, o.hooks.is_stale)?.map(|hit| (key, hit))
     };
-    let key = match guarded {
-        Err(e) => return fallback(cx, fx, e),
-        Ok((key, Some(value))) => {
-            return Ok(Outcome {
-                result: Ok(value),
-                event: CacheEvent::Hit { key },
-            })
-        }
-        Ok((key, None)) => key,
+    let (key, value) = match serve(cx, fx, guarded, o.hooks.response_filter, o.timeout, false)? {
+        Served::Done(outcome) => return Ok(outcome),
+        Served::Stored { key, value } => (key, value),
     };
-    let value = match compute_and_filter(fx, &key, o.hooks.response_filter)? {
-        Ok(v) => v,
-        Err(outcome) => return Ok(outcome),
-    };
-    let set = StoreOp::Set {
-        key: key.clone(),
-        value: value.clone(),
-        timeout: o.timeout,
-    };
-    if let Err(e) = backend::write(fx, set)? {
-        return store_failed(cx, fx, key, value, e.to_py_error(cx.py));
-    }
     if cx.profile.refreshes_version_keys() {
         let mode = VersionMode::Refresh { timeout: o.timeout };
         let callee = Callee::unbound(&m.function);
@@ -437,49 +473,25 @@ pub(crate) fn call_cached(
             Ok(f) => f,
             Err(e) => break 'guard Err(e),
         };
-        match read(cx, fx, &key, forced, view.cache_none, view.hooks.is_stale)? {
-            Ok(hit) => Ok((key, hit)),
-            Err(e) => Err(e),
-        }
+        read(cx, fx, &key, forced, view.cache_none, view.hooks.is_stale)?.map(|hit| (key, hit))
     };
-    let key = match guarded {
-        Err(e) => return fallback(cx, fx, e),
-        Ok((key, Some(value))) => {
-            return Ok(Outcome {
+    let recompute = cx.profile.cached_recomputes_after_failed_set();
+    Ok(
+        match serve(
+            cx,
+            fx,
+            guarded,
+            view.hooks.response_filter,
+            view.timeout,
+            recompute,
+        )? {
+            Served::Done(outcome) => outcome,
+            Served::Stored { key, value } => Outcome {
                 result: Ok(value),
-                event: CacheEvent::Hit { key },
-            })
-        }
-        Ok((key, None)) => key,
-    };
-    let value = match compute_and_filter(fx, &key, view.hooks.response_filter)? {
-        Ok(v) => v,
-        Err(outcome) => return Ok(outcome),
-    };
-    let set = StoreOp::Set {
-        key: key.clone(),
-        value: value.clone(),
-        timeout: view.timeout,
-    };
-    if let Err(e) = backend::write(fx, set)? {
-        let error = e.to_py_error(cx.py);
-        if cx.profile.cached_recomputes_after_failed_set() && !cx.debug {
-            // 0.13: `logger.exception(...); return f(*args, **kwargs)`.
-            fx.log(Diagnostic {
-                message: BACKEND_EXCEPTION,
-                error,
-            })?;
-            return Ok(Outcome {
-                result: fx.compute()?,
-                event: CacheEvent::Miss { key, stored: false },
-            });
-        }
-        return store_failed(cx, fx, key, value, error);
-    }
-    Ok(Outcome {
-        result: Ok(value),
-        event: CacheEvent::Miss { key, stored: true },
-    })
+                event: CacheEvent::Miss { key, stored: true },
+            },
+        },
+    )
 }
 
 fn raised(error: PyError) -> Outcome {
