@@ -30,6 +30,18 @@ enum Command {
     ///
     /// Example: flaskcache replay docs/examples/*.trace.jsonl
     Replay(flaskcache_sim::replay::ReplayArgs),
+    /// Live differential oracle: a random workload run in the real Flask-Caching and in
+    /// flaskcache, compared step by step.
+    ///
+    /// The workload (calls of memoized functions and methods, requests to cached views,
+    /// right and wrong deletes, backend proxies, database writes, clock advances) is written
+    /// as an ordinary Python script, run under the recorder in the real library (a Python
+    /// with it installed: --python, or the .venv-* that .ci/run creates), and the trace is
+    /// replayed. On a divergence the shortest failing prefix is written as a trace and the
+    /// command that reproduces it is printed (exit 1).
+    ///
+    /// Example: flaskcache oracle --seed 7 --ops 20000 --profile 2.4
+    Oracle(flaskcache_sim::oracle::OracleArgs),
     /// Check golden key vectors recorded from the real Flask-Caching.
     ///
     /// Each FILE is written by tests/vectors/generate.py (format: docs/vectors.md). Every
@@ -72,6 +84,7 @@ enum Command {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Replay(args) => flaskcache_sim::replay::run(&args),
+        Command::Oracle(args) => flaskcache_sim::oracle::run(&args),
         Command::Vectors { files } => check_vectors(&files),
         Command::ViewKey {
             path,
