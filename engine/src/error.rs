@@ -3,8 +3,9 @@
 
 use std::fmt;
 
-/// The Python exception types the engine can raise on behalf of Flask-Caching.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// A Python exception type: the ones the engine raises on behalf of Flask-Caching, and any
+/// other a caller's function body or backend raised.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PyExceptionType {
     /// `ValueError`
     ValueError,
@@ -21,11 +22,13 @@ pub enum PyExceptionType {
     /// `ConnectionError`: how a failing backend surfaces (e.g. redis-py's
     /// `redis.exceptions.ConnectionError` is a subclass of it).
     ConnectionError,
+    /// Any other exception class, by name (`ZeroDivisionError`, `NotFound`, ...).
+    Other(String),
 }
 
 impl PyExceptionType {
     /// The exception's class name.
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             PyExceptionType::ValueError => "ValueError",
             PyExceptionType::TypeError => "TypeError",
@@ -34,10 +37,12 @@ impl PyExceptionType {
             PyExceptionType::RuntimeError => "RuntimeError",
             PyExceptionType::AttributeError => "AttributeError",
             PyExceptionType::ConnectionError => "ConnectionError",
+            PyExceptionType::Other(name) => name,
         }
     }
 
-    /// Parses a class name.
+    /// Parses a class name: a Python identifier, optionally dotted (`werkzeug.exceptions.NotFound`
+    /// is kept as written).
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "ValueError" => PyExceptionType::ValueError,
@@ -47,9 +52,20 @@ impl PyExceptionType {
             "RuntimeError" => PyExceptionType::RuntimeError,
             "AttributeError" => PyExceptionType::AttributeError,
             "ConnectionError" => PyExceptionType::ConnectionError,
+            other if is_class_name(other) => PyExceptionType::Other(other.to_owned()),
             _ => return None,
         })
     }
+}
+
+/// Whether `s` can name a Python class: dotted identifiers.
+fn is_class_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|part| {
+            let mut chars = part.chars();
+            chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
+                && chars.all(|c| c == '_' || c.is_alphanumeric())
+        })
 }
 
 /// A Python exception: its type and `str(exc)`.

@@ -8,7 +8,7 @@
 //! recorded ones. Every operation and its reply, every function run, hook, log line and the
 //! final result must match.
 
-use crate::trace::{parse_trace, Event, Record, Trace, TraceCommand, TraceStep};
+use crate::trace::{parse_trace, Event, Record, RequestData, Trace, TraceCommand, TraceStep};
 use crate::transcript::{hook_name, render_op, render_reply, render_result, render_store_call};
 use clap::Args;
 use flaskcache_engine::engine::{
@@ -112,16 +112,12 @@ impl Replayer {
             },
             TraceCommand::Request {
                 view,
-                path,
-                args,
+                request,
                 prefix_result,
                 custom_key,
             } => Command::CallCached {
                 view: cached(view)?,
-                request: Some(Request {
-                    path: path.clone(),
-                    args: args.clone(),
-                }),
+                request: request.as_ref().map(to_request),
                 prefix_result: prefix_result.clone(),
                 custom_key: custom_key.clone(),
             },
@@ -147,13 +143,15 @@ impl Replayer {
                 path,
                 query_args,
                 url_for,
+                prefix_result,
+                current_request,
             } => Command::DeleteCached {
                 view: cached(view)?,
                 path: path.clone(),
                 query_args: query_args.clone(),
                 url_for: url_for.clone(),
-                prefix_result: None,
-                request: None,
+                prefix_result: prefix_result.clone(),
+                request: current_request.as_ref().map(to_request),
             },
             TraceCommand::Backend(op) => Command::Backend(op.clone()),
             TraceCommand::Tick(_) => return Ok(None),
@@ -262,6 +260,13 @@ impl Replayer {
         }
         self.engine.set_version_source(outer_versions);
         Ok(())
+    }
+}
+
+fn to_request((path, args): &RequestData) -> Request {
+    Request {
+        path: path.clone(),
+        args: args.clone(),
     }
 }
 

@@ -62,6 +62,9 @@ pub struct TraceConfig {
     pub start_time: Timestamp,
 }
 
+/// A request as Flask decoded it: `request.path` and `request.args.items(multi=True)`.
+pub type RequestData = (String, Vec<(String, String)>);
+
 /// A recorded command.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TraceCommand {
@@ -76,14 +79,12 @@ pub enum TraceCommand {
         /// Keyword arguments.
         kwargs: Vec<(String, Value)>,
     },
-    /// A `@cached` function called within a request.
+    /// A `@cached` function called (within a request, or outside any).
     Request {
         /// Its declaration id.
         view: String,
-        /// `request.path`.
-        path: String,
-        /// `request.args.items(multi=True)`.
-        args: Vec<(String, String)>,
+        /// `request.path` and `request.args.items(multi=True)`; `None` outside a request.
+        request: Option<RequestData>,
         /// A callable `key_prefix`'s result.
         prefix_result: Option<String>,
         /// A custom `make_cache_key`'s result.
@@ -117,6 +118,10 @@ pub enum TraceCommand {
         query_args: Option<QueryArgs>,
         /// `url_for()`'s result when no path is given.
         url_for: Option<String>,
+        /// A callable `key_prefix`'s result, when the key needed it.
+        prefix_result: Option<String>,
+        /// The request in progress, when the key read it.
+        current_request: Option<RequestData>,
     },
     /// A backend proxy call.
     Backend(StoreOp),
@@ -459,6 +464,10 @@ fn decode_string_pairs(json: &Json, at: &str) -> Decoded<Vec<(String, String)>> 
         .collect()
 }
 
+fn encode_string_pairs(pairs: &[(String, String)]) -> Json {
+    json!(pairs.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>())
+}
+
 fn decode_query_args(json: Option<&Json>, at: &str) -> Decoded<Option<QueryArgs>> {
     match json {
         None | Some(Json::Null) => Ok(None),
@@ -517,13 +526,19 @@ fn decode_command(json: &Json, at: &str) -> Decoded<TraceCommand> {
             .as_str()
             .ok_or_else(|| bad(at, "request: expected a view id"))?
             .to_owned();
+        let request = match opt_str_field(json, "path", at)? {
+            Some(path) => {
+                let args = match json.get("args").filter(|a| !a.is_null()) {
+                    Some(a) => decode_string_pairs(a, &format!("{at}/args"))?,
+                    None => Vec::new(),
+                };
+                Some((path.to_owned(), args))
+            }
+            None => None,
+        };
         return Ok(TraceCommand::Request {
             view,
-            path: str_field(json, "path", at)?.to_owned(),
-            args: decode_string_pairs(
-                json.get("args").unwrap_or(&json!([])),
-                &format!("{at}/args"),
-            )?,
+            request,
             prefix_result: opt("prefix_result")?,
             custom_key: opt("custom_key")?,
         });
@@ -555,11 +570,21 @@ fn decode_command(json: &Json, at: &str) -> Decoded<TraceCommand> {
             .as_str()
             .ok_or_else(|| bad(at, "delete_cached: expected a view id"))?
             .to_owned();
+        let current_request = match json.get("current_request") {
+            None | Some(Json::Null) => None,
+            Some(r) => {
+                let here = format!("{at}/current_request");
+                let args = decode_string_pairs(field(r, "args", &here)?, &format!("{here}/args"))?;
+                Some((str_field(r, "path", &here)?.to_owned(), args))
+            }
+        };
         return Ok(TraceCommand::DeleteCached {
             view,
             path: opt("path")?,
             query_args: decode_query_args(json.get("query_args"), &format!("{at}/query_args"))?,
             url_for: opt("url_for")?,
+            prefix_result: opt("prefix_result")?,
+            current_request,
         });
     }
     if let Some(op) = obj.get("backend") {
@@ -606,12 +631,15 @@ fn encode_command(c: &TraceCommand) -> Json {
         }
         TraceCommand::Request {
             view,
-            path,
-            args,
+            request,
             prefix_result,
             custom_key,
         } => {
-            json!({"request": view, "path": path, "args": args.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(), "prefix_result": prefix_result, "custom_key": custom_key})
+            let (path, args) = match request {
+                Some((path, args)) => (json!(path), encode_string_pairs(args)),
+                None => (Json::Null, Json::Null),
+            };
+            json!({"request": view, "path": path, "args": args, "prefix_result": prefix_result, "custom_key": custom_key})
         }
         TraceCommand::DeleteMemoized {
             function,
@@ -629,13 +657,24 @@ fn encode_command(c: &TraceCommand) -> Json {
             path,
             query_args,
             url_for,
+            prefix_result,
+            current_request,
         } => {
             let q = match query_args {
                 None => Json::Null,
                 Some(QueryArgs::String(s)) => json!({"string": s}),
                 Some(QueryArgs::Pairs(p)) => json!({"pairs": encode_kwargs(p)}),
             };
-            json!({"delete_cached": view, "path": path, "query_args": q, "url_for": url_for})
+            let mut command =
+                json!({"delete_cached": view, "path": path, "query_args": q, "url_for": url_for});
+            if let Some(p) = prefix_result {
+                command["prefix_result"] = json!(p);
+            }
+            if let Some((path, args)) = current_request {
+                command["current_request"] =
+                    json!({"path": path, "args": encode_string_pairs(args)});
+            }
+            command
         }
         TraceCommand::Backend(op) => json!({"backend": encode_op(op)}),
         TraceCommand::Tick(micros) => json!({"tick": *micros as f64 / 1e6}),

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Records the example traces: docs/examples/<name>.<profile>.trace.jsonl.
+#
+#   docs/examples/record.sh PYTHON [PYTHON...]
+#
+# Each PYTHON is an interpreter with Flask-Caching 2.5.x, 2.4.x or Flask-Cache 0.13.x (the
+# profile is read from the trace). The recorder is used from sim/recorder (no install
+# needed). Every example is recorded twice and the two traces must be byte-identical.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+recorder=$(cd "$here/../../sim/recorder" && pwd)
+[ $# -gt 0 ] || { echo "usage: $0 PYTHON [PYTHON...]" >&2; exit 2; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$here"
+for python in "$@"; do
+  for script in student.py blueprint_api.py services.py; do
+    name=${script%.py}
+    for run in 1 2; do
+      PYTHONPATH="$recorder" "$python" -m flaskcache_recorder -o "$tmp/$name.$run.jsonl" "$script" \
+        >"$tmp/$name.out" 2>"$tmp/$name.err" || {
+        echo "$python $script failed:" >&2; cat "$tmp/$name.err" >&2; exit 1; }
+    done
+    cmp "$tmp/$name.1.jsonl" "$tmp/$name.2.jsonl" || { echo "$script: recording is not deterministic" >&2; exit 1; }
+    profile=$("$python" -c 'import json, sys; f = open(sys.argv[1]); f.readline(); print(json.loads(f.readline())["config"]["profile"])' "$tmp/$name.1.jsonl")
+    mv "$tmp/$name.1.jsonl" "$here/$name.$profile.trace.jsonl"
+    echo "$name.$profile.trace.jsonl ($(wc -l <"$here/$name.$profile.trace.jsonl") lines)"
+  done
+done
