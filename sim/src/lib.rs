@@ -5,9 +5,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod explore;
+pub mod fuzzing;
+pub mod model;
 pub mod oracle;
 pub mod pyjson;
 pub mod replay;
 pub mod trace;
 pub mod transcript;
 pub mod vectors;
+pub mod workload;

@@ -42,6 +42,27 @@ enum Command {
     ///
     /// Example: flaskcache oracle --seed 7 --ops 20000 --profile 2.4
     Oracle(flaskcache_sim::oracle::OracleArgs),
+    /// Deterministic simulation: the engine checked against a reference model.
+    ///
+    /// Each run draws a configuration and a history from the seed (a simulated app over a
+    /// changing database: calls of memoized functions, methods and views, deletes in every
+    /// right and wrong form, backend calls, clock ticks and jumps, lost version keys,
+    /// backend failures at --faults RATE), runs it on the engine and on the model, and
+    /// checks after every step that they agree (outcomes and cache contents), that the
+    /// store stays within threshold + 1 and that no hit is older than an effective
+    /// invalidation. Stale reads caused by the app's ineffective deletes are reported as
+    /// findings, by cause. The summary on stdout depends only on the arguments (same seed,
+    /// same bytes); timing goes to stderr. On a divergence the history is shrunk, written
+    /// as a trace file under --out, and the commands reproducing it are printed (exit 1).
+    ///
+    /// Examples (docs/simulation.md has more):
+    ///
+    ///   flaskcache explore --seed 1 --runs 1000 --ops 1000 --faults 0.01
+    ///
+    ///   flaskcache explore --seed 7 --runs 50 --profile 2.4 --check-determinism
+    ///
+    ///   flaskcache explore --check-trace target/explore/explore-seed1-run17.trace.jsonl
+    Explore(flaskcache_sim::explore::ExploreArgs),
     /// Check golden key vectors recorded from the real Flask-Caching.
     ///
     /// Each FILE is written by tests/vectors/generate.py (format: docs/vectors.md). Every
@@ -85,6 +106,7 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Replay(args) => flaskcache_sim::replay::run(&args),
         Command::Oracle(args) => flaskcache_sim::oracle::run(&args),
+        Command::Explore(args) => flaskcache_sim::explore::run(&args),
         Command::Vectors { files } => check_vectors(&files),
         Command::ViewKey {
             path,

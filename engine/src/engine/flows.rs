@@ -406,7 +406,9 @@ pub(crate) fn call_memoized(
         Served::Done(outcome) => return Ok(outcome),
         Served::Stored { key, value } => (key, value),
     };
-    if cx.profile.refreshes_version_keys() {
+    // `flaskcache_planted_bug` skips the version refresh (FC-2.5.4): a deliberate bug that
+    // `tests/sim_planted_bug.rs` requires the simulator to find and shrink.
+    if cx.profile.refreshes_version_keys() && !cfg!(flaskcache_planted_bug) {
         let mode = VersionMode::Refresh { timeout: o.timeout };
         let callee = Callee::unbound(&m.function);
         if let Err(e) = memoize_version(cx, fx, callee, Some(&args), &o.args_to_ignore, mode)? {

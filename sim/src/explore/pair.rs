@@ -1,0 +1,441 @@
+//! The engine and the model side by side: one command goes to both, each with its own
+//! oracle built from the same plan, and their outcomes and caches are compared.
+
+use crate::model::{Model, ModelConfig, OpKind, Oracle};
+use crate::trace::TraceStep;
+use crate::transcript::{hook_name, render_result, render_store_call};
+use flaskcache_engine::engine::{
+    CacheEvent, CachedId, CachedOptions, Command, Engine, EngineConfig, HookQuery, Input,
+    MemoizeOptions, MemoizedId, Outcome, Step,
+};
+use flaskcache_engine::error::PyError;
+use flaskcache_engine::function::FunctionDescriptor;
+use flaskcache_engine::store::{MemoryStore, StoreConfig, StoreError, StoreFlavor, Timestamp};
+use flaskcache_engine::{Profile, PythonVersion, Value};
+use std::fmt;
+
+/// FNV-1a, fed through `fmt::Write` so that `Debug` output can be hashed without
+/// allocating.
+#[derive(Clone, Copy, Debug)]
+pub struct Fnv(pub u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl fmt::Write for Fnv {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for b in s.bytes() {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+        Ok(())
+    }
+}
+
+/// Planned backend failures of one command: bit `FAULT_SLOTS * kind + k` fails the `k`-th
+/// call of that kind. Counts what it injected.
+#[derive(Clone, Debug, Default)]
+pub struct FaultCursor {
+    mask: u32,
+    seen: [u8; 9],
+    /// The kinds that were made to fail, in order.
+    pub injected: Vec<OpKind>,
+}
+
+impl FaultCursor {
+    /// A cursor over `mask`.
+    pub fn new(mask: u32) -> Self {
+        FaultCursor {
+            mask,
+            ..FaultCursor::default()
+        }
+    }
+
+    /// Whether this call of `kind` fails.
+    pub fn next(&mut self, kind: OpKind) -> Option<StoreError> {
+        let i = kind.index();
+        let k = usize::from(self.seen.get(i).copied().unwrap_or(u8::MAX));
+        if let Some(s) = self.seen.get_mut(i) {
+            *s = s.saturating_add(1);
+        }
+        let slots = crate::workload::FAULT_SLOTS;
+        let bit = i * slots + k;
+        if k < slots && bit < 32 && self.mask & (1 << bit) != 0 {
+            self.injected.push(kind);
+            return Some(StoreError::Failed("backend down".into()));
+        }
+        None
+    }
+}
+
+/// The store flavour of a profile's SimpleCache.
+pub fn flavor_for(profile: Profile) -> StoreFlavor {
+    match profile {
+        Profile::FlaskCaching25 => StoreFlavor::Cachelib,
+        Profile::FlaskCaching24 => StoreFlavor::FlaskCaching24,
+        Profile::FlaskCache013 => StoreFlavor::Werkzeug016,
+    }
+}
+
+/// What one command did on the engine's side.
+#[derive(Clone, Debug)]
+pub struct Executed {
+    /// The engine's outcome (equal to the model's).
+    pub outcome: Outcome,
+    /// Version strings the model drew.
+    pub minted: usize,
+    /// Backend calls made.
+    pub store_ops: usize,
+    /// The steps, when recording.
+    pub steps: Vec<TraceStep>,
+    /// The steps as transcript lines, when recording.
+    pub lines: Vec<String>,
+}
+
+/// How the two sides disagreed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mismatch {
+    /// A short kind: `outcome`, `store`, `store bound`, `engine error`, ...
+    pub kind: &'static str,
+    /// The details.
+    pub detail: String,
+}
+
+fn mismatch(kind: &'static str, detail: String) -> Mismatch {
+    Mismatch { kind, detail }
+}
+
+/// The engine over a `MemoryStore`, and the model, configured alike.
+pub struct Pair {
+    /// The engine.
+    pub engine: Engine,
+    /// The engine's backend.
+    pub store: MemoryStore,
+    /// The reference model.
+    pub model: Model,
+    py: PythonVersion,
+}
+
+/// An outcome, one line: `= 'x' (miss, stored)`.
+pub fn render_outcome(outcome: &Outcome, py: PythonVersion) -> String {
+    let event = match &outcome.event {
+        CacheEvent::Hit { .. } => "hit".to_owned(),
+        CacheEvent::Miss { stored: true, .. } => "miss, stored".into(),
+        CacheEvent::Miss { stored: false, .. } => "miss, not stored".into(),
+        CacheEvent::Bypassed => "bypassed".into(),
+        CacheEvent::Uncached { error } => format!("uncached after {error}"),
+        CacheEvent::Deleted { key } => format!("deleted {}", crate::workload::py_str(key)),
+        CacheEvent::VersionReset { key } => {
+            format!("version reset {}", crate::workload::py_str(key))
+        }
+        CacheEvent::VersionDeleted { key } => {
+            format!("version deleted {}", crate::workload::py_str(key))
+        }
+        CacheEvent::Direct => String::new(),
+    };
+    let result = render_result(&outcome.result, py);
+    if event.is_empty() {
+        result
+    } else {
+        format!("{result}  ({event})")
+    }
+}
+
+impl Pair {
+    /// Both sides, empty.
+    pub fn new(
+        profile: Profile,
+        python: PythonVersion,
+        debug: bool,
+        store: StoreConfig,
+        version_seed: u64,
+    ) -> Pair {
+        let engine = Engine::new(EngineConfig {
+            profile,
+            python,
+            debug,
+            version_seed,
+        });
+        let model = Model::new(ModelConfig {
+            profile,
+            python,
+            debug,
+            store: store.clone(),
+            version_seed,
+        });
+        Pair {
+            engine,
+            store: MemoryStore::new(store),
+            model,
+            py: python,
+        }
+    }
+
+    /// Registers a memoized function on both sides (`None` if the engine refuses it).
+    pub fn memoize(
+        &mut self,
+        function: FunctionDescriptor,
+        options: MemoizeOptions,
+    ) -> Option<MemoizedId> {
+        let id = self
+            .engine
+            .memoize(function.clone(), options.clone())
+            .ok()?;
+        let model_id = self.model.memoize(function, options);
+        (id == model_id).then_some(id)
+    }
+
+    /// Registers a `@cached` view on both sides (`None` if the engine refuses it).
+    pub fn cached(&mut self, options: CachedOptions) -> Option<CachedId> {
+        let id = self.engine.cached(options.clone()).ok()?;
+        let model_id = self.model.cached(options);
+        (id == model_id).then_some(id)
+    }
+
+    /// Runs `command` at `now` on both sides and compares the outcomes.
+    pub fn run(
+        &mut self,
+        command: &Command,
+        now: Timestamp,
+        engine_oracle: &mut dyn Oracle,
+        model_oracle: &mut dyn Oracle,
+        record: bool,
+        hash: &mut Fnv,
+    ) -> Result<Executed, Mismatch> {
+        let engine = self.drive(command, now, engine_oracle, record, hash);
+        let model = self.model.apply(command, now, model_oracle);
+        match (engine, model) {
+            (Ok(e), Ok((outcome, effects))) => {
+                if e.0.outcome != outcome {
+                    return Err(mismatch(
+                        "outcome",
+                        format!(
+                            "engine: {}\n  model:  {}\n  engine event: {:?}\n  model event:  {:?}",
+                            render_outcome(&e.0.outcome, self.py),
+                            render_outcome(&outcome, self.py),
+                            e.0.outcome.event,
+                            outcome.event
+                        ),
+                    ));
+                }
+                if e.1 != effects.logged {
+                    return Err(mismatch(
+                        "logged errors",
+                        format!("engine logged {} exceptions, model {}", e.1, effects.logged),
+                    ));
+                }
+                let mut executed = e.0;
+                executed.minted = effects.minted;
+                Ok(executed)
+            }
+            // Both refuse the command: it describes no Python call.
+            (Err(e), Err(_)) => Err(mismatch("refused", e)),
+            (Err(e), Ok(_)) => Err(mismatch("engine error", e)),
+            (Ok(_), Err(r)) => Err(mismatch(
+                "model refused",
+                format!("the engine ran a command the model refuses: {}", r.0),
+            )),
+        }
+    }
+
+    /// Drives the engine's stepper through one command.
+    fn drive(
+        &mut self,
+        command: &Command,
+        now: Timestamp,
+        oracle: &mut dyn Oracle,
+        record: bool,
+        hash: &mut Fnv,
+    ) -> Result<(Executed, usize), String> {
+        use std::fmt::Write as _;
+        let mut steps = Vec::new();
+        let mut lines = Vec::new();
+        let mut logs = 0usize;
+        let mut store_ops = 0usize;
+        let bound = self.store.threshold().saturating_add(1);
+        let py = self.py;
+        let result = (|| -> Result<Outcome, String> {
+            let mut step = self
+                .engine
+                .start(command.clone(), now)
+                .map_err(|e| e.to_string())?;
+            loop {
+                let _ = write!(hash, "{step:?}");
+                let input = match step {
+                    Step::Store(op) => {
+                        store_ops += 1;
+                        let reply = match oracle.fault(OpKind::of(&op)) {
+                            Some(e) => Err(e),
+                            None => self.store.execute(&op, now),
+                        };
+                        if self.store.len() > bound {
+                            return Err(format!(
+                                "the store holds {} entries, more than threshold + 1 = {bound}",
+                                self.store.len()
+                            ));
+                        }
+                        let _ = write!(hash, "{reply:?}");
+                        if record {
+                            lines.push(render_store_call(&op, &reply, py));
+                            steps.push(TraceStep::Store {
+                                op: op.clone(),
+                                reply: reply.clone().map_err(|e| e.to_py_error(py)),
+                            });
+                        }
+                        Input::Store(reply)
+                    }
+                    Step::Compute => {
+                        let result = oracle.compute();
+                        let _ = write!(hash, "{result:?}");
+                        if record {
+                            let shown = match &result {
+                                Ok(v) => v.repr(py),
+                                Err(e) => format!("raises {e}"),
+                            };
+                            lines.push(format!("compute -> {shown}"));
+                            steps.push(TraceStep::Compute {
+                                result: result.clone(),
+                                events: Vec::new(),
+                            });
+                        }
+                        Input::Computed(result)
+                    }
+                    Step::Hook(query) => {
+                        let answer = oracle.hook(&query);
+                        let _ = write!(hash, "{answer:?}");
+                        if record {
+                            let shown = match &answer {
+                                Ok(b) => Value::Bool(*b).repr(py),
+                                Err(e) => format!("raise {e}"),
+                            };
+                            lines.push(format!("hook {} -> {shown}", hook_name(&query)));
+                            steps.push(TraceStep::Hook {
+                                name: hook_name(&query).to_owned(),
+                                answer: answer.clone(),
+                            });
+                        }
+                        Input::Hook(answer)
+                    }
+                    Step::Log(d) => {
+                        logs += 1;
+                        if record {
+                            lines.push(format!("log {}: {}", d.message, d.error));
+                            steps.push(TraceStep::Log(d.error.clone()));
+                        }
+                        Input::Logged
+                    }
+                    Step::Done(outcome) => return Ok(outcome),
+                };
+                step = self.engine.resume(input).map_err(|e| e.to_string())?;
+            }
+        })();
+        let outcome = match result {
+            Ok(o) => o,
+            Err(e) => {
+                while self.engine.depth() > 0 {
+                    self.engine.abort();
+                }
+                return Err(e);
+            }
+        };
+        Ok((
+            Executed {
+                outcome,
+                minted: 0,
+                store_ops,
+                steps,
+                lines,
+            },
+            logs,
+        ))
+    }
+
+    /// Compares the engine's store with the model's: the same keys in the same order, the
+    /// same values, the same liveness now, and (cachelib flavours) the same expiry.
+    pub fn compare_stores(&self, now: Timestamp) -> Result<(), Mismatch> {
+        let model = self.model.store().entries();
+        if self.store.len() != model.len() {
+            return Err(mismatch(
+                "store",
+                format!(
+                    "the engine's store holds {} entries, the model's {}\n  engine: {:?}\n  model:  {:?}",
+                    self.store.len(),
+                    model.len(),
+                    self.store.keys().collect::<Vec<_>>(),
+                    model.iter().map(|e| e.key.as_str()).collect::<Vec<_>>()
+                ),
+            ));
+        }
+        let flavor = self.store.flavor();
+        for ((key, expires, value), m) in self.store.entries().zip(model) {
+            let alive = flavor.is_alive(expires, now);
+            let model_alive = crate::model::ModelStore::alive(m.expires, now);
+            let same_expiry = match (flavor, m.expires) {
+                (StoreFlavor::Werkzeug016, _) => true,
+                (_, crate::model::Expiry::Int(e)) => e == expires,
+                (_, crate::model::Expiry::Float(_)) => false,
+            };
+            if key != m.key || value != &m.value || alive != model_alive || !same_expiry {
+                return Err(mismatch(
+                    "store",
+                    format!(
+                        "engine entry {} = {} (expires {expires}, alive {alive})\n  model entry  {} = {} (expires {:?}, alive {model_alive})",
+                        crate::workload::py_str(key),
+                        value.repr(self.py),
+                        crate::workload::py_str(&m.key),
+                        m.value.repr(self.py),
+                        m.expires
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The Python version of both sides.
+    pub fn python(&self) -> PythonVersion {
+        self.py
+    }
+}
+
+/// An oracle answering from a plan: hook bits, fault mask, and a function body.
+pub struct PlanOracle<F> {
+    hooks: u8,
+    /// The fault plan and what it injected.
+    pub faults: FaultCursor,
+    body: F,
+}
+
+impl<F: FnMut() -> Result<Value, PyError>> PlanOracle<F> {
+    /// An oracle for one command.
+    pub fn new(hooks: u8, faults: u32, body: F) -> Self {
+        PlanOracle {
+            hooks,
+            faults: FaultCursor::new(faults),
+            body,
+        }
+    }
+}
+
+impl<F: FnMut() -> Result<Value, PyError>> Oracle for PlanOracle<F> {
+    fn compute(&mut self) -> Result<Value, PyError> {
+        (self.body)()
+    }
+
+    fn hook(&mut self, query: &HookQuery) -> Result<bool, PyError> {
+        let bit = |b: u8| self.hooks & (1 << b) != 0;
+        Ok(match query {
+            HookQuery::Unless => bit(0),
+            HookQuery::ForcedUpdate => bit(1),
+            HookQuery::IsStale(_) => bit(2),
+            HookQuery::ResponseFilter(_) => !bit(3),
+        })
+    }
+
+    fn fault(&mut self, kind: OpKind) -> Option<StoreError> {
+        self.faults.next(kind)
+    }
+}

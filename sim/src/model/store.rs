@@ -1,0 +1,400 @@
+//! The model's backend: a `SimpleCache` written the way its Python source reads, with no
+//! index and no cleverness. A list of `(key, expires, value)` in insertion order (a Python
+//! dict), scanned linearly; expiry compared with the virtual clock exactly as Python
+//! compares an `int` or a `float` with `time()`.
+//!
+//! Three `SimpleCache`s are described, one per profile (FC-4.3):
+//! - cachelib 0.17 (Flask-Caching 2.5): `expires = int(time()) + timeout`;
+//! - Flask-Caching 2.4.1: the same, with its own `delete_many` (stops at a miss);
+//! - Werkzeug 0.16 (Flask-Cache 0.13): `expires = time() + timeout` as a float, pruning of
+//!   every dead entry and every third one.
+
+use flaskcache_engine::store::{
+    StoreConfig, StoreError, StoreFlavor, StoreOp, StoreReply, Timestamp,
+};
+use flaskcache_engine::Value;
+use std::cmp::Ordering;
+
+/// When an entry stops being alive, as Python holds it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Expiry {
+    /// An `int`: cachelib's `int(time()) + timeout`, or a timeout `<= 0` kept as it is.
+    Int(i128),
+    /// A `float`: Werkzeug's `time() + timeout`.
+    Float(f64),
+}
+
+impl Expiry {
+    /// `expires == 0`: never expires.
+    fn is_never(self) -> bool {
+        match self {
+            Expiry::Int(e) => e == 0,
+            Expiry::Float(f) => f == 0.0,
+        }
+    }
+
+    /// `expires > time()`, compared exactly as Python compares it.
+    fn after(self, now: Timestamp) -> bool {
+        match self {
+            Expiry::Int(e) => now.cmp_secs(e) == Ordering::Less,
+            Expiry::Float(f) => f > now.as_py_float(),
+        }
+    }
+
+    /// `expires < time()`.
+    fn before(self, now: Timestamp) -> bool {
+        match self {
+            Expiry::Int(e) => now.cmp_secs(e) == Ordering::Greater,
+            Expiry::Float(f) => f < now.as_py_float(),
+        }
+    }
+
+    /// The sort key cachelib's `_remove_older` uses (only ints occur there).
+    fn order(self) -> i128 {
+        match self {
+            Expiry::Int(e) => e,
+            Expiry::Float(f) => f as i128,
+        }
+    }
+}
+
+/// One stored entry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    /// The key.
+    pub key: String,
+    /// When it expires.
+    pub expires: Expiry,
+    /// The value.
+    pub value: Value,
+}
+
+/// A `SimpleCache`, plainly.
+#[derive(Clone, Debug)]
+pub struct ModelStore {
+    flavor: StoreFlavor,
+    default_timeout: i64,
+    threshold: usize,
+    ignore_errors: bool,
+    entries: Vec<Entry>,
+}
+
+impl ModelStore {
+    /// An empty store configured like `config` (its key prefix is not modelled: SimpleCache
+    /// has none).
+    pub fn new(config: &StoreConfig) -> Self {
+        let threshold = match (config.flavor, config.threshold) {
+            // cachelib: `threshold or 500`; Werkzeug uses it as given.
+            (StoreFlavor::Werkzeug016, t) => t,
+            (_, 0) => 500,
+            (_, t) => t,
+        };
+        ModelStore {
+            flavor: config.flavor,
+            default_timeout: config.default_timeout,
+            threshold,
+            ignore_errors: config.ignore_delete_many_errors,
+            entries: Vec::new(),
+        }
+    }
+
+    /// The entries in dict order, dead ones included.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// How many entries are stored, dead ones included.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing is stored.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The threshold in effect.
+    pub fn threshold(&self) -> usize {
+        self.threshold
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        self.entries.iter().position(|e| e.key == key)
+    }
+
+    /// Whether an entry with `expires` is alive: `expires == 0 or expires > time()`.
+    pub fn alive(expires: Expiry, now: Timestamp) -> bool {
+        expires.is_never() || expires.after(now)
+    }
+
+    /// `_normalize_timeout`: `None` is the default; a positive timeout is counted from now.
+    fn expires_for(&self, timeout: Option<i64>, now: Timestamp) -> Expiry {
+        let t = timeout.unwrap_or(self.default_timeout);
+        if t <= 0 {
+            return Expiry::Int(i128::from(t));
+        }
+        match self.flavor {
+            StoreFlavor::Werkzeug016 => Expiry::Float(now.as_py_float() + t as f64),
+            StoreFlavor::Cachelib | StoreFlavor::FlaskCaching24 => {
+                Expiry::Int(i128::from(now.trunc_secs()) + i128::from(t))
+            }
+        }
+    }
+
+    /// `_prune()`, run by `set` and `add` before they store.
+    fn prune(&mut self, now: Timestamp) {
+        if self.entries.len() <= self.threshold {
+            return;
+        }
+        match self.flavor {
+            StoreFlavor::Werkzeug016 => {
+                // `(expires != 0 and expires <= now) or idx % 3 == 0`
+                let mut idx = 0usize;
+                self.entries.retain(|e| {
+                    let doomed = !ModelStore::alive(e.expires, now) || idx.is_multiple_of(3);
+                    idx += 1;
+                    !doomed
+                });
+            }
+            StoreFlavor::Cachelib | StoreFlavor::FlaskCaching24 => {
+                // `_remove_expired`: every entry with `expires < now`, 0 included.
+                self.entries.retain(|e| !e.expires.before(now));
+                // `_remove_older`: stable sort by expires, pop until not over.
+                while self.entries.len() > self.threshold {
+                    let oldest = self
+                        .entries
+                        .iter()
+                        .enumerate()
+                        .min_by_key(|(i, e)| (e.expires.order(), *i))
+                        .map(|(i, _)| i);
+                    match oldest {
+                        Some(i) => {
+                            self.entries.remove(i);
+                        }
+                        None => break,
+                    }
+                }
+            }
+        }
+    }
+
+    /// `self._cache[key] = (expires, value)`: in place if present, else at the end.
+    fn put(&mut self, key: &str, expires: Expiry, value: Value) {
+        match self.position(key) {
+            Some(i) => {
+                if let Some(e) = self.entries.get_mut(i) {
+                    e.expires = expires;
+                    e.value = value;
+                }
+            }
+            None => self.entries.push(Entry {
+                key: key.to_owned(),
+                expires,
+                value,
+            }),
+        }
+    }
+
+    /// `get(key)`.
+    pub fn get(&self, key: &str, now: Timestamp) -> Value {
+        match self.entries.iter().find(|e| e.key == key) {
+            Some(e) if ModelStore::alive(e.expires, now) => e.value.clone(),
+            _ => Value::None,
+        }
+    }
+
+    /// `has(key)`.
+    pub fn has(&self, key: &str, now: Timestamp) -> bool {
+        self.entries
+            .iter()
+            .any(|e| e.key == key && ModelStore::alive(e.expires, now))
+    }
+
+    /// `set(key, value, timeout)`.
+    pub fn set(&mut self, key: &str, value: Value, timeout: Option<i64>, now: Timestamp) -> bool {
+        let expires = self.expires_for(timeout, now);
+        self.prune(now);
+        self.put(key, expires, value);
+        true
+    }
+
+    /// `add(key, value, timeout)`.
+    pub fn add(&mut self, key: &str, value: Value, timeout: Option<i64>, now: Timestamp) -> bool {
+        let expires = self.expires_for(timeout, now);
+        self.prune(now);
+        let refused = match self.flavor {
+            StoreFlavor::Werkzeug016 => self.position(key).is_some(),
+            _ => self.has(key, now),
+        };
+        if refused {
+            return false;
+        }
+        self.put(key, expires, value);
+        true
+    }
+
+    /// `delete(key)`: whether an entry, dead or alive, was there.
+    pub fn delete(&mut self, key: &str) -> bool {
+        match self.position(key) {
+            Some(i) => {
+                self.entries.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `clear()`.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+
+    /// Runs one backend call, replying what the flavour's `SimpleCache` returns.
+    pub fn execute(&mut self, op: &StoreOp, now: Timestamp) -> Result<StoreReply, StoreError> {
+        let werkzeug = self.flavor == StoreFlavor::Werkzeug016;
+        Ok(match op {
+            StoreOp::Get { key } => StoreReply::Value(self.get(key, now)),
+            StoreOp::GetMany { keys } => {
+                StoreReply::Values(keys.iter().map(|k| self.get(k, now)).collect())
+            }
+            StoreOp::Has { key } => StoreReply::Bool(self.has(key, now)),
+            StoreOp::Set {
+                key,
+                value,
+                timeout,
+            } => StoreReply::Bool(self.set(key, value.clone(), *timeout, now)),
+            StoreOp::Add {
+                key,
+                value,
+                timeout,
+            } => StoreReply::Bool(self.add(key, value.clone(), *timeout, now)),
+            StoreOp::SetMany { items, timeout } => {
+                // A Python dict: first position, last value.
+                let mut mapping: Vec<(&str, &Value)> = Vec::new();
+                for (k, v) in items {
+                    match mapping.iter_mut().find(|(mk, _)| *mk == k.as_str()) {
+                        Some(slot) => slot.1 = v,
+                        None => mapping.push((k.as_str(), v)),
+                    }
+                }
+                let mut set = Vec::new();
+                for (k, v) in mapping {
+                    if self.set(k, v.clone(), *timeout, now) {
+                        set.push(k.to_owned());
+                    }
+                }
+                if werkzeug {
+                    StoreReply::Bool(true)
+                } else {
+                    StoreReply::Keys(set)
+                }
+            }
+            StoreOp::Delete { key } => StoreReply::Bool(self.delete(key)),
+            StoreOp::DeleteMany { keys } => self.delete_many(keys, now)?,
+            StoreOp::Clear => {
+                self.clear();
+                if werkzeug {
+                    StoreReply::Value(Value::None)
+                } else {
+                    StoreReply::Bool(true)
+                }
+            }
+        })
+    }
+
+    fn delete_many(&mut self, keys: &[String], now: Timestamp) -> Result<StoreReply, StoreError> {
+        match self.flavor {
+            StoreFlavor::Cachelib => {
+                // Deleted, or absent afterwards; raises if one is still there.
+                let mut deleted = Vec::new();
+                let mut failed = Vec::new();
+                for k in keys {
+                    if self.delete(k) || !self.has(k, now) {
+                        deleted.push(k.clone());
+                    } else {
+                        failed.push(k.clone());
+                    }
+                }
+                if !self.ignore_errors && !failed.is_empty() {
+                    return Err(StoreError::DeleteManyFailed { keys: failed });
+                }
+                Ok(StoreReply::Keys(deleted))
+            }
+            StoreFlavor::FlaskCaching24 => {
+                let mut deleted = Vec::new();
+                for k in keys {
+                    if self.delete(k) {
+                        deleted.push(k.clone());
+                    } else if !self.ignore_errors {
+                        break;
+                    }
+                }
+                Ok(StoreReply::Keys(deleted))
+            }
+            StoreFlavor::Werkzeug016 => {
+                // `all(self.delete(key) for key in keys)`: stops at the first miss.
+                let all = keys.iter().all(|k| self.delete(k));
+                Ok(StoreReply::Bool(all))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(threshold: usize, flavor: StoreFlavor) -> ModelStore {
+        ModelStore::new(&StoreConfig {
+            threshold,
+            flavor,
+            ..StoreConfig::default()
+        })
+    }
+
+    fn keys(s: &ModelStore) -> Vec<&str> {
+        s.entries().iter().map(|e| e.key.as_str()).collect()
+    }
+
+    /// `ties.py` (FC-4.3.4): re-setting x under pressure evicts x and re-inserts it last.
+    #[test]
+    fn ties() {
+        let mut c = store(2, StoreFlavor::Cachelib);
+        let now = Timestamp::from_secs(1_000_000);
+        for k in ["x", "y", "z"] {
+            c.set(k, Value::int(1), Some(50), now);
+        }
+        c.set("x", Value::int(2), Some(50), now);
+        assert_eq!(keys(&c), ["y", "z", "x"]);
+    }
+
+    /// FC-4.3.2: set at 1000.7 with timeout 10 is gone at exactly 1010.0.
+    #[test]
+    fn truncated_clock() {
+        let mut c = store(500, StoreFlavor::Cachelib);
+        c.set(
+            "k",
+            Value::int(1),
+            Some(10),
+            Timestamp::from_micros(1_000_700_000),
+        );
+        assert_eq!(
+            c.get("k", Timestamp::from_micros(1_009_999_999)),
+            Value::int(1)
+        );
+        assert_eq!(c.get("k", Timestamp::from_secs(1010)), Value::None);
+        assert_eq!(c.len(), 1);
+    }
+
+    /// Werkzeug prunes dead entries and every third one.
+    #[test]
+    fn werkzeug_prune() {
+        let mut c = store(3, StoreFlavor::Werkzeug016);
+        let now = Timestamp::from_secs(1000);
+        for k in ["a", "b", "c", "d"] {
+            c.set(k, Value::int(1), None, now);
+        }
+        c.set("e", Value::int(1), None, now);
+        assert_eq!(keys(&c), ["b", "c", "e"]);
+    }
+}
