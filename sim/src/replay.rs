@@ -8,11 +8,11 @@
 //! recorded ones. Every operation and its reply, every function run, hook, log line and the
 //! final result must match.
 
-use crate::trace::{parse_trace, Event, Record, RequestData, Trace, TraceCommand, TraceStep};
+use crate::trace::{parse_trace, Event, Record, Trace, TraceStep};
 use crate::transcript::{hook_name, render_op, render_reply, render_result, render_store_call};
 use clap::Args;
 use flaskcache_engine::engine::{
-    CachedId, Command, Engine, EngineConfig, Input, MemoizedId, Request, Step, VersionSource,
+    CachedId, Command, Engine, EngineConfig, Input, MemoizedId, Step, VersionSource,
 };
 use flaskcache_engine::keys::VersionGenerator;
 use flaskcache_engine::store::{MemoryStore, StoreConfig, StoreError, StoreFlavor};
@@ -88,74 +88,23 @@ impl Replayer {
     }
 
     fn command(&self, event: &Event) -> Result<Option<Command>, Stop> {
-        let memoized = |id: &str| {
-            self.memoized.get(id).copied().ok_or_else(|| {
-                Stop::Invalid(format!("event {}: unknown function {id:?}", event.number))
-            })
+        let unknown = |what: &str, id: &str| {
+            Stop::Invalid(format!("event {}: unknown {what} {id:?}", event.number))
         };
-        let cached = |id: &str| {
-            self.cached.get(id).copied().ok_or_else(|| {
-                Stop::Invalid(format!("event {}: unknown view {id:?}", event.number))
-            })
-        };
-        Ok(Some(match &event.command {
-            TraceCommand::Call {
-                function,
-                bound_to,
-                args,
-                kwargs,
-            } => Command::CallMemoized {
-                function: memoized(function)?,
-                bound_to: bound_to.clone(),
-                args: args.clone(),
-                kwargs: kwargs.clone(),
+        event.command.to_engine(
+            |id| {
+                self.memoized
+                    .get(id)
+                    .copied()
+                    .ok_or_else(|| unknown("function", id))
             },
-            TraceCommand::Request {
-                view,
-                request,
-                prefix_result,
-                custom_key,
-            } => Command::CallCached {
-                view: cached(view)?,
-                request: request.as_ref().map(to_request),
-                prefix_result: prefix_result.clone(),
-                custom_key: custom_key.clone(),
+            |id| {
+                self.cached
+                    .get(id)
+                    .copied()
+                    .ok_or_else(|| unknown("view", id))
             },
-            TraceCommand::DeleteMemoized {
-                function,
-                bound_to,
-                args,
-                kwargs,
-            } => Command::DeleteMemoized {
-                function: memoized(function)?,
-                bound_to: bound_to.clone(),
-                args: args.clone(),
-                kwargs: kwargs.clone(),
-            },
-            TraceCommand::DeleteMemoizedVerhash { function, bound_to } => {
-                Command::DeleteMemoizedVerhash {
-                    function: memoized(function)?,
-                    bound_to: bound_to.clone(),
-                }
-            }
-            TraceCommand::DeleteCached {
-                view,
-                path,
-                query_args,
-                url_for,
-                prefix_result,
-                current_request,
-            } => Command::DeleteCached {
-                view: cached(view)?,
-                path: path.clone(),
-                query_args: query_args.clone(),
-                url_for: url_for.clone(),
-                prefix_result: prefix_result.clone(),
-                request: current_request.as_ref().map(to_request),
-            },
-            TraceCommand::Backend(op) => Command::Backend(op.clone()),
-            TraceCommand::Tick(_) => return Ok(None),
-        }))
+        )
     }
 
     /// Replays one event (and the events nested in its function body).
@@ -260,13 +209,6 @@ impl Replayer {
         }
         self.engine.set_version_source(outer_versions);
         Ok(())
-    }
-}
-
-fn to_request((path, args): &RequestData) -> Request {
-    Request {
-        path: path.clone(),
-        args: args.clone(),
     }
 }
 

@@ -6,7 +6,9 @@ use crate::pyjson::{
     decode_function, decode_kwargs, decode_receiver, decode_value, decode_values, encode_function,
     encode_value, field, opt_str_field, str_field, DecodeError,
 };
-use flaskcache_engine::engine::{CachedOptions, Hooks, MemoizeOptions};
+use flaskcache_engine::engine::{
+    CachedId, CachedOptions, Command, Hooks, MemoizeOptions, MemoizedId, Request,
+};
 use flaskcache_engine::error::{PyError, PyExceptionType};
 use flaskcache_engine::function::{FunctionDescriptor, Receiver};
 use flaskcache_engine::keys::{CachedKeySpec, HashMethod, KeyPrefix, MakeName, QueryArgs, Version};
@@ -1017,6 +1019,80 @@ fn check_event(
         }
     }
     Ok(())
+}
+
+impl TraceCommand {
+    /// The engine command this recorded command stands for, resolving declaration ids with
+    /// `function` and `view`; `None` for a clock advance (it has no engine command).
+    pub fn to_engine<E>(
+        &self,
+        function: impl Fn(&str) -> Result<MemoizedId, E>,
+        view: impl Fn(&str) -> Result<CachedId, E>,
+    ) -> Result<Option<Command>, E> {
+        let request = |(path, args): &RequestData| Request {
+            path: path.clone(),
+            args: args.clone(),
+        };
+        Ok(Some(match self {
+            TraceCommand::Call {
+                function: f,
+                bound_to,
+                args,
+                kwargs,
+            } => Command::CallMemoized {
+                function: function(f)?,
+                bound_to: bound_to.clone(),
+                args: args.clone(),
+                kwargs: kwargs.clone(),
+            },
+            TraceCommand::Request {
+                view: v,
+                request: r,
+                prefix_result,
+                custom_key,
+            } => Command::CallCached {
+                view: view(v)?,
+                request: r.as_ref().map(request),
+                prefix_result: prefix_result.clone(),
+                custom_key: custom_key.clone(),
+            },
+            TraceCommand::DeleteMemoized {
+                function: f,
+                bound_to,
+                args,
+                kwargs,
+            } => Command::DeleteMemoized {
+                function: function(f)?,
+                bound_to: bound_to.clone(),
+                args: args.clone(),
+                kwargs: kwargs.clone(),
+            },
+            TraceCommand::DeleteMemoizedVerhash {
+                function: f,
+                bound_to,
+            } => Command::DeleteMemoizedVerhash {
+                function: function(f)?,
+                bound_to: bound_to.clone(),
+            },
+            TraceCommand::DeleteCached {
+                view: v,
+                path,
+                query_args,
+                url_for,
+                prefix_result,
+                current_request,
+            } => Command::DeleteCached {
+                view: view(v)?,
+                path: path.clone(),
+                query_args: query_args.clone(),
+                url_for: url_for.clone(),
+                prefix_result: prefix_result.clone(),
+                request: current_request.as_ref().map(request),
+            },
+            TraceCommand::Backend(op) => Command::Backend(op.clone()),
+            TraceCommand::Tick(_) => return Ok(None),
+        }))
+    }
 }
 
 impl Trace {

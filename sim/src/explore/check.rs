@@ -8,8 +8,8 @@
 
 use super::pair::{Fnv, Pair};
 use crate::model::{OpKind, Oracle};
-use crate::trace::{Event, Record, Trace, TraceCommand, TraceStep};
-use flaskcache_engine::engine::{CachedId, Command, HookQuery, MemoizedId, Request, VersionSource};
+use crate::trace::{Event, Record, Trace, TraceStep};
+use flaskcache_engine::engine::{CachedId, HookQuery, MemoizedId, VersionSource};
 use flaskcache_engine::error::{PyError, PyExceptionType};
 use flaskcache_engine::keys::VersionGenerator;
 use flaskcache_engine::store::{StoreConfig, StoreError};
@@ -153,83 +153,18 @@ pub fn check_trace(trace: &Trace, limit: usize) -> Result<CheckReport, String> {
                         event.number
                     ));
                 }
-                let function = |id: &str| {
-                    memoized
-                        .get(id)
-                        .copied()
-                        .ok_or_else(|| format!("event {}: unknown function {id:?}", event.number))
-                };
-                let view = |id: &str| {
-                    cached
-                        .get(id)
-                        .copied()
-                        .ok_or_else(|| format!("event {}: unknown view {id:?}", event.number))
-                };
-                let command = match &event.command {
-                    TraceCommand::Call {
-                        function: f,
-                        bound_to,
-                        args,
-                        kwargs,
-                    } => Command::CallMemoized {
-                        function: function(f)?,
-                        bound_to: bound_to.clone(),
-                        args: args.clone(),
-                        kwargs: kwargs.clone(),
+                let unknown =
+                    |what: &str, id: &str| format!("event {}: unknown {what} {id:?}", event.number);
+                let resolved = event.command.to_engine(
+                    |id| {
+                        memoized
+                            .get(id)
+                            .copied()
+                            .ok_or_else(|| unknown("function", id))
                     },
-                    TraceCommand::Request {
-                        view: v,
-                        request,
-                        prefix_result,
-                        custom_key,
-                    } => Command::CallCached {
-                        view: view(v)?,
-                        request: request.as_ref().map(|(path, args)| Request {
-                            path: path.clone(),
-                            args: args.clone(),
-                        }),
-                        prefix_result: prefix_result.clone(),
-                        custom_key: custom_key.clone(),
-                    },
-                    TraceCommand::DeleteMemoized {
-                        function: f,
-                        bound_to,
-                        args,
-                        kwargs,
-                    } => Command::DeleteMemoized {
-                        function: function(f)?,
-                        bound_to: bound_to.clone(),
-                        args: args.clone(),
-                        kwargs: kwargs.clone(),
-                    },
-                    TraceCommand::DeleteMemoizedVerhash {
-                        function: f,
-                        bound_to,
-                    } => Command::DeleteMemoizedVerhash {
-                        function: function(f)?,
-                        bound_to: bound_to.clone(),
-                    },
-                    TraceCommand::DeleteCached {
-                        view: v,
-                        path,
-                        query_args,
-                        url_for,
-                        prefix_result,
-                        current_request,
-                    } => Command::DeleteCached {
-                        view: view(v)?,
-                        path: path.clone(),
-                        query_args: query_args.clone(),
-                        url_for: url_for.clone(),
-                        prefix_result: prefix_result.clone(),
-                        request: current_request.as_ref().map(|(path, args)| Request {
-                            path: path.clone(),
-                            args: args.clone(),
-                        }),
-                    },
-                    TraceCommand::Backend(op) => Command::Backend(op.clone()),
-                    TraceCommand::Tick(_) => continue,
-                };
+                    |id| cached.get(id).copied().ok_or_else(|| unknown("view", id)),
+                )?;
+                let Some(command) = resolved else { continue };
                 let mut engine_oracle = Recorded::new(event);
                 let mut model_oracle = Recorded::new(event);
                 let mut hash = Fnv::default();
