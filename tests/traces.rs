@@ -33,7 +33,7 @@ fn traces() -> Vec<PathBuf> {
 fn every_recorded_trace_replays_without_mismatch() {
     let paths = traces();
     assert!(
-        paths.len() >= 13,
+        paths.len() >= 15,
         "expected the example and test traces, found {}",
         paths.len()
     );

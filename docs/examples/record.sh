@@ -4,7 +4,8 @@
 #   docs/examples/record.sh PYTHON [PYTHON...]
 #
 # Each PYTHON is an interpreter with Flask-Caching 2.5.x, 2.4.x or Flask-Cache 0.13.x (the
-# profile is read from the trace). The recorder is used from sim/recorder (no install
+# profile is read from the trace). An interpreter that also has redis and fakeredis
+# records the RedisCache example (redis_shared.py) instead of the SimpleCache ones. The recorder is used from sim/recorder (no install
 # needed). Every example is recorded twice and the two traces must be byte-identical.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,7 +15,10 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$here"
 for python in "$@"; do
-  for script in student.py blueprint_api.py services.py; do
+  scripts="student.py blueprint_api.py services.py"
+  # The RedisCache example needs redis and fakeredis installed beside the library.
+  if "$python" -c "import fakeredis, redis" 2>/dev/null; then scripts="redis_shared.py"; fi
+  for script in $scripts; do
     name=${script%.py}
     for run in 1 2; do
       PYTHONPATH="$recorder" "$python" -m flaskcache_recorder -o "$tmp/$name.$run.jsonl" "$script" \

@@ -242,12 +242,19 @@ fn describe_trace_step(step: &TraceStep, py: PythonVersion) -> String {
 /// Replays a parsed trace. `Err` when the trace asks for something the engine cannot run.
 pub fn replay(trace: &Trace) -> Result<ReplayReport, String> {
     let c = &trace.config;
-    if c.backend != "SimpleCache" {
-        return Err(format!(
-            "backend {:?} cannot be replayed yet (only SimpleCache)",
-            c.backend
-        ));
-    }
+    let flavor = match (c.backend.as_str(), c.profile) {
+        ("SimpleCache", profile) => flavor_for(profile),
+        ("RedisCache", Profile::FlaskCaching25) => StoreFlavor::Redis,
+        ("RedisCache", Profile::FlaskCaching24) => StoreFlavor::Redis24,
+        ("RedisCache", Profile::FlaskCache013) => {
+            return Err("backend \"RedisCache\" is replayed for profiles 2.5 and 2.4 only".into())
+        }
+        (other, _) => {
+            return Err(format!(
+                "backend {other:?} cannot be replayed (only SimpleCache and RedisCache)"
+            ))
+        }
+    };
     let mut r = Replayer {
         engine: Engine::new(EngineConfig {
             profile: c.profile,
@@ -260,7 +267,7 @@ pub fn replay(trace: &Trace) -> Result<ReplayReport, String> {
             threshold: c.threshold,
             key_prefix: c.key_prefix.clone(),
             ignore_delete_many_errors: c.ignore_errors,
-            flavor: flavor_for(c.profile),
+            flavor,
         }),
         py: c.python,
         memoized: HashMap::new(),

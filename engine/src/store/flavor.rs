@@ -1,5 +1,5 @@
-//! Which `SimpleCache` a [`MemoryStore`](super::MemoryStore) reproduces, and the few rules
-//! that differ between them (FC-4.3).
+//! Which backend a [`MemoryStore`](super::MemoryStore) reproduces (a `SimpleCache`, FC-4.3,
+//! or a `RedisCache`, FC-4.5), and the few rules that differ between them.
 
 use std::cmp::Ordering;
 
@@ -10,20 +10,24 @@ const MICROS_PER_SEC: i128 = 1_000_000;
 const PAST_LAST_INSTANT: i128 = i64::MAX as i128 + 1;
 const FIRST_INSTANT: i128 = i64::MIN as i128;
 
-/// The in-memory backend a [`MemoryStore`](super::MemoryStore) behaves as (FC-4.3).
+/// The backend a [`MemoryStore`](super::MemoryStore) behaves as (FC-4.3, FC-4.5).
 ///
-/// All three keep entries in a dict in insertion order and differ only in a few rules,
-/// consulted where they apply:
+/// The `SimpleCache`s keep entries in a dict in insertion order; the `RedisCache`s keep a
+/// Redis keyspace. They differ only in a few rules, consulted where they apply:
 ///
-/// | | `Cachelib` | `FlaskCaching24` | `Werkzeug016` |
-/// |---|---|---|---|
-/// | `expires` for `timeout > 0` | `int(time()) + timeout` | same | `time() + timeout` (float) |
-/// | threshold `0` | means 500 | means 500 | prunes whenever non-empty |
-/// | pruning | expired, then oldest expiry first | same | expired and every third entry |
-/// | `add` refuses | a live key | a live key | any stored key, dead ones too |
-/// | `delete_many` | deleted or absent keys; may raise | deleted keys, stops at a miss | `bool`, stops at a miss |
-/// | `set_many` | keys set | keys set | `True` |
-/// | `clear` | `True` | `True` | `None` |
+/// | | `Cachelib` | `FlaskCaching24` | `Werkzeug016` | `Redis` | `Redis24` |
+/// |---|---|---|---|---|---|
+/// | `expires` for `timeout > 0` | `int(time()) + timeout` | same | `time() + timeout` (float) | `time() + timeout` (float, `EX`) | same |
+/// | alive while | `time() < expires` | same | same | `time() <= expires` | same |
+/// | `timeout` `0` / `-1` / `<= -2` | never / dead / dead | same | same | never / never / raises | same |
+/// | key prefix | as configured (none in Flask-Caching) | same | same | `CACHE_KEY_PREFIX` if truthy | same |
+/// | threshold `0` | means 500 | means 500 | prunes whenever non-empty | no pruning | no pruning |
+/// | pruning | expired, then oldest expiry first | same | expired and every third entry | none | none |
+/// | `add` refuses | a live key | a live key | any stored key, dead ones too | a live key (`SETNX`) | same |
+/// | `delete` of a dead entry | `True` | `True` | `True` | `False` (`DEL` count) | same |
+/// | `delete_many` | deleted or absent keys; may raise | deleted keys, stops at a miss | `bool`, stops at a miss | every key given (`DEL`, then `EXISTS`) | deleted keys, stops at a miss |
+/// | `set_many` | keys set | keys set | `True` | keys set (pipeline) | same |
+/// | `clear` | `True` | `True` | `None` | `KEYS prefix*` + `DEL`: whether any; `FLUSHDB` without prefix: `True` | same |
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum StoreFlavor {
     /// cachelib 0.17.0's `SimpleCache`, the backend of Flask-Caching 2.5.x (FC-4.3).
@@ -46,6 +50,30 @@ pub enum StoreFlavor {
     /// `None`, replied as `StoreReply::Value(Value::None)`. `ignore_delete_many_errors`
     /// has no effect.
     Werkzeug016,
+    /// cachelib 0.17.0's `RedisCache` through Flask-Caching 2.5.1's `RedisCache` (FC-4.5),
+    /// with the server answering as Redis 7 does. Every key is stored as
+    /// [`StoreConfig::key_prefix`](super::StoreConfig::key_prefix) + key. A timeout of `0`
+    /// or `-1` stores without expiry; `t > 0` is `SET … EX t`: the entry expires `t`
+    /// seconds after the write and is alive while `time() <= time_of_write + t`, compared as
+    /// the float clock (see [`StoreFlavor::is_alive`]); `t <= -2`, or one too large for the
+    /// server, makes `set` and `set_many` raise `ResponseError` (`add` creates the key, then
+    /// its `EXPIRE` deletes it, or raises when too large). Expired keys do not exist for any
+    /// command (`delete` of one is `False`). No threshold, no pruning. `delete_many` deletes
+    /// every key with one `DEL` and returns those absent afterwards: all of them, repeats
+    /// included. `clear` deletes the keys `KEYS prefix*` lists (a glob: the prefix's `*`,
+    /// `?`, `[` and `\` are pattern characters) and returns whether there were any; without
+    /// a prefix it is `FLUSHDB`, `True`. `ignore_delete_many_errors` has no effect (the
+    /// check never fails on a single client). Expiry follows the float clock as fakeredis
+    /// (on which traces are recorded) does; a real server compares whole milliseconds, which
+    /// agrees whenever the times are whole milliseconds.
+    Redis,
+    /// Flask-Caching 2.4.1's `RedisCache(BaseCache, cachelib.RedisCache)` on cachelib 0.17.0:
+    /// [`StoreFlavor::Redis`] except `delete_many`, which is Flask-Caching 2.4.1's own: one
+    /// `DEL` per key, in order, returning the keys whose `DEL` removed something and
+    /// stopping at the first that did not. Its `ignore_errors` is always `False` for
+    /// `RedisCache` (the factory does not pass `CACHE_IGNORE_ERRORS`; measured), so
+    /// `ignore_delete_many_errors` has no effect.
+    Redis24,
 }
 
 impl StoreFlavor {
@@ -53,10 +81,25 @@ impl StoreFlavor {
     /// it is alive at every instant.
     pub const NEVER: i128 = i128::MAX;
 
-    /// Whether `expires` values are microseconds ([`StoreFlavor::Werkzeug016`]) rather than
-    /// whole seconds (the cachelib flavours).
+    /// Whether `expires` values are microseconds ([`StoreFlavor::Werkzeug016`] and the Redis
+    /// flavours) rather than whole seconds (the cachelib `SimpleCache` flavours).
     pub fn expires_in_micros(self) -> bool {
-        matches!(self, StoreFlavor::Werkzeug016)
+        matches!(
+            self,
+            StoreFlavor::Werkzeug016 | StoreFlavor::Redis | StoreFlavor::Redis24
+        )
+    }
+
+    /// Whether the flavour is a `RedisCache` ([`StoreFlavor::Redis`],
+    /// [`StoreFlavor::Redis24`]) rather than a `SimpleCache` (FC-4.5).
+    pub fn is_redis(self) -> bool {
+        matches!(self, StoreFlavor::Redis | StoreFlavor::Redis24)
+    }
+
+    /// Whether the backend prunes to a threshold (the `SimpleCache`s, FC-4.3.4); Redis
+    /// keeps every key until it expires or is deleted.
+    pub fn prunes(self) -> bool {
+        !self.is_redis()
     }
 
     /// Whether an entry with this `expires` is alive at `now` (FC-4.3.2).
@@ -67,14 +110,31 @@ impl StoreFlavor {
     /// the entry is alive while `now` is before it. That microsecond is the first instant
     /// whose float clock is not below Python's `expires` (`time() + timeout`, or the
     /// timeout itself when it is not positive), so the comparison is the one Python makes.
+    /// Redis flavours: the same representation; there the first dead microsecond is the
+    /// first whose float clock is above the float `time_of_write + timeout` (the server's
+    /// deadline), so a key is alive at exactly `time_of_write + timeout`.
     pub fn is_alive(self, expires: i128, now: Timestamp) -> bool {
         match self {
             StoreFlavor::Cachelib | StoreFlavor::FlaskCaching24 => {
                 expires == 0 || now.cmp_secs(expires) == Ordering::Less
             }
-            StoreFlavor::Werkzeug016 => i128::from(now.as_micros()) < expires,
+            StoreFlavor::Werkzeug016 | StoreFlavor::Redis | StoreFlavor::Redis24 => {
+                i128::from(now.as_micros()) < expires
+            }
         }
     }
+}
+
+/// The microsecond `expires` a Redis flavour gives a key written at `now` with `EX timeout`
+/// (`timeout > 0`, already checked by the server): the server records `time() + timeout`
+/// as a float and a key is expired once that is below the clock, so the key is dead from
+/// the first instant whose float clock is above it (alive at exactly `now + timeout`).
+/// Searched over every [`Timestamp`] like [`werkzeug_expires`].
+pub(crate) fn redis_expires(timeout: i64, now: Timestamp) -> i128 {
+    // Python's `float + int` converts the int to the nearest double first.
+    let expires = now.as_py_float() + timeout as f64;
+    let nominal = i128::from(now.as_micros()) + i128::from(timeout) * MICROS_PER_SEC + 1;
+    first_dead_instant(nominal, |t| t.as_py_float() > expires)
 }
 
 /// The microsecond `expires` Werkzeug 0.16's `SimpleCache` gives an entry stored at `now`

@@ -1,5 +1,6 @@
-//! An in-memory backend with the semantics of cachelib 0.17.0's `SimpleCache` (FC-4.3), or
-//! of one of the other `SimpleCache`s Flask-Caching has run on ([`StoreFlavor`]).
+//! An in-memory backend with the semantics of cachelib 0.17.0's `SimpleCache` (FC-4.3), of
+//! one of the other `SimpleCache`s Flask-Caching has run on, or of a `RedisCache` on a Redis
+//! server (FC-4.5) ([`StoreFlavor`]).
 //!
 //! Entries live in insertion order, as in the Python dict SimpleCache keeps: a `Vec` of
 //! slots (removed entries leave tombstones, compacted once they are more than half of the
@@ -16,6 +17,7 @@ use siphasher::sip::SipHasher13;
 
 use super::flavor::{werkzeug_expires, StoreFlavor};
 use super::op::{StoreError, StoreOp, StoreReply};
+use super::redis;
 use super::time::Timestamp;
 use crate::value::Value;
 
@@ -52,13 +54,14 @@ pub struct StoreConfig {
     /// is.
     pub threshold: usize,
     /// Prepended to every key before it is stored, emulating backends that honour
-    /// `CACHE_KEY_PREFIX` (FC-4.2). SimpleCache does not, hence `None` by default.
+    /// `CACHE_KEY_PREFIX` (FC-4.2): `RedisCache` does when it is truthy (`None` and `""`
+    /// mean no prefix). SimpleCache does not, hence `None` by default.
     pub key_prefix: Option<String>,
     /// `CACHE_IGNORE_ERRORS` (`False`; FC-4.1, FC-4.3.3). [`StoreFlavor::Cachelib`]: when
     /// `false`, `delete_many` raises if a key is still present afterwards.
     /// [`StoreFlavor::FlaskCaching24`]: when `false`, `delete_many` stops at the first key
     /// that was not stored (its `ignore_errors`). No effect on
-    /// [`StoreFlavor::Werkzeug016`].
+    /// [`StoreFlavor::Werkzeug016`] and the Redis flavours.
     pub ignore_delete_many_errors: bool,
     /// Which `SimpleCache` the store behaves as; [`StoreFlavor::Cachelib`] by default.
     pub flavor: StoreFlavor,
@@ -74,6 +77,18 @@ impl Default for StoreConfig {
             key_prefix: None,
             ignore_delete_many_errors: false,
             flavor: StoreFlavor::Cachelib,
+        }
+    }
+}
+
+impl StoreConfig {
+    /// Flask-Caching's defaults for `CACHE_TYPE="RedisCache"` with the given Redis flavour:
+    /// timeout 300, key prefix `flask_cache_` (FC-4.1, FC-4.2). The threshold is not used.
+    pub fn redis(flavor: StoreFlavor) -> Self {
+        StoreConfig {
+            key_prefix: Some("flask_cache_".into()),
+            flavor,
+            ..StoreConfig::default()
         }
     }
 }
@@ -95,12 +110,25 @@ struct Slot {
 /// (Python ints do not overflow); `0` means never, negative means already expired
 /// (FC-4.3.1). For [`StoreFlavor::Werkzeug016`] they are the first microsecond at which the
 /// entry is dead, [`StoreFlavor::NEVER`] for never ([`StoreFlavor::is_alive`]).
+///
+/// The Redis flavours ([`StoreFlavor::Redis`], [`StoreFlavor::Redis24`]) hold a Redis
+/// keyspace: expiry in microseconds as for Werkzeug, an expired key is absent for every
+/// operation, and expired entries are dropped from memory from time to time (so
+/// [`MemoryStore::entries`] may or may not list them). [`MemoryStore::execute`] gives
+/// their full replies, errors included; the direct methods report a call that raises as
+/// `false` (`set`, `add`) or as no keys (`set_many`), and `delete` and `clear`, which take
+/// no time, use the time of the latest call that did. Their clock must not go backwards:
+/// whether a key that had expired is visible again is then unspecified.
 #[derive(Clone, Debug)]
 pub struct MemoryStore {
     config: StoreConfig,
     index: HashMap<String, usize, FixedSipState>,
     slots: Vec<Option<Slot>>,
     live: usize,
+    /// The time of the latest call that read the clock (Redis flavours).
+    clock: Timestamp,
+    /// The number of entries after the latest sweep of expired ones (Redis flavours).
+    swept: usize,
 }
 
 impl Default for MemoryStore {
@@ -118,6 +146,8 @@ impl MemoryStore {
             index: HashMap::with_hasher(FixedSipState),
             slots: Vec::new(),
             live: 0,
+            clock: Timestamp::EPOCH,
+            swept: 0,
         }
     }
 
@@ -127,7 +157,7 @@ impl MemoryStore {
     }
 
     /// The threshold in effect: the configured one, or 500 when it is `0` for the cachelib
-    /// flavours (FC-4.3.4).
+    /// flavours (FC-4.3.4). The Redis flavours never prune.
     pub fn threshold(&self) -> usize {
         match (self.config.flavor, self.config.threshold) {
             (StoreFlavor::Cachelib | StoreFlavor::FlaskCaching24, 0) => FALLBACK_THRESHOLD,
@@ -182,11 +212,20 @@ impl MemoryStore {
     /// default timeout; `t > 0` gives `int(now) + t`; `0` and negative values are stored
     /// as they are (FC-4.3.1). For [`StoreFlavor::Werkzeug016`], the microsecond at which
     /// `time() + t` (or the non-positive `t` itself) stops being in the future, and
-    /// [`StoreFlavor::NEVER`] for `0`.
+    /// [`StoreFlavor::NEVER`] for `0`. For the Redis flavours, the first microsecond at
+    /// which the key no longer exists, [`StoreFlavor::NEVER`] for `0` and `-1`, and `now`
+    /// for a timeout the server refuses (nothing is stored then; FC-4.5.2).
     pub fn expires_for(&self, timeout: Option<i64>, now: Timestamp) -> i128 {
         let timeout = timeout.unwrap_or(self.config.default_timeout);
         match self.config.flavor {
             StoreFlavor::Werkzeug016 => werkzeug_expires(timeout, now),
+            StoreFlavor::Redis | StoreFlavor::Redis24 => {
+                if redis::sends_ex(timeout) {
+                    redis::set_ex(timeout, now).unwrap_or_else(|_| i128::from(now.as_micros()))
+                } else {
+                    StoreFlavor::NEVER
+                }
+            }
             StoreFlavor::Cachelib | StoreFlavor::FlaskCaching24 => {
                 if timeout > 0 {
                     i128::from(now.trunc_secs()) + i128::from(timeout)
@@ -208,10 +247,14 @@ impl MemoryStore {
         self.config.flavor.is_alive(expires, now)
     }
 
-    /// Performs one backend call at `now` and returns what the flavour's `SimpleCache`
-    /// returns (FC-4.3.3). [`StoreFlavor::Werkzeug016`] replies `Bool` to `set_many` and
-    /// `delete_many`, and `Value(Value::None)` to `clear`.
+    /// Performs one backend call at `now` and returns what the flavour's backend returns
+    /// (FC-4.3.3, FC-4.5.3). [`StoreFlavor::Werkzeug016`] replies `Bool` to `set_many` and
+    /// `delete_many`, and `Value(Value::None)` to `clear`. The Redis flavours fail with
+    /// [`StoreError::Raised`] (a `ResponseError`) where the server refuses a timeout.
     pub fn execute(&mut self, op: &StoreOp, now: Timestamp) -> Result<StoreReply, StoreError> {
+        if self.config.flavor.is_redis() {
+            return self.execute_redis(op, now);
+        }
         let werkzeug = self.config.flavor == StoreFlavor::Werkzeug016;
         Ok(match op {
             StoreOp::Get { key } => StoreReply::Value(self.get(key, now)),
@@ -284,6 +327,10 @@ impl MemoryStore {
     /// existing entry keeps its position unless pruning evicted it, in which case the key
     /// moves to the end (FC-4.3.4).
     pub fn set(&mut self, key: &str, value: Value, timeout: Option<i64>, now: Timestamp) -> bool {
+        if self.config.flavor.is_redis() {
+            self.clock = now;
+            return self.redis_set(key, value, timeout, now).is_ok();
+        }
         let expires = self.expires_for(timeout, now);
         self.prune(now);
         let key = self.stored_key(key).into_owned();
@@ -300,22 +347,11 @@ impl MemoryStore {
         timeout: Option<i64>,
         now: Timestamp,
     ) -> Vec<String> {
-        let mut mapping: Vec<(&str, &Value)> = Vec::with_capacity(items.len());
-        let mut position: HashMap<&str, usize, FixedSipState> =
-            HashMap::with_capacity_and_hasher(items.len(), FixedSipState);
-        for (key, value) in items {
-            match position.get(key.as_str()) {
-                Some(&i) => {
-                    if let Some(item) = mapping.get_mut(i) {
-                        item.1 = value;
-                    }
-                }
-                None => {
-                    position.insert(key.as_str(), mapping.len());
-                    mapping.push((key.as_str(), value));
-                }
-            }
+        if self.config.flavor.is_redis() {
+            self.clock = now;
+            return self.redis_set_many(items, timeout, now).unwrap_or_default();
         }
+        let mapping = dict_items(items);
         let mut set_keys = Vec::with_capacity(mapping.len());
         for (key, value) in mapping {
             if self.set(key, value.clone(), timeout, now) {
@@ -331,12 +367,16 @@ impl MemoryStore {
     /// (FC-4.3.3, FC-4.3.4). [`StoreFlavor::Werkzeug016`] refuses any key still stored after
     /// pruning, dead or alive (`if key in self._cache`).
     pub fn add(&mut self, key: &str, value: Value, timeout: Option<i64>, now: Timestamp) -> bool {
+        if self.config.flavor.is_redis() {
+            self.clock = now;
+            return self.redis_add(key, value, timeout, now).unwrap_or(false);
+        }
         let expires = self.expires_for(timeout, now);
         self.prune(now);
         let key = self.stored_key(key).into_owned();
         let refused = match self.config.flavor {
             StoreFlavor::Werkzeug016 => self.lookup(&key).is_some(),
-            StoreFlavor::Cachelib | StoreFlavor::FlaskCaching24 => self
+            _ => self
                 .lookup(&key)
                 .is_some_and(|slot| self.alive(slot.expires, now)),
         };
@@ -348,8 +388,12 @@ impl MemoryStore {
     }
 
     /// `delete(key)`: removes the entry; `true` iff one was present, even a dead one
-    /// (FC-4.3.3).
+    /// (FC-4.3.3). Redis flavours: `true` iff the key existed at the store's latest time
+    /// (`DEL` does not count an expired key, FC-4.5.3).
     pub fn delete(&mut self, key: &str) -> bool {
+        if self.config.flavor.is_redis() {
+            return self.redis_delete(key, self.clock);
+        }
         let key = self.stored_key(key);
         let removed = match self.index.get(key.as_ref()) {
             Some(&i) => self.remove_slot(i).is_some(),
@@ -368,7 +412,9 @@ impl MemoryStore {
     /// stops at the first key that was not stored unless `ignore_delete_many_errors`; never
     /// fails. [`StoreFlavor::Werkzeug016`]: the same, always stopping at the first miss; the
     /// Python call returns whether every key was deleted, which is whether the returned list
-    /// is as long as `keys`.
+    /// is as long as `keys`. [`StoreFlavor::Redis`]: deletes every key and returns them all
+    /// (none can survive); [`StoreFlavor::Redis24`]: the keys whose `DEL` removed a live key,
+    /// stopping at the first that did not (FC-4.5.3).
     pub fn delete_many<S: AsRef<str>>(
         &mut self,
         keys: &[S],
@@ -378,6 +424,10 @@ impl MemoryStore {
             StoreFlavor::Cachelib => None,
             StoreFlavor::FlaskCaching24 => Some(!self.config.ignore_delete_many_errors),
             StoreFlavor::Werkzeug016 => Some(true),
+            StoreFlavor::Redis | StoreFlavor::Redis24 => {
+                self.clock = now;
+                return Ok(self.redis_delete_many(keys, now));
+            }
         };
         if let Some(stop_at_miss) = stop_at_miss {
             let mut deleted = Vec::with_capacity(keys.len());
@@ -408,12 +458,233 @@ impl MemoryStore {
     }
 
     /// `clear()`: removes every entry; always `true` (FC-4.3.3). Werkzeug 0.16's returns
-    /// `None`, which [`MemoryStore::execute`] replies.
+    /// `None`, which [`MemoryStore::execute`] replies. Redis flavours: with a key prefix,
+    /// removes the live keys `KEYS prefix*` matches (at the store's latest time) and returns
+    /// whether there were any; without one, `FLUSHDB`: removes everything, `true`
+    /// (FC-4.5.3).
     pub fn clear(&mut self) -> bool {
+        if self.config.flavor.is_redis() {
+            return self.redis_clear(self.clock);
+        }
+        self.flush();
+        true
+    }
+
+    fn flush(&mut self) {
         self.index.clear();
         self.slots.clear();
         self.live = 0;
-        true
+        self.swept = 0;
+    }
+
+    /// One call on a Redis flavour (FC-4.5.3).
+    fn execute_redis(&mut self, op: &StoreOp, now: Timestamp) -> Result<StoreReply, StoreError> {
+        self.clock = now;
+        let reply = match op {
+            StoreOp::Get { key } => StoreReply::Value(self.get(key, now)),
+            StoreOp::GetMany { keys } => StoreReply::Values(self.get_many(keys, now)),
+            StoreOp::Has { key } => StoreReply::Bool(self.has(key, now)),
+            StoreOp::Set {
+                key,
+                value,
+                timeout,
+            } => {
+                self.redis_set(key, value.clone(), *timeout, now)?;
+                StoreReply::Bool(true)
+            }
+            StoreOp::SetMany { items, timeout } => {
+                StoreReply::Keys(self.redis_set_many(items, *timeout, now)?)
+            }
+            StoreOp::Add {
+                key,
+                value,
+                timeout,
+            } => StoreReply::Bool(self.redis_add(key, value.clone(), *timeout, now)?),
+            StoreOp::Delete { key } => StoreReply::Bool(self.redis_delete(key, now)),
+            StoreOp::DeleteMany { keys } => StoreReply::Keys(self.redis_delete_many(keys, now)),
+            StoreOp::Clear => StoreReply::Bool(self.redis_clear(now)),
+        };
+        Ok(reply)
+    }
+
+    /// `SET key value [EX t]` (FC-4.5.2): `t` is the defaulted timeout; `0` and `-1` send
+    /// no `EX`; a refused `EX` changes nothing.
+    fn redis_set(
+        &mut self,
+        key: &str,
+        value: Value,
+        timeout: Option<i64>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let t = timeout.unwrap_or(self.config.default_timeout);
+        let expires = if redis::sends_ex(t) {
+            redis::set_ex(t, now).map_err(StoreError::Raised)?
+        } else {
+            StoreFlavor::NEVER
+        };
+        let key = self.stored_key(key).into_owned();
+        self.insert(key, expires, value);
+        self.sweep_sometimes(now);
+        Ok(())
+    }
+
+    /// `set_many`: one pipeline of `SET`s, one per item of the dict; every `SET` succeeds or
+    /// every one is refused, and redis-py then raises the first command's error, annotated.
+    fn redis_set_many(
+        &mut self,
+        items: &[(String, Value)],
+        timeout: Option<i64>,
+        now: Timestamp,
+    ) -> Result<Vec<String>, StoreError> {
+        let mapping = dict_items(items);
+        let Some(&(first_key, first_value)) = mapping.first() else {
+            return Ok(Vec::new());
+        };
+        let t = timeout.unwrap_or(self.config.default_timeout);
+        let expires = if redis::sends_ex(t) {
+            match redis::set_ex(t, now) {
+                Ok(expires) => expires,
+                Err(err) => {
+                    let args = [
+                        b"SET".to_vec(),
+                        self.stored_key(first_key).as_bytes().to_vec(),
+                        redis::serialize(first_value),
+                        b"EX".to_vec(),
+                        t.to_string().into_bytes(),
+                    ];
+                    let message = redis::pipeline_error(1, &args, &err.message);
+                    return Err(StoreError::Raised(redis::response_error(message)));
+                }
+            }
+        } else {
+            StoreFlavor::NEVER
+        };
+        let mut set_keys = Vec::with_capacity(mapping.len());
+        for (key, value) in mapping {
+            let stored = self.stored_key(key).into_owned();
+            self.insert(stored, expires, value.clone());
+            set_keys.push(key.to_owned());
+        }
+        self.sweep_sometimes(now);
+        Ok(set_keys)
+    }
+
+    /// `add`: `SETNX`, then `EXPIRE` when the key was created and the timeout is not `0` or
+    /// `-1` (FC-4.5.3). A refused `EXPIRE` raises with the key created, without expiry; a
+    /// negative one deletes the key, and `add` still returns `True`.
+    fn redis_add(
+        &mut self,
+        key: &str,
+        value: Value,
+        timeout: Option<i64>,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        if self.has(key, now) {
+            return Ok(false);
+        }
+        let t = timeout.unwrap_or(self.config.default_timeout);
+        let stored = self.stored_key(key).into_owned();
+        self.insert(stored.clone(), StoreFlavor::NEVER, value);
+        self.sweep_sometimes(now);
+        if redis::sends_ex(t) {
+            match redis::expire(t, now).map_err(StoreError::Raised)? {
+                redis::Expire::At(expires) => {
+                    if let Some(&i) = self.index.get(stored.as_str()) {
+                        if let Some(Some(slot)) = self.slots.get_mut(i) {
+                            slot.expires = expires;
+                        }
+                    }
+                }
+                redis::Expire::Delete => {
+                    if let Some(&i) = self.index.get(stored.as_str()) {
+                        self.remove_slot(i);
+                        self.maybe_compact();
+                    }
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// `DEL key` > 0: whether a live key was removed (an expired one is dropped too).
+    fn redis_delete(&mut self, key: &str, now: Timestamp) -> bool {
+        let key = self.stored_key(key);
+        let removed = match self.index.get(key.as_ref()) {
+            Some(&i) => self
+                .remove_slot(i)
+                .is_some_and(|slot| self.alive(slot.expires, now)),
+            None => false,
+        };
+        self.maybe_compact();
+        removed
+    }
+
+    fn redis_delete_many<S: AsRef<str>>(&mut self, keys: &[S], now: Timestamp) -> Vec<String> {
+        if self.config.flavor == StoreFlavor::Redis24 {
+            let mut deleted = Vec::with_capacity(keys.len());
+            for key in keys {
+                if !self.redis_delete(key.as_ref(), now) {
+                    break;
+                }
+                deleted.push(key.as_ref().to_owned());
+            }
+            return deleted;
+        }
+        // cachelib: `DEL` of them all, then the keys `EXISTS` no longer finds: every one.
+        for key in keys {
+            self.redis_delete(key.as_ref(), now);
+        }
+        keys.iter().map(|k| k.as_ref().to_owned()).collect()
+    }
+
+    /// `KEYS prefix*` then `DEL` of the matches, or `FLUSHDB` without a prefix.
+    fn redis_clear(&mut self, now: Timestamp) -> bool {
+        let prefix = match &self.config.key_prefix {
+            Some(prefix) if !prefix.is_empty() => prefix.clone(),
+            _ => {
+                self.flush();
+                return true;
+            }
+        };
+        let mut pattern = prefix.into_bytes();
+        pattern.push(b'*');
+        let matches: Vec<usize> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|s| (i, s)))
+            .filter(|(_, s)| {
+                self.alive(s.expires, now) && redis::glob_match(&pattern, s.key.as_bytes())
+            })
+            .map(|(i, _)| i)
+            .collect();
+        for &i in &matches {
+            self.remove_slot(i);
+        }
+        self.maybe_compact();
+        !matches.is_empty()
+    }
+
+    /// Drops expired entries once the store has doubled since the last sweep: memory stays
+    /// proportional to the live keys, at amortised O(1) per write. Expired keys are absent
+    /// for every Redis operation, so nothing observable changes.
+    fn sweep_sometimes(&mut self, now: Timestamp) {
+        self.swept = self.swept.min(self.live);
+        if self.live < 2 * self.swept + 64 {
+            return;
+        }
+        for i in 0..self.slots.len() {
+            let dead = self
+                .slots
+                .get(i)
+                .and_then(Option::as_ref)
+                .is_some_and(|s| !self.alive(s.expires, now));
+            if dead {
+                self.remove_slot(i);
+            }
+        }
+        self.maybe_compact();
+        self.swept = self.live;
     }
 
     fn stored_key<'a>(&self, key: &'a str) -> Cow<'a, str> {
@@ -464,14 +735,15 @@ impl MemoryStore {
         Some(slot)
     }
 
-    /// `_prune`, only when over the threshold (FC-4.3.4).
+    /// `_prune`, only when over the threshold (FC-4.3.4); never for Redis.
     fn prune(&mut self, now: Timestamp) {
-        if self.live <= self.threshold() {
+        if !self.config.flavor.prunes() || self.live <= self.threshold() {
             return;
         }
         match self.config.flavor {
             StoreFlavor::Cachelib | StoreFlavor::FlaskCaching24 => self.prune_cachelib(now),
             StoreFlavor::Werkzeug016 => self.prune_werkzeug(now),
+            StoreFlavor::Redis | StoreFlavor::Redis24 => {}
         }
         self.maybe_compact();
     }
@@ -544,6 +816,28 @@ impl MemoryStore {
             }
         }
     }
+}
+
+/// A `set_many` mapping read as a Python `dict`: a repeated key keeps its first position and
+/// takes its last value.
+fn dict_items(items: &[(String, Value)]) -> Vec<(&str, &Value)> {
+    let mut mapping: Vec<(&str, &Value)> = Vec::with_capacity(items.len());
+    let mut position: HashMap<&str, usize, FixedSipState> =
+        HashMap::with_capacity_and_hasher(items.len(), FixedSipState);
+    for (key, value) in items {
+        match position.get(key.as_str()) {
+            Some(&i) => {
+                if let Some(item) = mapping.get_mut(i) {
+                    item.1 = value;
+                }
+            }
+            None => {
+                position.insert(key.as_str(), mapping.len());
+                mapping.push((key.as_str(), value));
+            }
+        }
+    }
+    mapping
 }
 
 #[cfg(test)]
@@ -1068,5 +1362,193 @@ mod tests {
         );
         assert!(MemoryStore::is_alive(i128::MAX, hi));
         assert!(!MemoryStore::is_alive(i128::MIN, lo));
+    }
+
+    fn redis(flavor: StoreFlavor, prefix: Option<&str>) -> MemoryStore {
+        MemoryStore::new(StoreConfig {
+            key_prefix: prefix.map(str::to_owned),
+            ..StoreConfig::redis(flavor)
+        })
+    }
+
+    fn response_error(message: &str) -> StoreError {
+        StoreError::Raised(crate::error::PyError::new(
+            crate::error::PyExceptionType::Other("ResponseError".into()),
+            message,
+        ))
+    }
+
+    /// `redis_exp.py` / `redis_extra.py` (FC-4.5.2, FC-4.5.3), and the refusals measured
+    /// with Redis 7.0.15: replies, prefixed keys, timeouts `0`/`-1` without expiry, `<= -2`
+    /// refused.
+    #[test]
+    fn redis_measured() {
+        let mut c = redis(StoreFlavor::Redis, Some("flask_cache_"));
+        let now = Timestamp::from_secs(1000);
+        assert_eq!(c.execute(&StoreOp::Clear, now), Ok(StoreReply::Bool(false)));
+        let set = |key: &str, value: Value, timeout| StoreOp::Set {
+            key: key.into(),
+            value,
+            timeout,
+        };
+        assert_eq!(
+            c.execute(&set("i", int(42), None), now),
+            Ok(StoreReply::Bool(true))
+        );
+        assert_eq!(c.peek("i").map(|(e, _)| e), Some(1_300_000_001));
+        assert!(c.set("b", Value::Bool(true), Some(0), now));
+        assert!(c.set("t1", int(1), Some(-1), now));
+        assert_eq!(c.peek("t1").map(|(e, _)| e), Some(StoreFlavor::NEVER));
+        let refused = response_error("invalid expire time in 'set' command");
+        assert_eq!(
+            c.execute(&set("neg", int(1), Some(-2)), now),
+            Err(refused.clone())
+        );
+        assert_eq!(c.execute(&set("neg", int(1), Some(-5)), now), Err(refused));
+        assert!(c.peek("neg").is_none());
+        let add = |key: &str, timeout| StoreOp::Add {
+            key: key.into(),
+            value: int(5),
+            timeout,
+        };
+        assert_eq!(c.execute(&add("i", None), now), Ok(StoreReply::Bool(false)));
+        assert_eq!(
+            c.execute(&add("n", Some(7)), now),
+            Ok(StoreReply::Bool(true))
+        );
+        assert_eq!(
+            c.execute(&add("a1", Some(-1)), now),
+            Ok(StoreReply::Bool(true))
+        );
+        assert_eq!(c.peek("a1").map(|(e, _)| e), Some(StoreFlavor::NEVER));
+        // SETNX creates the key, EXPIRE -5 deletes it.
+        assert_eq!(
+            c.execute(&add("gone", Some(-5)), now),
+            Ok(StoreReply::Bool(true))
+        );
+        assert!(!c.has("gone", now));
+        // EXPIRE out of range: raised after SETNX created the key.
+        assert_eq!(
+            c.execute(&add("h2", Some(i64::MAX)), now),
+            Err(response_error("invalid expire time in 'expire' command"))
+        );
+        assert_eq!(c.peek("h2").map(|(e, _)| e), Some(StoreFlavor::NEVER));
+        assert!(c.delete("i") && !c.delete("i"));
+        let sm = StoreOp::SetMany {
+            items: vec![("x".into(), int(1)), ("y".into(), Value::str("z"))],
+            timeout: Some(0),
+        };
+        assert_eq!(
+            c.execute(&sm, now),
+            Ok(StoreReply::Keys(keys_of(&["x", "y"])))
+        );
+        let gm = StoreOp::GetMany {
+            keys: keys_of(&["x", "y", "q"]),
+        };
+        assert_eq!(
+            c.execute(&gm, now),
+            Ok(StoreReply::Values(vec![
+                int(1),
+                Value::str("z"),
+                Value::None
+            ]))
+        );
+        let dm = StoreOp::DeleteMany {
+            keys: keys_of(&["x", "y", "q"]),
+        };
+        assert_eq!(
+            c.execute(&dm, now),
+            Ok(StoreReply::Keys(keys_of(&["x", "y", "q"])))
+        );
+        let sm = StoreOp::SetMany {
+            items: vec![("x".into(), int(1)), ("y".into(), Value::str("zz"))],
+            timeout: Some(-2),
+        };
+        assert_eq!(
+            c.execute(&sm, now),
+            Err(response_error(
+                "Command # 1 (SET flask_cache_x 1 EX -2) of pipeline caused error: invalid \
+                 expire time in 'set' command"
+            ))
+        );
+        let empty = StoreOp::SetMany {
+            items: vec![],
+            timeout: Some(-2),
+        };
+        assert_eq!(c.execute(&empty, now), Ok(StoreReply::Keys(vec![])));
+        assert!(c.keys().all(|k| k.starts_with("flask_cache_")));
+        assert_eq!(c.execute(&StoreOp::Clear, now), Ok(StoreReply::Bool(true)));
+        assert_eq!(c.execute(&StoreOp::Clear, now), Ok(StoreReply::Bool(false)));
+        assert!(c.is_empty());
+    }
+
+    /// `EX t`: alive at exactly `now + t`, gone a microsecond later; an expired key is
+    /// absent for `add`, `delete` and `clear` (FC-4.5.2).
+    #[test]
+    fn redis_expiry() {
+        let mut c = redis(StoreFlavor::Redis, None);
+        let t0 = Timestamp::from_micros(1_000_700_000);
+        assert!(c.set("k", int(1), Some(10), t0));
+        assert_eq!(c.get("k", Timestamp::from_micros(1_010_700_000)), int(1));
+        assert_eq!(
+            c.get("k", Timestamp::from_micros(1_010_700_001)),
+            Value::None
+        );
+        let later = Timestamp::from_secs(2000);
+        assert!(!c.has("k", later));
+        assert_eq!(
+            c.execute(&StoreOp::Delete { key: "k".into() }, later),
+            Ok(StoreReply::Bool(false))
+        );
+        assert!(c.set("e", int(1), Some(1), later));
+        let after = later.saturating_add_secs(2);
+        assert!(c.add("e", int(2), Some(0), after));
+        assert_eq!(c.get("e", after), int(2));
+        // A prefix with glob characters: `KEYS fc[x]?_*` does not match `fc[x]?_e`.
+        let mut g = redis(StoreFlavor::Redis, Some("fc[x]?_"));
+        assert!(g.set("e", int(1), None, later));
+        assert_eq!(
+            g.execute(&StoreOp::Clear, later),
+            Ok(StoreReply::Bool(false))
+        );
+        assert_eq!(g.len(), 1);
+        // No prefix: FLUSHDB, True even when empty.
+        let mut f = redis(StoreFlavor::Redis, Some(""));
+        assert_eq!(
+            f.execute(&StoreOp::Clear, later),
+            Ok(StoreReply::Bool(true))
+        );
+        assert!(f.set("k", int(1), None, later));
+        assert_eq!(f.keys().collect::<Vec<_>>(), ["k"]);
+        // Expired entries are dropped as the store grows; live ones stay.
+        let mut m = redis(StoreFlavor::Redis, None);
+        for i in 0..1000 {
+            let now = Timestamp::from_secs(i);
+            m.set(&format!("k{i}"), int(i), Some(1), now);
+            assert!(m.len() <= 200);
+        }
+        assert_eq!(m.get("k999", Timestamp::from_secs(999)), int(999));
+    }
+
+    /// Flask-Caching 2.4.1's `delete_many` on Redis: stops at the first key `DEL` did not
+    /// find, whatever `CACHE_IGNORE_ERRORS` says (measured).
+    #[test]
+    fn redis24_delete_many() {
+        for ignore in [false, true] {
+            let mut c = MemoryStore::new(StoreConfig {
+                ignore_delete_many_errors: ignore,
+                ..StoreConfig::redis(StoreFlavor::Redis24)
+            });
+            let now = Timestamp::from_secs(1000);
+            c.set("x", int(1), None, now);
+            c.set("y", int(2), None, now);
+            assert_eq!(c.delete_many(&["x", "q", "y"], now), Ok(keys_of(&["x"])));
+            assert_eq!(c.delete_many(&["y"], now), Ok(keys_of(&["y"])));
+            assert_eq!(c.delete_many::<&str>(&[], now), Ok(vec![]));
+            assert_eq!(c.delete_many(&["x", "x"], now), Ok(vec![]));
+            let mut c25 = redis(StoreFlavor::Redis, None);
+            c25.set("x", int(1), None, now);
+            assert_eq!(c25.delete_many(&["x", "x"], now), Ok(keys_of(&["x", "x"])));
+        }
     }
 }

@@ -1,11 +1,13 @@
 //! The cache backend layer (FC-4): backend calls as data ([`StoreOp`], [`StoreReply`],
 //! [`StoreError`]), virtual time ([`Timestamp`]), and an in-memory backend with cachelib
 //! 0.17.0 `SimpleCache` semantics ([`MemoryStore`], FC-4.3), or Flask-Caching 2.4.1's or
-//! Werkzeug 0.16.1's ([`StoreFlavor`]).
+//! Werkzeug 0.16.1's, or those of Flask-Caching's `RedisCache` on a Redis server (FC-4.5)
+//! ([`StoreFlavor`]).
 
 mod flavor;
 mod memory;
 mod op;
+mod redis;
 mod time;
 
 #[cfg(test)]

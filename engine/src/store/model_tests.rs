@@ -298,6 +298,9 @@ impl Model {
                     }
                     StoreReply::Keys(deleted)
                 }
+                StoreFlavor::Redis | StoreFlavor::Redis24 => {
+                    unreachable!("the model is SimpleCache's; arb_flavor draws no Redis flavour")
+                }
             },
             StoreOp::Clear => {
                 self.dict.clear();

@@ -6,10 +6,13 @@ use std::fmt;
 use crate::error::{PyError, PyExceptionType};
 use crate::value::{repr_str_into, PythonVersion, Value};
 
-/// One call on the cache backend, as Flask-Caching makes it (FC-4.3.3).
+/// One call on the cache backend, as Flask-Caching makes it (FC-4.3.3, FC-4.5.3).
 ///
 /// A `timeout` of `None` means the backend's default timeout; `0` means never expires; a
-/// negative timeout stores an entry that is already expired (FC-4.3.1).
+/// negative timeout stores an entry that is already expired (FC-4.3.1). The variants'
+/// descriptions are SimpleCache's; [`StoreFlavor`](super::StoreFlavor) lists where a
+/// `RedisCache` differs (`-1` never expires, `<= -2` raises, `delete` of an expired key is
+/// `False`, ...; FC-4.5).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoreOp {
     /// `cache.get(key)`: the value, or `None` when missing or expired (FC-4.3.2).
@@ -128,7 +131,8 @@ pub enum StoreError {
     /// The backend or the driver talking to it failed (connection lost, injected fault);
     /// the text describes the failure (FC-4.3.3 has no such case for SimpleCache).
     Failed(String),
-    /// The backend raised this Python exception (e.g. recorded from a real backend).
+    /// The backend raised this Python exception (e.g. recorded from a real backend, or a
+    /// Redis flavour's `ResponseError` for a timeout the server refuses, FC-4.5.2).
     Raised(PyError),
 }
 

@@ -181,7 +181,8 @@ class Recorder(object):
             self.fail("the script uses a second Cache instance; a trace records one Cache "
                       "bound to one app")
 
-    def configure(self, library, cache, app, config, backend):
+    def configure(self, library, cache, app, config, backend, backend_name="SimpleCache",
+                  key_prefix=None):
         if self.config is not None:
             self.fail("Cache.init_app ran a second time; a trace records one Cache bound to one app")
         self.claim(cache)
@@ -198,8 +199,8 @@ class Recorder(object):
             "library_version": library.version,
             "profile": library.profile,
             "python": "%d.%d" % sys.version_info[:2],
-            "backend": "SimpleCache",
-            "key_prefix": None,
+            "backend": backend_name,
+            "key_prefix": key_prefix,
             "default_timeout": default_timeout,
             "threshold": threshold,
             "ignore_errors": bool(config.get("CACHE_IGNORE_ERRORS", False)),

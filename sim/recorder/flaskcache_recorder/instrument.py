@@ -19,25 +19,29 @@ import time
 import uuid
 import warnings
 
-from . import encode
+from . import encode, redis_server
 from .core import Compute, Event, Hook
 from .errors import RecorderError
 
 BACKEND_METHODS = ("get", "get_many", "has", "set", "add", "set_many", "delete",
                    "delete_many", "clear")
+# RedisCache methods that write with other Redis commands (INCRBY, UNLINK).
+REDIS_UNRECORDED = ("inc", "dec", "unlink")
 HOOK_NAMES = ("unless", "forced_update", "is_stale", "response_filter")
 
 
 class Library(object):
     """The installed Flask-Caching (or Flask-Cache) and what the recorder needs of it."""
 
-    def __init__(self, name, version, profile, module, backend_classes, time_module):
+    def __init__(self, name, version, profile, module, backend_classes, time_module,
+                 redis_classes=()):
         self.name = name
         self.version = version
         self.profile = profile
         self.module = module
         self.cache_class = module.Cache
         self.backend_classes = backend_classes
+        self.redis_classes = redis_classes
         self.time_module = time_module
         self.logger_name = module.__name__
 
@@ -92,12 +96,14 @@ def detect_libraries():
             problems.append("Flask-Caching %s is not supported (2.4.x and 2.5.x are)" % version)
         else:
             import cachelib.simple
+            import flask_caching.backends.rediscache
             import flask_caching.backends.simplecache
 
             found.append(Library("flask-caching", version, profile, flask_caching,
                                  (flask_caching.backends.simplecache.SimpleCache,
                                   cachelib.simple.SimpleCache),
-                                 cachelib.simple))
+                                 cachelib.simple,
+                                 (flask_caching.backends.rediscache.RedisCache,)))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -315,18 +321,53 @@ def _set_cache_patch(rec, lib):
         def _set_cache(self, app, config):
             original(self, app, config)
             backend = app.extensions["cache"][self]
-            if type(backend) not in lib.backend_classes:
+            if type(backend) in lib.redis_classes:
+                key_prefix = _use_fake_redis(rec, backend)
+                rec.configure(lib, self, app, config, backend, "RedisCache", key_prefix)
+            elif type(backend) in lib.backend_classes:
+                rec.configure(lib, self, app, config, backend)
+            else:
                 rec.fail("the backend is %s.%s (CACHE_TYPE=%r), but the recorder supports "
-                         "SimpleCache only; set CACHE_TYPE to \"SimpleCache\"%s"
+                         "%s only; set CACHE_TYPE to \"SimpleCache\"%s"
                          % (type(backend).__module__, type(backend).__name__,
                             config.get("CACHE_TYPE"),
+                            "SimpleCache and RedisCache" if lib.redis_classes else "SimpleCache",
                             " (Flask-Cache 0.13: \"simple\")" if lib.profile == "0.13" else ""))
-            rec.configure(lib, self, app, config, backend)
             instrument_backend(rec, backend)
 
         return _set_cache
 
     return make
+
+
+def _use_fake_redis(rec, backend):
+    """Points a RedisCache backend at an empty in-process fakeredis server on the virtual
+    clock (whatever client Flask-Caching built is never used) and returns the key prefix
+    the backend applies."""
+    why = redis_server.missing()
+    if why is not None:
+        rec.fail("CACHE_TYPE=\"RedisCache\" is recorded against fakeredis on the virtual clock, "
+                 "but fakeredis does not import here (%s); pip install fakeredis==2.40.0" % why)
+    key_prefix = backend.key_prefix
+    if not isinstance(key_prefix, str):
+        rec.fail("the RedisCache key_prefix %r is not a str; the trace records a fixed prefix only"
+                 % (key_prefix,))
+    client = redis_server.fake_client(rec.now)
+    backend._read_client = backend._write_client = client
+    for name in REDIS_UNRECORDED:
+        if hasattr(backend, name):
+            setattr(backend, name, _refused_backend_method(rec, name))
+    return key_prefix
+
+
+def _refused_backend_method(rec, name):
+    def refused(*args, **kwargs):
+        rec.fail("cache.%s() on RedisCache changes the cache with a command the trace cannot "
+                 "express (only get, get_many, has, set, add, set_many, delete, delete_many "
+                 "and clear are recorded)" % name)
+
+    refused.__name__ = name
+    return refused
 
 
 def _version_patch(rec):

@@ -134,7 +134,9 @@ impl ModelStore {
             return Expiry::Int(i128::from(t));
         }
         match self.flavor {
-            StoreFlavor::Werkzeug016 => Expiry::Float(now.as_py_float() + t as f64),
+            StoreFlavor::Werkzeug016 | StoreFlavor::Redis | StoreFlavor::Redis24 => {
+                Expiry::Float(now.as_py_float() + t as f64)
+            }
             StoreFlavor::Cachelib | StoreFlavor::FlaskCaching24 => {
                 Expiry::Int(i128::from(now.trunc_secs()) + i128::from(t))
             }
@@ -147,6 +149,7 @@ impl ModelStore {
             return;
         }
         match self.flavor {
+            StoreFlavor::Redis | StoreFlavor::Redis24 => {}
             StoreFlavor::Werkzeug016 => {
                 // `(expires != 0 and expires <= now) or idx % 3 == 0`
                 let mut idx = 0usize;
@@ -304,7 +307,7 @@ impl ModelStore {
 
     fn delete_many(&mut self, keys: &[String], now: Timestamp) -> Result<StoreReply, StoreError> {
         match self.flavor {
-            StoreFlavor::Cachelib => {
+            StoreFlavor::Cachelib | StoreFlavor::Redis => {
                 // Deleted, or absent afterwards; raises if one is still there.
                 let mut deleted = Vec::new();
                 let mut failed = Vec::new();
@@ -320,7 +323,7 @@ impl ModelStore {
                 }
                 Ok(StoreReply::Keys(deleted))
             }
-            StoreFlavor::FlaskCaching24 => {
+            StoreFlavor::FlaskCaching24 | StoreFlavor::Redis24 => {
                 let mut deleted = Vec::new();
                 for k in keys {
                     if self.delete(k) {
