@@ -1,6 +1,14 @@
-//! flaskcache-sim: tools around the engine. The tagged JSON form of Python values ([`pyjson`]),
-//! the golden key vectors recorded from the real Flask-Caching ([`vectors`]), and
-//! transcripts of engine calls in the form the Python recorder writes ([`transcript`]).
+//! flaskcache-sim: the tools around the engine, and the `flaskcache` command.
+//!
+//! - [`pyjson`]: the tagged JSON form of Python values and function descriptors;
+//! - [`vectors`]: golden key vectors recorded from the real library, and their check;
+//! - [`transcript`]: engine calls rendered as the Python calls Flask-Caching makes;
+//! - [`trace`] and [`replay`]: traces of real apps (written by `sim/recorder`) and their
+//!   step-by-step replay through the engine;
+//! - [`oracle`]: random workloads run in the real library and replayed;
+//! - [`model`], [`workload`], [`explore`]: the reference model, simulated apps, and seeded
+//!   exploration with fault injection and shrinking;
+//! - [`fuzzing`]: the bodies of the fuzz targets in `fuzz/`.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
