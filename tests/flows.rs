@@ -464,6 +464,31 @@ fn blog_classmethod(s: &mut Sim) {
     call(s);
 }
 
+fn blog_classmethod_class_only(s: &mut Sim) {
+    let cm = s.memoize(
+        "Calc.get_number",
+        &["cls", "x"],
+        Binding::ClassMethod,
+        Some(100),
+        Hooks::default(),
+    );
+    let class = Receiver::Class(calc());
+    s.call(
+        "Calc.get_number(5)",
+        cm,
+        Some(class.clone()),
+        &[5],
+        plus_counter(5),
+    );
+    s.delete_memoized(
+        "cache.delete_memoized(Calc.get_number, Calc)",
+        cm,
+        Some(class.clone()),
+        vec![Value::Class(calc())],
+    );
+    s.call("Calc.get_number(5)", cm, Some(class), &[5], plus_counter(5));
+}
+
 fn blog_instance_method(s: &mut Sim) {
     let inst = s.memoize(
         "Calc.inst",
@@ -711,6 +736,7 @@ mod recorded {
         blog_default_prefix,
         blog_literal_prefix,
         blog_classmethod,
+        blog_classmethod_class_only,
         blog_instance_method,
         blog_staticmethod,
         backend_proxies,

@@ -573,6 +573,15 @@ def blog_classmethod(s):
     s.call("Calc.get_number(5)")
 
 
+def blog_classmethod_class_only(s):
+    """The blog post says `delete_memoize(Calc.get_number, Calc)` deletes every cached
+    call; it deletes the key of `get_number(Calc, None)` only."""
+    define_calc(s)
+    s.call("Calc.get_number(5)")
+    s.call("cache.delete_memoized(Calc.get_number, Calc)")
+    s.call("Calc.get_number(5)")
+
+
 def blog_instance_method(s):
     Calc = define_calc(s)
     s.define(c=Calc())
@@ -689,6 +698,7 @@ SCENARIOS = (
     blog_default_prefix,
     blog_literal_prefix,
     blog_classmethod,
+    blog_classmethod_class_only,
     blog_instance_method,
     blog_staticmethod,
     backend_proxies,
