@@ -212,6 +212,10 @@ pub struct Trace {
 
 type Decoded<T> = Result<T, DecodeError>;
 
+/// Ticks below this many seconds are written as JSON numbers: an f64 holds them to the
+/// microsecond both ways. Longer ones are written as decimal strings.
+const EXACT_TICK_SECS: f64 = 1e9;
+
 fn bad(at: &str, reason: impl Into<String>) -> DecodeError {
     DecodeError::new(at, reason)
 }
@@ -230,7 +234,7 @@ fn parse_time(text: &str, at: &str) -> Decoded<Timestamp> {
     if !digits_ok {
         return Err(bad(
             at,
-            format!("expected seconds with six decimals, got {text:?}"),
+            format!("expected seconds with up to six decimals, got {text:?}"),
         ));
     }
     let secs: i64 = int
@@ -596,11 +600,20 @@ fn decode_command(json: &Json, at: &str) -> Decoded<TraceCommand> {
         )?));
     }
     if let Some(secs) = obj.get("tick") {
-        let secs = secs
-            .as_f64()
-            .filter(|s| s.is_finite() && *s >= 0.0 && *s < 1e12)
-            .ok_or_else(|| bad(at, "tick: expected a non-negative number of seconds"))?;
-        return Ok(TraceCommand::Tick((secs * 1e6).round() as i64));
+        // A number of seconds, or (for spans too long for a JSON number to hold to the
+        // microsecond) the same as a decimal string.
+        let micros = match secs {
+            Json::String(text) => parse_time(text, &format!("{at}/tick"))?.as_micros(),
+            _ => secs
+                .as_f64()
+                .filter(|s| s.is_finite() && *s >= 0.0 && *s < EXACT_TICK_SECS)
+                .map(|s| (s * 1e6).round() as i64)
+                .ok_or_else(|| bad(at, "tick: expected a non-negative number of seconds (below 1e9, or a decimal string)"))?,
+        };
+        if micros < 0 {
+            return Err(bad(at, "tick: the clock cannot go back"));
+        }
+        return Ok(TraceCommand::Tick(micros));
     }
     Err(bad(at, "unknown command"))
 }
@@ -679,7 +692,10 @@ fn encode_command(c: &TraceCommand) -> Json {
             command
         }
         TraceCommand::Backend(op) => json!({"backend": encode_op(op)}),
-        TraceCommand::Tick(micros) => json!({"tick": *micros as f64 / 1e6}),
+        TraceCommand::Tick(micros) if (*micros as f64) < EXACT_TICK_SECS * 1e6 => {
+            json!({"tick": *micros as f64 / 1e6})
+        }
+        TraceCommand::Tick(micros) => json!({"tick": format_time(Timestamp::from_micros(*micros))}),
     }
 }
 
@@ -1165,6 +1181,33 @@ mod tests {
         assert_eq!(trace.records.len(), 2);
         let again = parse_trace(&trace.to_jsonl()).expect("written trace reads back");
         assert_eq!(again, trace);
+    }
+
+    #[test]
+    fn ticks_round_trip_exactly() {
+        for micros in [
+            0,
+            1,
+            999_999,
+            5_000_000,
+            999_999_999_999_999,
+            227_306_542_132_866_592,
+            i64::MAX,
+        ] {
+            let trace = Trace {
+                config: parse_trace(HEAD).expect("header").config,
+                records: vec![Record::Event(Event {
+                    number: 1,
+                    at: Timestamp::from_secs(1000),
+                    command: TraceCommand::Tick(micros),
+                    versions: vec![],
+                    steps: vec![],
+                    result: Ok(Value::None),
+                })],
+            };
+            let back = parse_trace(&trace.to_jsonl()).expect("reads back");
+            assert_eq!(back, trace, "tick of {micros} µs");
+        }
     }
 
     #[test]

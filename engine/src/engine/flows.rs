@@ -87,44 +87,51 @@ fn memoize_version(
             Err(e) => return Ok(Err(e)),
         }
     }
-    let mut versions: Vec<String> = Vec::with_capacity(stored.len());
+    // Missing versions are minted (function key first); whatever else is stored is kept
+    // as it is, written back if dirty, and only then joined (FC-2.5.3).
+    let mut versions: Vec<Value> = Vec::with_capacity(stored.len());
     for value in stored {
         versions.push(match value {
-            Value::Str(s) => s,
             Value::None => {
                 dirty = true;
-                fx.mint().as_str().to_owned()
+                Value::Str(fx.mint().as_str().to_owned())
             }
-            // `"".join(...)` of a non-str version raises.
-            other => {
-                return Ok(Err(PyError::type_error(format!(
-                    "sequence item {}: expected str instance, {} found",
-                    versions.len(),
-                    other.type_name()
-                ))))
-            }
+            other => other,
         });
     }
-    let (mut write_keys, timeout) = match mode {
+    let (write_keys, timeout) = match mode {
         VersionMode::Fetch { timeout, .. } | VersionMode::Refresh { timeout } => (fetch, timeout),
         VersionMode::Reset { timeout } => {
-            versions = vec![fx.mint().as_str().to_owned()];
+            versions = vec![Value::Str(fx.mint().as_str().to_owned())];
             dirty = true;
             (vec![keys.last().to_owned()], timeout)
         }
     };
     if dirty {
         let items: Vec<(String, Value)> = write_keys
-            .drain(..)
-            .zip(versions.iter().map(|v| Value::Str(v.clone())))
+            .into_iter()
+            .zip(versions.iter().cloned())
             .collect();
         if let Err(e) = backend::write(fx, StoreOp::SetMany { items, timeout })? {
             return Ok(Err(e.to_py_error(cx.py)));
         }
     }
+    // `"".join(version_data_list)`: a version that is not a str raises here.
+    let mut joined = String::with_capacity(12);
+    for (i, version) in versions.iter().enumerate() {
+        match version {
+            Value::Str(s) => joined.push_str(s),
+            other => {
+                return Ok(Err(PyError::type_error(format!(
+                    "sequence item {i}: expected str instance, {} found",
+                    other.type_name()
+                ))))
+            }
+        }
+    }
     Ok(Ok(VersionState {
         fname: namespace.fname,
-        versions: versions.concat(),
+        versions: joined,
         last_key: keys.last().to_owned(),
     }))
 }

@@ -2,8 +2,28 @@
 //! evaluates it (FC-1.2.1): every `%` directive is interpreted, and anything but exactly one
 //! string conversion raises the same error CPython raises.
 
-use crate::error::PyError;
+use crate::error::{PyError, PyExceptionType};
 use crate::value::{repr_str_into, PythonVersion};
+
+/// Largest padding produced. CPython pads to any width that fits `Py_ssize_t` and raises
+/// `MemoryError` when the allocation fails; the engine refuses widths beyond 64 Mi
+/// characters with that `MemoryError` rather than attempt them.
+const MAX_PADDING: usize = 1 << 26;
+
+/// Parses a run of decimal digits as CPython does for a width or precision: a value above
+/// `Py_ssize_t`'s maximum raises `ValueError("<what> too big")`.
+fn parse_count(chars: &[(usize, char)], i: &mut usize, what: &str) -> Result<usize, PyError> {
+    let mut n: u64 = 0;
+    while let Some(d) = chars.get(*i).and_then(|&(_, c)| c.to_digit(10)) {
+        n = n
+            .checked_mul(10)
+            .and_then(|n| n.checked_add(u64::from(d)))
+            .filter(|&n| n <= i64::MAX as u64)
+            .ok_or_else(|| PyError::value_error(format!("{what} too big")))?;
+        *i += 1;
+    }
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
 
 /// `template % arg` where `arg` is a `str`.
 pub fn percent_format(template: &str, arg: &str, py: PythonVersion) -> Result<String, PyError> {
@@ -25,6 +45,7 @@ pub fn percent_format(template: &str, arg: &str, py: PythonVersion) -> Result<St
         if chars[i].1 == '(' {
             return Err(PyError::type_error("format requires a mapping"));
         }
+        let directive_start = i;
         // Flags.
         let mut left = false;
         while i < chars.len() && matches!(chars[i].1, '-' | '+' | ' ' | '#' | '0') {
@@ -41,12 +62,7 @@ pub fn percent_format(template: &str, arg: &str, py: PythonVersion) -> Result<St
             }
             return Err(PyError::type_error("* wants int"));
         }
-        while i < chars.len() && chars[i].1.is_ascii_digit() {
-            width = width
-                .saturating_mul(10)
-                .saturating_add(chars[i].1 as usize - '0' as usize);
-            i += 1;
-        }
+        width = width.max(parse_count(&chars, &mut i, "width")?);
         // Precision.
         let mut precision: Option<usize> = None;
         if i < chars.len() && chars[i].1 == '.' {
@@ -59,24 +75,19 @@ pub fn percent_format(template: &str, arg: &str, py: PythonVersion) -> Result<St
                 }
                 return Err(PyError::type_error("* wants int"));
             }
-            let mut p = 0usize;
-            while i < chars.len() && chars[i].1.is_ascii_digit() {
-                p = p
-                    .saturating_mul(10)
-                    .saturating_add(chars[i].1 as usize - '0' as usize);
-                i += 1;
-            }
-            precision = Some(p);
+            precision = Some(parse_count(&chars, &mut i, "precision")?);
         }
-        // Length modifiers are accepted and ignored.
-        while i < chars.len() && matches!(chars[i].1, 'h' | 'l' | 'L') {
+        // One length modifier is accepted and ignored.
+        if i < chars.len() && matches!(chars[i].1, 'h' | 'l' | 'L') {
             i += 1;
         }
         let Some(&(index, conv)) = chars.get(i) else {
             return Err(PyError::value_error("incomplete format"));
         };
         i += 1;
-        if conv == '%' {
+        // `%%` is a literal only with nothing between the two signs; `%5%` is an
+        // unsupported conversion like any other.
+        if conv == '%' && i == directive_start + 1 {
             out.push('%');
             continue;
         }
@@ -134,6 +145,12 @@ pub fn percent_format(template: &str, arg: &str, py: PythonVersion) -> Result<St
         };
         let len = text.chars().count();
         let pad = width.saturating_sub(len);
+        if pad > MAX_PADDING {
+            return Err(PyError::new(
+                PyExceptionType::Other("MemoryError".into()),
+                "",
+            ));
+        }
         if !left {
             out.extend(std::iter::repeat_n(' ', pad));
         }
@@ -168,4 +185,64 @@ fn ascii_repr(s: &str, py: PythonVersion) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fmt(template: &str) -> Result<String, String> {
+        percent_format(template, "x", PythonVersion::Py311).map_err(|e| e.to_string())
+    }
+
+    /// Each expectation was obtained by running `template % 'x'` on CPython 3.7 and 3.11.
+    #[test]
+    fn matches_cpython_on_edge_directives() {
+        let cases: &[(&str, Result<&str, &str>)] = &[
+            (
+                "%99999999999999999999s%%s",
+                Err("ValueError: width too big"),
+            ),
+            (
+                "%.99999999999999999999s%s",
+                Err("ValueError: precision too big"),
+            ),
+            ("%9223372036854775807s%%s", Err("MemoryError: ")),
+            (
+                "%hhs",
+                Err("ValueError: unsupported format character 'h' (0x68) at index 2"),
+            ),
+            (
+                "%lhs",
+                Err("ValueError: unsupported format character 'h' (0x68) at index 2"),
+            ),
+            (
+                "%5%",
+                Err("ValueError: unsupported format character '%' (0x25) at index 2"),
+            ),
+            (
+                "%-%%s",
+                Err("ValueError: unsupported format character '%' (0x25) at index 2"),
+            ),
+            (
+                "%.%%s",
+                Err("ValueError: unsupported format character '%' (0x25) at index 2"),
+            ),
+            (
+                "%l%%s",
+                Err("ValueError: unsupported format character '%' (0x25) at index 2"),
+            ),
+            (
+                "%s%5%",
+                Err("TypeError: not enough arguments for format string"),
+            ),
+            ("%%s%s", Ok("%sx")),
+            ("%ls", Ok("x")),
+            ("%-3s|", Ok("x  |")),
+        ];
+        for (template, want) in cases {
+            let want = want.map(str::to_owned).map_err(str::to_owned);
+            assert_eq!(fmt(template), want, "{template}");
+        }
+    }
 }
