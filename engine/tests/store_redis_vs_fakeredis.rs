@@ -21,6 +21,9 @@
 //! When an interpreter is missing the test prints a loud notice and passes;
 //! `FLASKCACHE_REQUIRE_REDIS=1` makes it fail instead.
 
+mod common;
+use common::{op_line, reply_text, Message};
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -210,10 +213,6 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn timeout_token(t: Option<i64>) -> String {
-    t.map_or_else(|| "N".to_owned(), |t| t.to_string())
-}
-
 fn value_token(v: &Value) -> String {
     match v {
         Value::None => "n".to_owned(),
@@ -232,63 +231,6 @@ fn value_token(v: &Value) -> String {
                 .join(",")
         ),
         other => panic!("the driver encodes no {}", other.type_name()),
-    }
-}
-
-fn op_line(now: i64, op: &StoreOp) -> String {
-    let mut f = vec![now.to_string(), op.name().to_owned()];
-    match op {
-        StoreOp::Get { key } | StoreOp::Has { key } | StoreOp::Delete { key } => {
-            f.push(key.clone())
-        }
-        StoreOp::GetMany { keys } | StoreOp::DeleteMany { keys } => f.extend(keys.iter().cloned()),
-        StoreOp::Set {
-            key,
-            value,
-            timeout,
-        }
-        | StoreOp::Add {
-            key,
-            value,
-            timeout,
-        } => {
-            f.push(key.clone());
-            f.push(value_token(value));
-            f.push(timeout_token(*timeout));
-        }
-        StoreOp::SetMany { items, timeout } => {
-            f.push(timeout_token(*timeout));
-            for (k, v) in items {
-                f.push(k.clone());
-                f.push(value_token(v));
-            }
-        }
-        StoreOp::Clear => {}
-    }
-    f.join(" ")
-}
-
-fn reply_text(reply: &Result<StoreReply, StoreError>) -> String {
-    let py = PythonVersion::Py311;
-    match reply {
-        Ok(StoreReply::Value(v)) => format!("v {}", v.repr(py)),
-        Ok(StoreReply::Values(vs)) => std::iter::once("vs".to_owned())
-            .chain(vs.iter().map(|v| v.repr(py)))
-            .collect::<Vec<_>>()
-            .join(" "),
-        Ok(StoreReply::Bool(b)) => format!("b {}", if *b { "True" } else { "False" }),
-        Ok(StoreReply::Keys(ks)) => std::iter::once("k".to_owned())
-            .chain(ks.iter().cloned())
-            .collect::<Vec<_>>()
-            .join(" "),
-        Err(e) => match e.py_error(py) {
-            Some(err) => format!(
-                "e {} {}",
-                err.kind.as_str(),
-                Value::str(err.message).repr(py)
-            ),
-            None => format!("e ? {e}"),
-        },
     }
 }
 
@@ -427,10 +369,14 @@ fn run_target(target: &Target) {
                 (StoreOp::Clear, Ok(StoreReply::Bool(false))) => stats.clear_false += 1,
                 _ => {}
             }
-            let line = op_line(now, &op);
+            let line = op_line(now, &op, value_token);
             input.push_str(&line);
             input.push('\n');
-            expected.push((line, reply_text(&reply), keyspace_text(&store, ts)));
+            expected.push((
+                line,
+                reply_text(&reply, Message::Repr),
+                keyspace_text(&store, ts),
+            ));
         }
     }
 

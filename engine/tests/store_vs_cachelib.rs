@@ -19,15 +19,18 @@
 //! `FLASKCACHE_REQUIRE_PYTHON=1` a missing cachelib or Flask-Caching 2.4 interpreter fails
 //! the test; the Python 3.7 one for Werkzeug fails it only with `FLASKCACHE_REQUIRE_PY37=1`.
 
+mod common;
+use common::{op_line, reply_text, Message};
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use flaskcache_engine::store::{
-    MemoryStore, StoreConfig, StoreError, StoreFlavor, StoreOp, StoreReply, Timestamp,
+    MemoryStore, StoreConfig, StoreFlavor, StoreOp, StoreReply, Timestamp,
 };
-use flaskcache_engine::value::{PythonVersion, Value};
+use flaskcache_engine::value::Value;
 
 const KEYS: usize = 8;
 
@@ -198,69 +201,12 @@ fn advance(rng: &mut Rng, now: i64, store: &MemoryStore) -> i64 {
     }
 }
 
-fn timeout_token(t: Option<i64>) -> String {
-    t.map_or_else(|| "N".to_owned(), |t| t.to_string())
-}
-
 fn value_token(v: &Value) -> String {
     match v {
         Value::None => "n".to_owned(),
         Value::Int(i) => format!("i:{i}"),
         Value::Str(s) => format!("s:{s}"),
         other => panic!("the driver encodes no {}", other.type_name()),
-    }
-}
-
-fn op_line(now: i64, op: &StoreOp) -> String {
-    let mut f = vec![now.to_string(), op.name().to_owned()];
-    match op {
-        StoreOp::Get { key } | StoreOp::Has { key } | StoreOp::Delete { key } => {
-            f.push(key.clone())
-        }
-        StoreOp::GetMany { keys } | StoreOp::DeleteMany { keys } => f.extend(keys.iter().cloned()),
-        StoreOp::Set {
-            key,
-            value,
-            timeout,
-        }
-        | StoreOp::Add {
-            key,
-            value,
-            timeout,
-        } => {
-            f.push(key.clone());
-            f.push(value_token(value));
-            f.push(timeout_token(*timeout));
-        }
-        StoreOp::SetMany { items, timeout } => {
-            f.push(timeout_token(*timeout));
-            for (k, v) in items {
-                f.push(k.clone());
-                f.push(value_token(v));
-            }
-        }
-        StoreOp::Clear => {}
-    }
-    f.join(" ")
-}
-
-fn reply_text(reply: &Result<StoreReply, StoreError>) -> String {
-    let py = PythonVersion::Py311;
-    match reply {
-        Ok(StoreReply::Value(v)) => format!("v {}", v.repr(py)),
-        Ok(StoreReply::Values(vs)) => std::iter::once("vs".to_owned())
-            .chain(vs.iter().map(|v| v.repr(py)))
-            .collect::<Vec<_>>()
-            .join(" "),
-        Ok(StoreReply::Bool(b)) => format!("b {}", if *b { "True" } else { "False" }),
-        Ok(StoreReply::Keys(ks)) => std::iter::once("k".to_owned())
-            .chain(ks.iter().cloned())
-            .collect::<Vec<_>>()
-            .join(" "),
-        Err(e) => match e.py_error(py) {
-            Some(err) => format!("e {} {}", err.kind.as_str(), err.message),
-            None => format!("e ? {e}"),
-        },
     }
 }
 
@@ -448,10 +394,10 @@ fn run_target(target: &Target) {
                     _ => {}
                 }
             }
-            let line = op_line(now, &op);
+            let line = op_line(now, &op, value_token);
             input.push_str(&line);
             input.push('\n');
-            expected.push((line, reply_text(&reply), state_text(&store)));
+            expected.push((line, reply_text(&reply, Message::Plain), state_text(&store)));
         }
     }
 
