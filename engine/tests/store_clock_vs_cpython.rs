@@ -7,6 +7,9 @@
 //! `<workspace>/.venv-fc25/bin/python`. When neither exists the test prints a loud notice
 //! and passes, unless `FLASKCACHE_REQUIRE_PYTHON=1`, in which case it fails.
 
+mod common;
+use common::Rng;
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -20,18 +23,6 @@ for line in sys.stdin:
     f = n / 10**6
     print(repr(f), int(f))
 "#;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
 
 fn find_python() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("FLASKCACHE_PY_FC25").filter(|p| !p.is_empty()) {

@@ -22,7 +22,7 @@
 //! `FLASKCACHE_REQUIRE_REDIS=1` makes it fail instead.
 
 mod common;
-use common::{op_line, reply_text, Message};
+use common::{op_line, reply_text, Message, Rng};
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -37,27 +37,6 @@ use flaskcache_engine::value::{PyInt, PythonVersion, Value};
 const KEYS: u64 = 8;
 const LONG_KEY: &str =
     "view//reports/quarterly-summary-for-the-northern-region/details-and-appendix/page-two";
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn range(&mut self, lo: i64, hi_inclusive: i64) -> i64 {
-        let span = (hi_inclusive - lo + 1) as u64;
-        lo + self.below(span) as i64
-    }
-}
 
 struct Scenario {
     seed: u64,

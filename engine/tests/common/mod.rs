@@ -1,12 +1,38 @@
-//! The line protocol the store differential tests speak with their Python drivers
-//! (`store_driver.py`, `store_redis_driver.py`): one operation per line out, one reply
-//! per line back. Each test encodes values its own way; the rest is shared here.
+//! What the store differential tests share: a seeded generator for their random
+//! histories, and the line protocol they speak with their Python drivers
+//! (`store_driver.py`, `store_redis_driver.py`): one operation per line out, one reply per
+//! line back. Each test encodes values its own way.
 
 // Each test crate uses the part of this module it needs.
 #![allow(dead_code)]
 
 use flaskcache_engine::store::{StoreError, StoreOp, StoreReply};
 use flaskcache_engine::value::{PythonVersion, Value};
+
+/// SplitMix64: the tests' random histories, fixed by their seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next 64 random bits.
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// A number in `lo..=hi_inclusive`.
+    pub fn range(&mut self, lo: i64, hi_inclusive: i64) -> i64 {
+        let span = (hi_inclusive - lo + 1) as u64;
+        lo + self.below(span) as i64
+    }
+}
 
 /// A timeout as the drivers read it: `N` for `None`.
 pub fn timeout_token(t: Option<i64>) -> String {

@@ -2,42 +2,21 @@
 //! requests, deletes (right and wrong ones), backend proxies, database writes and clock
 //! advances, written so that the recorder can run it in the real library.
 
+use crate::workload::rng::SplitMix64;
 use flaskcache_engine::Profile;
 use std::fmt::Write as _;
 
-/// A small deterministic generator (SplitMix64).
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
+/// The simulator's seeded generator, with the two draws the workload uses.
+type Rng = SplitMix64;
 
-impl Rng {
-    /// A generator fixed by `seed`.
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
+/// One of `items`.
+fn pick<'a, T>(rng: &mut Rng, items: &'a [T]) -> &'a T {
+    &items[rng.index(items.len())]
+}
 
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
-
-    /// Picks one of `items`.
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-
-    /// `true` with probability `percent`/100.
-    pub fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
+/// `true` with probability `percent`/100.
+fn percent(rng: &mut Rng, percent: u64) -> bool {
+    rng.below(100) < percent
 }
 
 /// The fixed part of every generated app: functions and views over a small "database".
@@ -125,7 +104,7 @@ def search():
 fn operation(rng: &mut Rng, profile: Profile) -> String {
     let item = rng.below(4);
     let qty = rng.below(3);
-    let store = if rng.chance(50) { "S1" } else { "S2" };
+    let store = if percent(rng, 50) { "S1" } else { "S2" };
     let modern = profile != Profile::FlaskCache013;
     match rng.below(100) {
         0..=11 => match rng.below(3) {
@@ -151,7 +130,7 @@ fn operation(rng: &mut Rng, profile: Profile) -> String {
         51..=54 => "client.get('/all').get_data(as_text=True)".to_owned(),
         55..=58 if modern => {
             let q = (0..rng.below(3))
-                .map(|_| format!("{}={}", rng.pick(&["q", "page", "q"]), rng.below(3)))
+                .map(|_| format!("{}={}", pick(rng, &["q", "page", "q"]), rng.below(3)))
                 .collect::<Vec<_>>()
                 .join("&");
             format!("client.get('/search?{q}').get_data(as_text=True)")
@@ -159,9 +138,9 @@ fn operation(rng: &mut Rng, profile: Profile) -> String {
         59..=64 => format!(
             "DB.__setitem__({}, '{}')",
             rng.below(3),
-            rng.pick(&["x", "y", "z", "w"])
+            pick(rng, &["x", "y", "z", "w"])
         ),
-        65..=67 => format!("time.sleep({})", rng.pick(&[1, 3, 7, 16, 31, 45])),
+        65..=67 => format!("time.sleep({})", pick(rng, &[1, 3, 7, 16, 31, 45])),
         68..=83 => {
             let forms: &[String] = &[
                 format!("cache.delete_memoized(price, {item})"),
@@ -181,7 +160,7 @@ fn operation(rng: &mut Rng, profile: Profile) -> String {
                 "cache.delete_memoized_verhash(price)".to_owned(),
                 format!("cache.delete_memoized_verhash({store}.stock)"),
             ];
-            rng.pick(forms).clone()
+            pick(rng, forms).clone()
         }
         84..=91 => {
             let keys = [
@@ -191,7 +170,7 @@ fn operation(rng: &mut Rng, profile: Profile) -> String {
                 "res_all".to_owned(),
                 "/all".to_owned(),
             ];
-            format!("cache.delete('{}')", rng.pick(&keys))
+            format!("cache.delete('{}')", pick(rng, &keys))
         }
         92..=93 if modern => format!("cache.delete_cached(items, '/items/{item}')"),
         _ => {
@@ -199,7 +178,7 @@ fn operation(rng: &mut Rng, profile: Profile) -> String {
                 format!("cache.set('k{item}', {qty})"),
                 format!(
                     "cache.set('k{item}', 'v{qty}', timeout={})",
-                    rng.pick(&[0, 5, 60])
+                    pick(rng, &[0, 5, 60])
                 ),
                 format!("cache.get('k{item}')"),
                 format!("cache.add('k{item}', {qty})"),
@@ -213,7 +192,7 @@ fn operation(rng: &mut Rng, profile: Profile) -> String {
                 },
                 "cache.clear()".to_owned(),
             ];
-            rng.pick(ops).clone()
+            pick(rng, ops).clone()
         }
     }
 }
@@ -221,7 +200,7 @@ fn operation(rng: &mut Rng, profile: Profile) -> String {
 /// A random app and `ops` operations on it, as a Python script.
 pub fn generate(seed: u64, ops: usize, profile: Profile) -> String {
     let mut rng = Rng::new(seed);
-    let threshold = *rng.pick(&[8u64, 20, 500]);
+    let threshold = *pick(&mut rng, &[8u64, 20, 500]);
     let mut script = format!(
         "# flaskcache oracle workload: seed {seed}, {ops} operations, profile {}\n",
         profile.as_str()
