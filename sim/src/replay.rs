@@ -15,7 +15,8 @@ use flaskcache_engine::engine::{
     CachedId, Command, Engine, EngineConfig, Input, MemoizedId, Step, VersionSource,
 };
 use flaskcache_engine::keys::VersionGenerator;
-use flaskcache_engine::store::{MemoryStore, StoreConfig, StoreError, StoreFlavor};
+use flaskcache_engine::error::PyError;
+use flaskcache_engine::store::{MemoryStore, StoreConfig, StoreError, StoreFlavor, StoreOp};
 use flaskcache_engine::{Profile, PythonVersion};
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -107,6 +108,35 @@ impl Replayer {
         )
     }
 
+    /// A backend call the real library saw raise `recorded`. The call still runs on the
+    /// replay's store, because a call can fail after part of it took effect (RedisCache's
+    /// `add` is `SETNX` then `EXPIRE`: a refused `EXPIRE` raises with the key created).
+    /// When the store raises too, it must raise the same and keeps what it did; when it
+    /// succeeds, the failure came from outside the modelled backend (a lost connection, an
+    /// injected fault) before the call reached it, so the store is put back as it was.
+    fn failed_call(
+        &mut self,
+        event: &Event,
+        index: usize,
+        op: &StoreOp,
+        recorded: &PyError,
+    ) -> Result<StoreError, Stop> {
+        let before = self.store.clone();
+        match self.store.execute(op, event.at) {
+            Ok(_) => {
+                self.store = before;
+                Ok(StoreError::Raised(recorded.clone()))
+            }
+            Err(ours) if &ours.to_py_error(self.py) == recorded => Ok(ours),
+            Err(ours) => Err(self.mismatch(
+                event,
+                index,
+                render_store_call(op, &Err(StoreError::Raised(recorded.clone())), self.py),
+                render_store_call(op, &Err(ours), self.py),
+            )),
+        }
+    }
+
     /// Replays one event (and the events nested in its function body).
     fn event(&mut self, event: &Event) -> Result<(), Stop> {
         self.report.events += 1;
@@ -153,8 +183,7 @@ impl Replayer {
                             }
                             Input::Store(ours)
                         }
-                        // The real backend raised: the model raises the same.
-                        Err(e) => Input::Store(Err(StoreError::Raised(e.clone()))),
+                        Err(e) => Input::Store(Err(self.failed_call(event, index, op, e)?)),
                     }
                 }
                 (Step::Compute, TraceStep::Compute { result, events }) => {
