@@ -8,14 +8,14 @@
 //! recorded ones. Every operation and its reply, every function run, hook, log line and the
 //! final result must match.
 
-use crate::trace::{parse_trace, Event, Record, Trace, TraceStep};
+use crate::trace::{parse_trace, Event, Record, Trace, TraceConfig, TraceStep};
 use crate::transcript::{hook_name, render_op, render_reply, render_result, render_store_call};
 use clap::Args;
 use flaskcache_engine::engine::{
     CachedId, Command, Engine, EngineConfig, Input, MemoizedId, Step, VersionSource,
 };
-use flaskcache_engine::keys::VersionGenerator;
 use flaskcache_engine::error::PyError;
+use flaskcache_engine::keys::VersionGenerator;
 use flaskcache_engine::store::{MemoryStore, StoreConfig, StoreError, StoreFlavor, StoreOp};
 use flaskcache_engine::{Profile, PythonVersion};
 use std::collections::HashMap;
@@ -268,10 +268,10 @@ fn describe_trace_step(step: &TraceStep, py: PythonVersion) -> String {
     }
 }
 
-/// Replays a parsed trace. `Err` when the trace asks for something the engine cannot run.
-pub fn replay(trace: &Trace) -> Result<ReplayReport, String> {
-    let c = &trace.config;
-    let flavor = match (c.backend.as_str(), c.profile) {
+/// The store flavour that models the trace's backend: the profile's `SimpleCache`, or
+/// `RedisCache` as Flask-Caching 2.5 / 2.4 drive it.
+pub fn store_flavor(c: &TraceConfig) -> Result<StoreFlavor, String> {
+    Ok(match (c.backend.as_str(), c.profile) {
         ("SimpleCache", profile) => flavor_for(profile),
         ("RedisCache", Profile::FlaskCaching25) => StoreFlavor::Redis,
         ("RedisCache", Profile::FlaskCaching24) => StoreFlavor::Redis24,
@@ -283,7 +283,13 @@ pub fn replay(trace: &Trace) -> Result<ReplayReport, String> {
                 "backend {other:?} cannot be replayed (only SimpleCache and RedisCache)"
             ))
         }
-    };
+    })
+}
+
+/// Replays a parsed trace. `Err` when the trace asks for something the engine cannot run.
+pub fn replay(trace: &Trace) -> Result<ReplayReport, String> {
+    let c = &trace.config;
+    let flavor = store_flavor(c)?;
     let mut r = Replayer {
         engine: Engine::new(EngineConfig {
             profile: c.profile,

@@ -95,7 +95,7 @@ pub fn get_id<'a>(
             ))),
             (_, _) => Ok(Cow::Borrowed(&obj.repr)),
         },
-        other => Ok(Cow::Owned(other.repr(py))),
+        other => Ok(Cow::Owned(other.try_repr(py)?)),
     }
 }
 
@@ -212,7 +212,7 @@ fn argspec_namespace(
     };
     let token = match (callee.bound_to, first_name, args.and_then(|a| a.first())) {
         (Some(Receiver::Instance(obj)), _, _) => Some(obj.repr.clone()),
-        (_, Some("self"), Some(arg)) => Some(arg.repr(py)),
+        (_, Some("self"), Some(arg)) => Some(arg.try_repr(py)?),
         _ => None,
     };
     let fname = format!("{}.{}", callee.function.module, callee.function.qualname);
@@ -246,7 +246,7 @@ fn argspec_normalize<'a>(
                 PyError::new(PyExceptionType::IndexError, "tuple index out of range")
             })?;
             n += 1;
-            KeyArg::Id(Cow::Owned(first.repr(py)))
+            KeyArg::Id(Cow::Owned(first.try_repr(py)?))
         } else if let Some((_, value)) = kwargs.iter().find(|(k, _)| k == name) {
             KeyArg::Value(value)
         } else if let Some(value) = args.get(n) {
@@ -266,11 +266,12 @@ fn argspec_normalize<'a>(
         };
         out.push(arg);
     }
-    Ok(NormalizedArgs {
+    NormalizedArgs {
         args: out,
         kwargs: Vec::new(),
         kwargs_plain_dict: true,
-    })
+    }
+    .checked(py)
 }
 
 /// One element of the normalised positional arguments.
@@ -384,11 +385,28 @@ pub fn normalize_args<'a>(
         .map(|(k, v)| (k.as_str(), v))
         .collect();
     kw.sort_by(|a, b| a.0.cmp(b.0));
-    Ok(NormalizedArgs {
+    NormalizedArgs {
         args: out,
         kwargs: kw,
         kwargs_plain_dict: false,
-    })
+    }
+    .checked(py)
+}
+
+impl NormalizedArgs<'_> {
+    /// The arguments, or the error their `repr` raises when the key text is formatted
+    /// (an `int` over the digit limit), which Python raises at that point of the call.
+    fn checked(self, py: PythonVersion) -> Result<Self, PyError> {
+        for arg in &self.args {
+            if let KeyArg::Value(v) = arg {
+                v.check_repr(py)?;
+            }
+        }
+        for (_, v) in &self.kwargs {
+            v.check_repr(py)?;
+        }
+        Ok(self)
+    }
 }
 
 /// Appends the hashed text `f"{altfname}{keyargs}{keykwargs}"` (FC-2.1).

@@ -7,7 +7,7 @@
 mod flavor;
 mod memory;
 mod op;
-mod redis;
+pub mod redis;
 mod time;
 
 #[cfg(test)]

@@ -10,12 +10,12 @@ use crate::error::{PyError, PyExceptionType};
 use crate::value::{ClassRef, PyInt, Value};
 
 /// What the server replies to a `SET … EX t` whose `t` it refuses.
-pub(crate) const SET_EXPIRE_ERROR: &str = "invalid expire time in 'set' command";
+pub const SET_EXPIRE_ERROR: &str = "invalid expire time in 'set' command";
 /// What the server replies to an `EXPIRE key t` whose `t` it refuses.
-pub(crate) const EXPIRE_EXPIRE_ERROR: &str = "invalid expire time in 'expire' command";
+pub const EXPIRE_EXPIRE_ERROR: &str = "invalid expire time in 'expire' command";
 
 /// `redis.exceptions.ResponseError(message)`.
-pub(crate) fn response_error(message: impl Into<String>) -> PyError {
+pub fn response_error(message: impl Into<String>) -> PyError {
     PyError::new(PyExceptionType::Other("ResponseError".into()), message)
 }
 
@@ -183,7 +183,7 @@ fn glob_impl(pattern: &[u8], string: &[u8], skip_longer: &mut bool, nesting: usi
 /// container object occurs twice in the value (pickle refers back to an object it has
 /// already written, by identity, which a [`Value`] does not record). An opaque object is
 /// written as if it were its repr string: its real pickle depends on its class.
-pub(crate) fn serialize(value: &Value) -> Vec<u8> {
+pub fn serialize(value: &Value) -> Vec<u8> {
     if let Value::Int(i) = value {
         return i.to_string().into_bytes();
     }
@@ -453,7 +453,7 @@ fn twos_complement_le(decimal: &str) -> Vec<u8> {
 /// The message redis-py gives a pipeline's error: `Command # N (CMD) of pipeline caused
 /// error: ERR`, where `CMD` is the command's arguments joined by spaces (bytes decoded as
 /// UTF-8 with replacement) and shortened by `textwrap.shorten(cmd, 100, placeholder="...")`.
-pub(crate) fn pipeline_error(number: usize, args: &[Vec<u8>], error: &str) -> String {
+pub fn pipeline_error(number: usize, args: &[Vec<u8>], error: &str) -> String {
     let mut cmd = String::new();
     for (i, arg) in args.iter().enumerate() {
         if i > 0 {

@@ -63,6 +63,17 @@ impl PyInt {
         }
     }
 
+    /// How many decimal digits `str(self)` has, the sign not counted.
+    pub fn decimal_digits(&self) -> usize {
+        match &self.0 {
+            Repr::Small(i) => i
+                .unsigned_abs()
+                .checked_ilog10()
+                .map_or(1, |d| d as usize + 1),
+            Repr::Big(text) => text.trim_start_matches('-').len(),
+        }
+    }
+
     /// `self == 0`.
     pub fn is_zero(&self) -> bool {
         matches!(self.0, Repr::Small(0))

@@ -129,6 +129,34 @@ impl Value {
         out
     }
 
+    /// Whether `repr(self)` succeeds under `version`: it raises the
+    /// [`PythonVersion::int_max_str_digits_error`] when an `int` anywhere in the value has
+    /// more digits than the limit. Objects and classes are known by their repr text, which
+    /// Python already produced.
+    pub fn check_repr(&self, version: PythonVersion) -> Result<(), crate::error::PyError> {
+        match self {
+            Value::Int(i) if i.decimal_digits() > version.int_max_str_digits() => {
+                Err(version.int_max_str_digits_error())
+            }
+            Value::Tuple(items) | Value::List(items) => {
+                items.iter().try_for_each(|v| v.check_repr(version))
+            }
+            Value::Dict(items) | Value::OrderedDict(items) => {
+                items.iter().try_for_each(|(k, v)| {
+                    k.check_repr(version)?;
+                    v.check_repr(version)
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// `repr(self)`, or the error Python raises for it ([`Value::check_repr`]).
+    pub fn try_repr(&self, version: PythonVersion) -> Result<String, crate::error::PyError> {
+        self.check_repr(version)?;
+        Ok(self.repr(version))
+    }
+
     /// `str(self)`: the repr, except that a top-level `str` is its own text.
     pub fn to_py_str(&self, version: PythonVersion) -> String {
         match self {

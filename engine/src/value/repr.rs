@@ -55,6 +55,28 @@ impl PythonVersion {
         }
     }
 
+    /// `sys.get_int_max_str_digits()` by default: converting an `int` with more decimal
+    /// digits to text (`repr`, `str`, `%s`, `%d`) raises `ValueError`. Every supported
+    /// version has the limit: 3.11 introduced it, and 3.7 got it in 3.7.14 (CVE-2020-10735),
+    /// so the 3.7.16 that Flask-Cache 0.13 is measured on has it too.
+    pub const fn int_max_str_digits(self) -> usize {
+        4300
+    }
+
+    /// The `ValueError` CPython raises for an `int` over [`Self::int_max_str_digits`].
+    pub fn int_max_str_digits_error(self) -> crate::error::PyError {
+        // 3.7's backport words it without "digits".
+        let digits = match self {
+            PythonVersion::Py37 => "",
+            _ => " digits",
+        };
+        crate::error::PyError::value_error(format!(
+            "Exceeds the limit ({}{digits}) for integer string conversion; use \
+             sys.set_int_max_str_digits() to increase the limit",
+            self.int_max_str_digits()
+        ))
+    }
+
     /// Whether a non-empty `OrderedDict` prints as `OrderedDict({k: v})` (3.12 and later)
     /// rather than `OrderedDict([(k, v)])`.
     pub fn ordered_dict_as_dict(self) -> bool {

@@ -2,6 +2,7 @@
 
 import inspect
 import re
+import sys
 from collections import OrderedDict
 
 from .errors import RecorderError
@@ -31,6 +32,21 @@ def check_text(text, what):
     return text
 
 
+def int_text(v):
+    """`str(v)` for an int of any size. CPython refuses ints of more than
+    `sys.get_int_max_str_digits()` digits; the app sees that limit (it is what its keys hit),
+    but the trace must hold the value, so the recorder lifts it for this one conversion."""
+    limit = getattr(sys, "get_int_max_str_digits", None)
+    if limit is None or limit() == 0:
+        return str(v)
+    old = limit()
+    sys.set_int_max_str_digits(0)
+    try:
+        return str(v)
+    finally:
+        sys.set_int_max_str_digits(old)
+
+
 def value(v):
     """The tagged form of `v` (`{"t": "int", "v": "12"}`, ...)."""
     return _value(v, [])
@@ -43,7 +59,7 @@ def _value(v, stack):
     if t is bool:
         return {"t": "bool", "v": v}
     if t is int:
-        return {"t": "int", "v": str(v)}
+        return {"t": "int", "v": int_text(v)}
     if t is float:
         return {"t": "float", "v": repr(v)}
     if t is str:

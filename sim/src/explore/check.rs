@@ -89,20 +89,17 @@ pub struct CheckReport {
     pub divergence: Option<(u64, String)>,
 }
 
-/// Runs `trace`'s events (at most `limit`) on the engine and the model. `Err` when the
-/// trace describes something the simulator cannot run (an unsupported option, a backend
-/// key prefix).
+/// Runs `trace`'s events (at most `limit`) on the engine and the model, over the trace's
+/// backend (the profile's SimpleCache, or RedisCache with its key prefix). `Err` when the
+/// trace describes something the simulator cannot run (an unsupported option or backend).
 pub fn check_trace(trace: &Trace, limit: usize) -> Result<CheckReport, String> {
     let c = &trace.config;
-    if c.key_prefix.as_deref().is_some_and(|p| !p.is_empty()) {
-        return Err("a backend key prefix is not modelled".into());
-    }
     let store = StoreConfig {
         default_timeout: c.default_timeout,
         threshold: c.threshold,
-        key_prefix: None,
+        key_prefix: c.key_prefix.clone(),
         ignore_delete_many_errors: c.ignore_errors,
-        flavor: super::pair::flavor_for(c.profile),
+        flavor: crate::replay::store_flavor(c)?,
     };
     let mut pair = Pair::new(c.profile, c.python, c.debug, store, 0);
     let versions: VecDeque<_> = trace

@@ -355,28 +355,42 @@ impl Pair {
 
     /// Compares the engine's store with the model's: the same keys in the same order, the
     /// same values, the same liveness now, and (cachelib flavours) the same expiry.
+    /// On a Redis flavour only live keys are compared: an expired key is absent for every
+    /// command, and the engine's store drops them from memory only now and then.
     pub fn compare_stores(&self, now: Timestamp) -> Result<(), Mismatch> {
-        let model = self.model.store().entries();
-        if self.store.len() != model.len() {
+        let flavor = self.store.flavor();
+        let redis = flavor.is_redis();
+        let model: Vec<&crate::model::Entry> = self
+            .model
+            .store()
+            .entries()
+            .iter()
+            .filter(|m| !redis || crate::model::ModelStore::alive(m.expires, now))
+            .collect();
+        let engine: Vec<(&str, i128, &Value)> = self
+            .store
+            .entries()
+            .filter(|(_, expires, _)| !redis || flavor.is_alive(*expires, now))
+            .collect();
+        if engine.len() != model.len() {
             return Err(mismatch(
                 "store",
                 format!(
                     "the engine's store holds {} entries, the model's {}\n  engine: {:?}\n  model:  {:?}",
-                    self.store.len(),
+                    engine.len(),
                     model.len(),
-                    self.store.keys().collect::<Vec<_>>(),
+                    engine.iter().map(|(k, _, _)| *k).collect::<Vec<_>>(),
                     model.iter().map(|e| e.key.as_str()).collect::<Vec<_>>()
                 ),
             ));
         }
-        let flavor = self.store.flavor();
-        for ((key, expires, value), m) in self.store.entries().zip(model) {
+        for ((key, expires, value), m) in engine.into_iter().zip(model) {
             let alive = flavor.is_alive(expires, now);
             let model_alive = crate::model::ModelStore::alive(m.expires, now);
             let same_expiry = match (flavor, m.expires) {
-                (StoreFlavor::Werkzeug016, _) => true,
+                (StoreFlavor::Werkzeug016 | StoreFlavor::Redis | StoreFlavor::Redis24, _) => true,
                 (_, crate::model::Expiry::Int(e)) => e == expires,
-                (_, crate::model::Expiry::Float(_)) => false,
+                (_, crate::model::Expiry::Float(_) | crate::model::Expiry::Redis(_)) => false,
             };
             if key != m.key || value != &m.value || alive != model_alive || !same_expiry {
                 return Err(mismatch(

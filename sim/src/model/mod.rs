@@ -17,6 +17,7 @@
 //! that an injected backend failure lands where it would) and falling back the way
 //! `docs/semantics.md` ("Backend failures") describes.
 
+mod redis;
 mod store;
 
 pub use store::{Entry, Expiry, ModelStore};
@@ -445,14 +446,26 @@ impl Model {
         if ask_forced && w.hook(HookQuery::ForcedUpdate)? {
             dirty = true;
         }
+        // `if version_data_list[i] is None`: mint; anything else stored stays as it is.
         let mut versions = Vec::with_capacity(stored.len());
-        for (i, value) in stored.into_iter().enumerate() {
-            match value {
-                Value::Str(s) => versions.push(s),
+        for value in stored {
+            versions.push(match value {
                 Value::None => {
                     dirty = true;
-                    versions.push(self.mint(&mut w.effects));
+                    Value::Str(self.mint(&mut w.effects))
                 }
+                other => other,
+            });
+        }
+        if dirty {
+            let items = keys.iter().cloned().zip(versions.iter().cloned()).collect();
+            w.call(StoreOp::SetMany { items, timeout })?;
+        }
+        // `"".join(version_data_list)`, after the write-back.
+        let mut joined = String::new();
+        for (i, version) in versions.iter().enumerate() {
+            match version {
+                Value::Str(s) => joined.push_str(s),
                 other => {
                     return Err(PyError::type_error(format!(
                         "sequence item {i}: expected str instance, {} found",
@@ -461,15 +474,7 @@ impl Model {
                 }
             }
         }
-        if dirty {
-            let items = keys
-                .iter()
-                .cloned()
-                .zip(versions.iter().map(|v| Value::Str(v.clone())))
-                .collect();
-            w.call(StoreOp::SetMany { items, timeout })?;
-        }
-        Ok(versions.concat())
+        Ok(joined)
     }
 
     /// `make_cache_key`: the hashed call text plus the current versions (FC-2.1).
@@ -778,20 +783,11 @@ impl Model {
             let reset = function_namespace(callee, None, self.profile, self.py).and_then(|ns| {
                 let vkeys: Vec<String> = ns.version_keys(&[]).iter().map(str::to_owned).collect();
                 let last = ns.version_keys(&[]).last().to_owned();
-                let stored = w.get_many(&vkeys)?;
-                for (i, value) in stored.into_iter().enumerate() {
-                    match value {
-                        Value::Str(_) => {}
-                        // A missing version is drawn before the reset replaces it.
-                        Value::None => {
-                            self.mint(&mut w.effects);
-                        }
-                        other => {
-                            return Err(PyError::type_error(format!(
-                                "sequence item {i}: expected str instance, {} found",
-                                other.type_name()
-                            )))
-                        }
+                // A missing version is drawn before the reset replaces the whole list, so
+                // whatever else is stored (even a non-str) is never joined.
+                for value in w.get_many(&vkeys)? {
+                    if value == Value::None {
+                        self.mint(&mut w.effects);
                     }
                 }
                 let fresh = self.mint(&mut w.effects);

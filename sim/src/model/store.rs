@@ -22,6 +22,9 @@ pub enum Expiry {
     Int(i128),
     /// A `float`: Werkzeug's `time() + timeout`.
     Float(f64),
+    /// A Redis key's `EX` deadline, `time() + timeout` as a float: the key is there while
+    /// the clock is not past it.
+    Redis(f64),
 }
 
 impl Expiry {
@@ -30,6 +33,7 @@ impl Expiry {
         match self {
             Expiry::Int(e) => e == 0,
             Expiry::Float(f) => f == 0.0,
+            Expiry::Redis(_) => false,
         }
     }
 
@@ -38,6 +42,7 @@ impl Expiry {
         match self {
             Expiry::Int(e) => now.cmp_secs(e) == Ordering::Less,
             Expiry::Float(f) => f > now.as_py_float(),
+            Expiry::Redis(f) => f >= now.as_py_float(),
         }
     }
 
@@ -45,7 +50,7 @@ impl Expiry {
     fn before(self, now: Timestamp) -> bool {
         match self {
             Expiry::Int(e) => now.cmp_secs(e) == Ordering::Greater,
-            Expiry::Float(f) => f < now.as_py_float(),
+            Expiry::Float(f) | Expiry::Redis(f) => f < now.as_py_float(),
         }
     }
 
@@ -53,7 +58,7 @@ impl Expiry {
     fn order(self) -> i128 {
         match self {
             Expiry::Int(e) => e,
-            Expiry::Float(f) => f as i128,
+            Expiry::Float(f) | Expiry::Redis(f) => f as i128,
         }
     }
 }
@@ -72,16 +77,18 @@ pub struct Entry {
 /// A `SimpleCache`, plainly.
 #[derive(Clone, Debug)]
 pub struct ModelStore {
-    flavor: StoreFlavor,
-    default_timeout: i64,
+    pub(super) flavor: StoreFlavor,
+    pub(super) default_timeout: i64,
     threshold: usize,
     ignore_errors: bool,
-    entries: Vec<Entry>,
+    /// `CACHE_KEY_PREFIX` as a `RedisCache` applies it (`""` for none and for SimpleCache).
+    pub(super) prefix: String,
+    pub(super) entries: Vec<Entry>,
 }
 
 impl ModelStore {
-    /// An empty store configured like `config` (its key prefix is not modelled: SimpleCache
-    /// has none).
+    /// An empty store configured like `config` (the key prefix applies to the Redis
+    /// flavours only, as in `MemoryStore`).
     pub fn new(config: &StoreConfig) -> Self {
         let threshold = match (config.flavor, config.threshold) {
             // cachelib: `threshold or 500`; Werkzeug uses it as given.
@@ -94,6 +101,12 @@ impl ModelStore {
             default_timeout: config.default_timeout,
             threshold,
             ignore_errors: config.ignore_delete_many_errors,
+            prefix: match config.flavor {
+                StoreFlavor::Redis | StoreFlavor::Redis24 => {
+                    config.key_prefix.clone().unwrap_or_default()
+                }
+                _ => String::new(),
+            },
             entries: Vec::new(),
         }
     }
@@ -116,6 +129,11 @@ impl ModelStore {
     /// The threshold in effect.
     pub fn threshold(&self) -> usize {
         self.threshold
+    }
+
+    /// Whether this is a Redis flavour (`model::redis`).
+    pub(super) fn is_redis(&self) -> bool {
+        matches!(self.flavor, StoreFlavor::Redis | StoreFlavor::Redis24)
     }
 
     fn position(&self, key: &str) -> Option<usize> {
@@ -200,6 +218,9 @@ impl ModelStore {
 
     /// `get(key)`.
     pub fn get(&self, key: &str, now: Timestamp) -> Value {
+        if self.is_redis() {
+            return self.redis_get(key, now);
+        }
         match self.entries.iter().find(|e| e.key == key) {
             Some(e) if ModelStore::alive(e.expires, now) => e.value.clone(),
             _ => Value::None,
@@ -208,6 +229,9 @@ impl ModelStore {
 
     /// `has(key)`.
     pub fn has(&self, key: &str, now: Timestamp) -> bool {
+        if self.is_redis() {
+            return self.redis_get_entry(key, now).is_some();
+        }
         self.entries
             .iter()
             .any(|e| e.key == key && ModelStore::alive(e.expires, now))
@@ -238,6 +262,13 @@ impl ModelStore {
 
     /// `delete(key)`: whether an entry, dead or alive, was there.
     pub fn delete(&mut self, key: &str) -> bool {
+        let full;
+        let key = if self.is_redis() {
+            full = format!("{}{key}", self.prefix);
+            full.as_str()
+        } else {
+            key
+        };
         match self.position(key) {
             Some(i) => {
                 self.entries.remove(i);
@@ -254,6 +285,9 @@ impl ModelStore {
 
     /// Runs one backend call, replying what the flavour's `SimpleCache` returns.
     pub fn execute(&mut self, op: &StoreOp, now: Timestamp) -> Result<StoreReply, StoreError> {
+        if self.is_redis() {
+            return self.execute_redis(op, now);
+        }
         let werkzeug = self.flavor == StoreFlavor::Werkzeug016;
         Ok(match op {
             StoreOp::Get { key } => StoreReply::Value(self.get(key, now)),
