@@ -6,14 +6,19 @@
 //! constructors), evaluated by CPython, and CPython's `repr()` of each is compared with
 //! ours. Every code point is also checked once, in chunks.
 //!
-//! The interpreter for each version is taken from `FLASKCACHE_PYTHON311` /
-//! `FLASKCACHE_PYTHON312` / `FLASKCACHE_PYTHON313` when set, otherwise from a list of
-//! usual names; it must report the expected `major.minor`. When none is found the test
-//! prints a loud notice and passes.
+//! The interpreter for each version is found as `.ci/run` finds it: the variable
+//! `FLASKCACHE_PYTHON311` / `FLASKCACHE_PYTHON312` / `FLASKCACHE_PYTHON313` first, then
+//! `python3.X` on `PATH`, then `/root/.pyenv/versions/3.X.*/bin/python`; each candidate is
+//! run and must report CPython with the expected `major.minor`. When none is found the test
+//! prints a loud notice and passes, unless its require-variable is `1`
+//! (`FLASKCACHE_REQUIRE_PYTHON` for 3.11, `FLASKCACHE_REQUIRE_PY312`,
+//! `FLASKCACHE_REQUIRE_PY313`; CI sets each one for the interpreters it has), in which case
+//! it fails and says what to set.
 
+use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io::{Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use flaskcache_engine::value::{ClassRef, PyInt, PyObject, PythonVersion, Value};
@@ -568,32 +573,136 @@ fn all_cases() -> Vec<Case> {
 
 // ---- running CPython -------------------------------------------------------------------
 
-/// The first candidate interpreter that runs and reports `want` as its `major.minor`.
-fn find_python(env_var: &str, candidates: &[&str], want: &str) -> Option<String> {
-    let from_env = std::env::var(env_var).ok();
-    let names = from_env
-        .iter()
-        .map(String::as_str)
-        .chain(candidates.iter().copied());
-    for name in names {
-        if name.contains('/') && !Path::new(name).exists() {
-            continue;
-        }
-        let Ok(output) = Command::new(name)
-            .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
-            .output()
-        else {
-            continue;
-        };
-        if output.status.success() && String::from_utf8_lossy(&output.stdout).trim() == want {
-            return Some(name.to_owned());
+/// One Python version under test and the variables that configure it.
+struct Target {
+    version: PythonVersion,
+    /// Names the interpreter to use (tried first).
+    env_var: &'static str,
+    /// When `1`, a missing interpreter fails the test instead of skipping it.
+    require_var: &'static str,
+}
+
+const PY311: Target = Target {
+    version: PythonVersion::Py311,
+    env_var: "FLASKCACHE_PYTHON311",
+    require_var: "FLASKCACHE_REQUIRE_PYTHON",
+};
+
+const PY312: Target = Target {
+    version: PythonVersion::Py312,
+    env_var: "FLASKCACHE_PYTHON312",
+    require_var: "FLASKCACHE_REQUIRE_PY312",
+};
+
+const PY313: Target = Target {
+    version: PythonVersion::Py313,
+    env_var: "FLASKCACHE_PYTHON313",
+    require_var: "FLASKCACHE_REQUIRE_PY313",
+};
+
+/// Where interpreters are looked for: the process environment in the real tests, a
+/// made-up one in the tests of the discovery itself.
+struct Locator {
+    /// The value of the target's `env_var`, if set.
+    env_value: Option<OsString>,
+    /// The `PATH` searched for `python3.X`.
+    path: Option<OsString>,
+    /// The directory holding pyenv's `3.X.Y/` installations.
+    pyenv_versions: PathBuf,
+    /// Whether the target's `require_var` is `1`.
+    required: bool,
+}
+
+impl Locator {
+    fn from_env(target: &Target) -> Self {
+        Locator {
+            env_value: std::env::var_os(target.env_var).filter(|v| !v.is_empty()),
+            path: std::env::var_os("PATH"),
+            pyenv_versions: PathBuf::from("/root/.pyenv/versions"),
+            required: std::env::var(target.require_var).as_deref() == Ok("1"),
         }
     }
-    None
+}
+
+/// `Ok(())` when `python` runs and reports CPython `want` (`"3.13"`), else why not.
+fn probe(python: &Path, want: &str) -> Result<(), String> {
+    let output = Command::new(python)
+        .args([
+            "-c",
+            "import sys; print(sys.implementation.name, '%d.%d' % sys.version_info[:2])",
+        ])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .map_err(|e| format!("does not run ({e})"))?;
+    let answer = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    if output.status.success() && answer == format!("cpython {want}") {
+        Ok(())
+    } else {
+        Err(format!("reports {answer:?}, {}", output.status))
+    }
+}
+
+/// The interpreter for `target`: `env_var`, then `python3.X` on `PATH`, then the pyenv
+/// installations `3.X.*`, each probed. `Ok(None)` when there is none and none is required;
+/// `Err` with what was tried and what to set when one is required.
+fn locate(target: &Target, locator: &Locator) -> Result<Option<PathBuf>, String> {
+    let want = target.version.as_str();
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(value) = &locator.env_value {
+        candidates.push(PathBuf::from(value));
+    }
+    if let Some(path) = &locator.path {
+        candidates.extend(
+            std::env::split_paths(path)
+                .map(|dir| dir.join(format!("python{want}")))
+                .filter(|p| p.is_file()),
+        );
+    }
+    let prefix = format!("{want}.");
+    let mut installed: Vec<PathBuf> = std::fs::read_dir(&locator.pyenv_versions)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|entry| entry.path().join("bin/python"))
+        .collect();
+    installed.sort();
+    candidates.extend(installed);
+
+    let mut tried = Vec::new();
+    for candidate in candidates {
+        match probe(&candidate, want) {
+            Ok(()) => return Ok(Some(candidate)),
+            Err(why) => tried.push(format!("{}: {why}", candidate.display())),
+        }
+    }
+    if !locator.required {
+        return Ok(None);
+    }
+    let tried = if tried.is_empty() {
+        "no candidate exists".to_owned()
+    } else {
+        tried.join("; ")
+    };
+    Err(format!(
+        "repr_vs_cpython: {require}=1 but no CPython {want} found (looked at \
+         {env} ({env_state}), python{want} on PATH, {pyenv}/{want}.*/bin/python; tried: \
+         {tried}). \
+         Set {env} to a CPython {want} interpreter, or unset {require} to skip this check.",
+        require = target.require_var,
+        env = target.env_var,
+        env_state = if locator.env_value.is_some() {
+            "set"
+        } else {
+            "unset"
+        },
+        pyenv = locator.pyenv_versions.display(),
+    ))
 }
 
 /// CPython's repr of each case, `None` where Python refused the value.
-fn cpython_reprs(python: &str, cases: &[Case]) -> Vec<Option<String>> {
+fn cpython_reprs(python: &Path, cases: &[Case]) -> Vec<Option<String>> {
     let mut child = Command::new(python)
         .args(["-c", DRIVER])
         .env("PYTHONIOENCODING", "utf-8")
@@ -632,15 +741,20 @@ fn cpython_reprs(python: &str, cases: &[Case]) -> Vec<Option<String>> {
     results
 }
 
-fn check_version(version: PythonVersion, env_var: &str, candidates: &[&str]) {
-    let Some(python) = find_python(env_var, candidates, version.as_str()) else {
+fn check_version(target: &Target) {
+    let version = target.version;
+    let found =
+        locate(target, &Locator::from_env(target)).unwrap_or_else(|message| panic!("{message}"));
+    let Some(python) = found else {
         eprintln!();
         eprintln!("************************************************************************");
         eprintln!(
-            "* repr_vs_cpython: NO Python {} FOUND ({env_var} unset or wrong);",
-            version.as_str()
+            "* repr_vs_cpython: NO Python {} FOUND ({} unset or wrong);",
+            version.as_str(),
+            target.env_var
         );
         eprintln!("* the differential repr test for {version:?} DID NOT RUN.");
+        eprintln!("* Set {}=1 to make this a failure.", target.require_var);
         eprintln!("************************************************************************");
         eprintln!();
         return;
@@ -662,9 +776,10 @@ fn check_version(version: PythonVersion, env_var: &str, candidates: &[&str]) {
         }
     }
     eprintln!(
-        "repr_vs_cpython {}: {compared} values compared with {python}, {skipped} skipped \
+        "repr_vs_cpython {}: {compared} values compared with {}, {skipped} skipped \
          (dict keys equal in Python), {} mismatches",
         version.as_str(),
+        python.display(),
         mismatches.len()
     );
     for (case, got, want) in mismatches.iter().take(10) {
@@ -685,41 +800,105 @@ fn check_version(version: PythonVersion, env_var: &str, candidates: &[&str]) {
 
 #[test]
 fn repr_matches_cpython_311() {
-    check_version(
-        PythonVersion::Py311,
-        "FLASKCACHE_PYTHON311",
-        &[
-            "python3",
-            "python3.11",
-            "/root/.pyenv/versions/3.11.7/bin/python",
-        ],
-    );
+    check_version(&PY311);
 }
 
 #[test]
 fn repr_matches_cpython_312() {
-    check_version(
-        PythonVersion::Py312,
-        "FLASKCACHE_PYTHON312",
-        &[
-            "/root/.pyenv/versions/3.12.1/bin/python",
-            "python3.12",
-            "python3",
-        ],
-    );
+    check_version(&PY312);
 }
 
 #[test]
 fn repr_matches_cpython_313() {
-    check_version(
-        PythonVersion::Py313,
-        "FLASKCACHE_PYTHON313",
-        &[
-            "/root/.pyenv/versions/3.13.0/bin/python",
-            "python3.13",
-            "python3",
-        ],
+    check_version(&PY313);
+}
+
+/// A scratch directory for the discovery tests, empty and unique to this process.
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("repr_vs_cpython-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a scratch directory");
+    dir
+}
+
+/// A locator that sees only `env_value`, an empty `PATH` directory and no pyenv.
+fn bare_locator(dir: &Path, env_value: &Path, required: bool) -> Locator {
+    Locator {
+        env_value: Some(env_value.as_os_str().to_owned()),
+        path: Some(dir.as_os_str().to_owned()),
+        pyenv_versions: dir.join("no-pyenv"),
+        required,
+    }
+}
+
+/// Regression test: with the require-variable set and no interpreter, the check must fail
+/// and say what to set, not pass silently.
+#[test]
+fn missing_interpreter_fails_when_required() {
+    let dir = scratch_dir("required");
+    for target in [&PY311, &PY312, &PY313] {
+        let bogus = dir.join("no-such-python");
+        let message = locate(target, &bare_locator(&dir, &bogus, true))
+            .expect_err("a required interpreter that is missing must be an error");
+        assert!(message.contains(target.env_var), "{message}");
+        assert!(message.contains(target.require_var), "{message}");
+        assert!(message.contains("no-such-python"), "{message}");
+        assert_eq!(
+            locate(target, &bare_locator(&dir, &bogus, false)),
+            Ok(None),
+            "without the require-variable a missing interpreter is a skip"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Candidates are run and must report the wanted version: a program that claims another
+/// version is rejected, one that claims the right one is taken, and `python3.X` on `PATH`
+/// and pyenv installations are found.
+#[cfg(unix)]
+#[test]
+fn candidates_are_probed_for_their_version() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch_dir("probe");
+    let fake = |path: &Path, answer: &str| {
+        std::fs::create_dir_all(path.parent().expect("a parent directory"))
+            .expect("create the fake interpreter's directory");
+        std::fs::write(path, format!("#!/bin/sh\necho '{answer}'\n"))
+            .expect("write a fake interpreter");
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+            .expect("make the fake interpreter executable");
+    };
+    let wrong = dir.join("wrong");
+    fake(&wrong, "cpython 3.10");
+    let pypy = dir.join("pypy");
+    fake(&pypy, "pypy 3.13");
+    let right = dir.join("right");
+    fake(&right, "cpython 3.13");
+    assert!(locate(&PY313, &bare_locator(&dir, &wrong, true)).is_err());
+    assert!(locate(&PY313, &bare_locator(&dir, &pypy, true)).is_err());
+    assert_eq!(
+        locate(&PY313, &bare_locator(&dir, &right, true)),
+        Ok(Some(right.clone()))
     );
+
+    let on_path = dir.join("bin/python3.13");
+    fake(&on_path, "cpython 3.13");
+    let mut locator = bare_locator(&dir, &wrong, true);
+    locator.path =
+        Some(std::env::join_paths([dir.join("empty"), dir.join("bin")]).expect("a PATH"));
+    assert_eq!(locate(&PY313, &locator), Ok(Some(on_path)));
+
+    let pyenv_python = dir.join("pyenv/3.13.9/bin/python");
+    fake(&pyenv_python, "cpython 3.13");
+    fake(&dir.join("pyenv/3.12.9/bin/python"), "cpython 3.12");
+    let mut locator = bare_locator(&dir, &wrong, true);
+    locator.pyenv_versions = dir.join("pyenv");
+    assert_eq!(locate(&PY313, &locator), Ok(Some(pyenv_python)));
+    assert_eq!(
+        locate(&PY312, &locator),
+        Ok(Some(dir.join("pyenv/3.12.9/bin/python")))
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
