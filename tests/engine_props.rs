@@ -12,7 +12,7 @@ use flaskcache::engine::store::{MemoryStore, StoreConfig, StoreOp, StoreReply, T
 use flaskcache::engine::{
     Binding, ClassRef, FunctionDescriptor, Param, Profile, PyError, PyObject, Receiver, Value,
 };
-use flaskcache::sim::transcript::render_store_call;
+use flaskcache_sim::transcript::render_store_call;
 use proptest::prelude::*;
 use std::collections::HashMap;
 

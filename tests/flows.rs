@@ -26,7 +26,7 @@ use flaskcache::engine::{
     Binding, ClassRef, FunctionDescriptor, Param, Profile, PyError, PyObject, PythonVersion,
     Receiver, Value,
 };
-use flaskcache::sim::transcript::{run_call, Answers};
+use flaskcache_sim::transcript::{run_call, Answers};
 use std::path::PathBuf;
 
 /// One scenario being run: the engine, the store, the clock and the transcript.

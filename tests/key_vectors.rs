@@ -2,7 +2,7 @@
 //! `tests/vectors/generate.py`) is re-derived by flaskcache: keys, version keys, hashed
 //! text and exceptions must be identical.
 
-use flaskcache::sim::vectors::VectorFile;
+use flaskcache_sim::vectors::VectorFile;
 
 fn check(name: &str, min_memoize: usize, min_view: usize) {
     let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));

@@ -8,7 +8,7 @@
 //! failure. Python 3.12 and 3.7 (for Flask-Cache 0.13) are not on every machine: they are
 //! required only with `FLASKCACHE_REQUIRE_PY312=1` / `FLASKCACHE_REQUIRE_PY37=1`.
 
-use flaskcache::sim::vectors::VectorFile;
+use flaskcache_sim::vectors::VectorFile;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -34,15 +34,15 @@ fn replay(target: &str, body: fn(&[u8]) -> Result<(), String>) {
 
 #[test]
 fn engine_vs_model_corpus() {
-    replay("engine_vs_model", flaskcache::sim::fuzzing::engine_vs_model);
+    replay("engine_vs_model", flaskcache_sim::fuzzing::engine_vs_model);
 }
 
 #[test]
 fn trace_reader_corpus() {
-    replay("trace_reader", flaskcache::sim::fuzzing::trace_reader);
+    replay("trace_reader", flaskcache_sim::fuzzing::trace_reader);
 }
 
 #[test]
 fn repr_corpus() {
-    replay("repr", flaskcache::sim::fuzzing::repr);
+    replay("repr", flaskcache_sim::fuzzing::repr);
 }

@@ -6,8 +6,8 @@
 //! proptest shrinks a failing history to its shortest form.
 
 use flaskcache::engine::Profile;
-use flaskcache::sim::explore::run::{execute, ExecOptions};
-use flaskcache::sim::workload::{
+use flaskcache_sim::explore::run::{execute, ExecOptions};
+use flaskcache_sim::workload::{
     Action, AppKnobs, BackendCall, Env, Form, Jump, RowChange, RunSetup, Target, FORMS, FUNCS,
     VIEWS,
 };
@@ -120,7 +120,7 @@ proptest! {
 #[test]
 fn inapplicable_forms_fall_back() {
     let t = Target::Page {
-        view: flaskcache::sim::workload::View::All,
+        view: flaskcache_sim::workload::View::All,
         arg: 0,
     };
     assert_eq!(Form::ClassmethodNoCls.for_target(t), Form::RawKey);

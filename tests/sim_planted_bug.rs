@@ -13,9 +13,9 @@
 // Until `Cargo.toml` declares the cfg (`[lints.rust] unexpected_cfgs`), do not warn here.
 #![cfg(flaskcache_planted_bug)]
 
-use flaskcache::sim::explore::run::{execute_guarded, ExecOptions};
-use flaskcache::sim::explore::shrink::shrink;
-use flaskcache::sim::workload::{generate, RunSetup};
+use flaskcache_sim::explore::run::{execute_guarded, ExecOptions};
+use flaskcache_sim::explore::shrink::shrink;
+use flaskcache_sim::workload::{generate, RunSetup};
 
 #[test]
 fn explore_finds_and_shrinks_the_planted_bug() {

@@ -5,8 +5,8 @@
 //! database, with its cause). Each scenario must also run without a divergence.
 
 use flaskcache::engine::Profile;
-use flaskcache::sim::explore::run::{execute, ExecOptions};
-use flaskcache::sim::workload::{
+use flaskcache_sim::explore::run::{execute, ExecOptions};
+use flaskcache_sim::workload::{
     Action, BackendCall, Env, Form, Func, Jump, RowChange, RunSetup, Target, View,
 };
 

@@ -10,9 +10,9 @@
 //! `version_values`: non-string version values). `.ci/run` re-records them and requires
 //! identical bytes.
 
-use flaskcache::sim::explore::check::check_trace;
-use flaskcache::sim::replay::replay;
-use flaskcache::sim::trace::parse_trace;
+use flaskcache_sim::explore::check::check_trace;
+use flaskcache_sim::replay::replay;
+use flaskcache_sim::trace::parse_trace;
 use std::path::PathBuf;
 
 fn traces() -> Vec<PathBuf> {

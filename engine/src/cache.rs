@@ -1,10 +1,14 @@
-//! `Cache`: the engine with an in-memory store and closures, for embedding in ten lines.
+//! `Cache`: the engine with an in-memory store and closures: a single-threaded,
+//! deterministic driver for tests and tools. Its version strings come from an explicit seed,
+//! so two caches built with the same seed mint the same versions: never point two of them
+//! at one shared store. The thread-safe embedding cache (the `flaskcache` crate) draws its
+//! seed from OS randomness.
 //!
 //! ```
 //! use flaskcache_engine::{Binding, Cache, FunctionDescriptor, Param, Timestamp, Value};
 //! use flaskcache_engine::engine::MemoizeOptions;
 //!
-//! let mut cache = Cache::default();
+//! let mut cache = Cache::seeded(42);
 //! let f = FunctionDescriptor::new("app.models", "get_student",
 //!     vec![Param::required("sid")], Binding::Function).unwrap();
 //! let get_student = cache.memoize(f, MemoizeOptions { timeout: Some(600), ..Default::default() }).unwrap();
@@ -35,13 +39,6 @@ pub struct Cache {
     diagnostics: Vec<Diagnostic>,
 }
 
-impl Default for Cache {
-    /// Profile 2.5, Python 3.11 reprs, SimpleCache defaults (300 s, threshold 500).
-    fn default() -> Self {
-        Cache::new(EngineConfig::default(), StoreConfig::default())
-    }
-}
-
 struct Driver<'a, C, H> {
     store: &'a mut MemoryStore,
     now: Timestamp,
@@ -70,13 +67,29 @@ where
 }
 
 impl Cache {
-    /// A cache with the given engine and store configuration.
+    /// A cache with the given engine and store configuration (the version seed is
+    /// `engine.version_seed`).
     pub fn new(engine: EngineConfig, store: StoreConfig) -> Self {
         Cache {
             engine: Engine::new(engine),
             store: MemoryStore::new(store),
             diagnostics: Vec::new(),
         }
+    }
+
+    /// A cache with the default profile (2.5), Python 3.11 reprs and SimpleCache defaults
+    /// (300 s, threshold 500), whose version generator starts from `version_seed`.
+    ///
+    /// The seed fixes every version string the cache will mint: this is a testing tool
+    /// (reproducible keys), not a production setting.
+    pub fn seeded(version_seed: u64) -> Self {
+        Cache::new(
+            EngineConfig {
+                version_seed,
+                ..EngineConfig::default()
+            },
+            StoreConfig::default(),
+        )
     }
 
     /// The engine (for registrations and configuration).

@@ -14,7 +14,7 @@ use flaskcache_engine::{
 #[test]
 fn non_string_versions_are_written_back_before_the_join_fails() {
     let now = Timestamp::from_secs(1000);
-    let mut cache = Cache::default();
+    let mut cache = Cache::seeded(0);
     let f = FunctionDescriptor::new(
         "__main__",
         "f",

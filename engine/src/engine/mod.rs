@@ -52,7 +52,11 @@ pub struct EngineConfig {
     /// `app.debug`: exceptions in key building and backend calls are re-raised instead of
     /// logged (FC-1.1.6, FC-2.6.2).
     pub debug: bool,
-    /// Seed of the version generator (FC-2.5.1).
+    /// Seed of the version generator (FC-2.5.1). The sequence of version strings is fully
+    /// determined by it, and the default is 0: deterministic, for the simulator, replays and
+    /// tests. Two engines with the same seed mint the same versions, so engines sharing one
+    /// store must be given different seeds (the embedding cache in the `flaskcache` crate
+    /// draws its seed from OS randomness).
     pub version_seed: u64,
 }
 
@@ -390,6 +394,115 @@ fn run(
         Command::Tick => Ok(Outcome {
             result: Ok(crate::value::Value::None),
             event: CacheEvent::Direct,
+        }),
+    }
+}
+
+/// The effects of one call, answered immediately by an embedding driver that keeps its
+/// registrations and version source itself (for example a thread-safe cache that holds each
+/// [`Memoized`] in its own handle and shares one version generator between threads).
+///
+/// Every method answers at once: the flow never suspends. The driver decides where the
+/// store lives, which time it is, how the function body runs and where fresh versions come
+/// from ([`EmbeddedEffects::mint`]).
+pub trait EmbeddedEffects {
+    /// Executes a backend operation.
+    fn store(
+        &mut self,
+        op: crate::store::StoreOp,
+    ) -> Result<crate::store::StoreReply, crate::store::StoreError>;
+    /// Runs the decorated function (or view) and returns what it returned or raised.
+    fn compute(&mut self) -> Result<crate::value::Value, crate::error::PyError>;
+    /// Answers a per-call hook.
+    fn hook(&mut self, query: &HookQuery) -> Result<bool, crate::error::PyError>;
+    /// Records a diagnostic (an exception Flask-Caching logs and swallows).
+    fn log(&mut self, diagnostic: Diagnostic);
+    /// Draws a fresh version string (`uuid.uuid4()`, FC-2.5.1).
+    fn mint(&mut self) -> Version;
+}
+
+struct Embedded<'a, D>(&'a mut D);
+
+impl<D: EmbeddedEffects> Effects for Embedded<'_, D> {
+    fn store(&mut self, op: crate::store::StoreOp) -> Result<StoreResult, Flow> {
+        Ok(self.0.store(op))
+    }
+    fn compute(&mut self) -> Result<Result<crate::value::Value, crate::error::PyError>, Flow> {
+        Ok(self.0.compute())
+    }
+    fn hook(&mut self, query: HookQuery) -> Result<Result<bool, crate::error::PyError>, Flow> {
+        Ok(self.0.hook(&query))
+    }
+    fn log(&mut self, diagnostic: Diagnostic) -> Result<(), Flow> {
+        self.0.log(diagnostic);
+        Ok(())
+    }
+    fn mint(&mut self) -> Version {
+        self.0.mint()
+    }
+}
+
+/// Runs `command` to its end with every effect answered by `fx`, over registrations the
+/// caller holds: `MemoizedId(i)` names `memoized[i]`, `CachedId(i)` names `cached[i]`.
+/// The same flows as [`Engine::start`] run (one copy of each); only `config`'s profile,
+/// Python version and `debug` are read (its `version_seed` is not: `fx` mints versions).
+///
+/// A driver holding one registration passes `std::slice::from_ref(&m)` and `MemoizedId(0)`.
+/// The function takes no `&mut` state of its own, so any number of threads may run calls
+/// at once; nested calls (a body calling another cached function) are plain recursion.
+///
+/// ```
+/// use flaskcache_engine::engine::{
+///     run_embedded, CacheEvent, Command, Diagnostic, EmbeddedEffects, EngineConfig, HookQuery,
+///     MemoizeOptions, Memoized, MemoizedId,
+/// };
+/// use flaskcache_engine::keys::{Version, VersionGenerator};
+/// use flaskcache_engine::{
+///     Binding, FunctionDescriptor, MemoryStore, Param, PyError, StoreError, StoreOp,
+///     StoreReply, Timestamp, Value,
+/// };
+///
+/// struct Fx<'a> { store: &'a mut MemoryStore, versions: &'a mut VersionGenerator }
+/// impl EmbeddedEffects for Fx<'_> {
+///     fn store(&mut self, op: StoreOp) -> Result<StoreReply, StoreError> {
+///         self.store.execute(&op, Timestamp::from_secs(1_000))
+///     }
+///     fn compute(&mut self) -> Result<Value, PyError> { Ok(Value::str("Ann")) }
+///     fn hook(&mut self, _: &HookQuery) -> Result<bool, PyError> { Ok(false) }
+///     fn log(&mut self, _: Diagnostic) {}
+///     fn mint(&mut self) -> Version { self.versions.next_version() }
+/// }
+///
+/// let f = FunctionDescriptor::new("app", "get", vec![Param::required("sid")], Binding::Function).unwrap();
+/// let m = Memoized { function: f, options: MemoizeOptions::default() };
+/// let (mut store, mut versions) = (MemoryStore::default(), VersionGenerator::new(42));
+/// let call = Command::CallMemoized {
+///     function: MemoizedId(0), bound_to: None, args: vec![Value::int(7)], kwargs: vec![],
+/// };
+/// let config = EngineConfig::default();
+/// let mut fx = Fx { store: &mut store, versions: &mut versions };
+/// let first = run_embedded(&config, &mut fx, std::slice::from_ref(&m), &[], &call).unwrap();
+/// assert!(matches!(first.event, CacheEvent::Miss { stored: true, .. }));
+/// let again = run_embedded(&config, &mut fx, std::slice::from_ref(&m), &[], &call).unwrap();
+/// assert!(matches!(again.event, CacheEvent::Hit { .. }));
+/// ```
+pub fn run_embedded(
+    config: &EngineConfig,
+    fx: &mut impl EmbeddedEffects,
+    memoized: &[Memoized],
+    cached: &[CachedOptions],
+    command: &Command,
+) -> Result<Outcome, EngineError> {
+    let cx = Ctx {
+        profile: config.profile,
+        py: config.python,
+        debug: config.debug,
+    };
+    match run(cx, &mut Embedded(fx), memoized, cached, command) {
+        Ok(outcome) => Ok(outcome),
+        Err(Flow::Abort(e)) => Err(e),
+        Err(Flow::Suspend(_)) => Err(EngineError::UnexpectedInput {
+            expected: "a direct answer",
         }),
     }
 }

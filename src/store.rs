@@ -1,0 +1,105 @@
+//! The backend a [`crate::Cache`] talks to.
+//!
+//! [`Store`] is one operation at a time, `&self`, thread-safe: an in-process store locks
+//! for the duration of one operation, a network store (Redis) sends it over one of its
+//! connections. The engine decides which operations to run and in which order; the store
+//! only executes them with the semantics of its flavour.
+
+use flaskcache_engine::{MemoryStore, StoreConfig, StoreError, StoreOp, StoreReply, Timestamp};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// A cache backend shared by every thread of a [`crate::Cache`] (and possibly by several
+/// caches, as several processes share one Redis).
+///
+/// `execute` runs one operation at time `now` and answers what the Python backend's method
+/// returns, or the error it raises. A Redis adapter implements it by encoding the operation
+/// as cachelib's `RedisCache` does (the engine's [`StoreConfig::redis`] flavours describe
+/// that behaviour) and by reporting connection failures as [`StoreError::Failed`], which the
+/// flows log and survive as Flask-Caching does.
+pub trait Store: Send + Sync {
+    /// Executes `op` at `now`.
+    fn execute(&self, op: &StoreOp, now: Timestamp) -> Result<StoreReply, StoreError>;
+}
+
+/// The engine's [`MemoryStore`] (cachelib's `SimpleCache`) behind a lock held for one
+/// operation at a time: reads (`get`, `get_many`, `has`) share it, so cache hits on several
+/// threads proceed in parallel; writes take it alone.
+///
+/// ```
+/// use flaskcache::{SharedMemoryStore, Store};
+/// use flaskcache::engine::{StoreOp, StoreReply, Timestamp, Value};
+///
+/// let store = SharedMemoryStore::default();
+/// let now = Timestamp::from_secs(1_000);
+/// let set = StoreOp::Set { key: "k".into(), value: Value::int(1), timeout: None };
+/// assert_eq!(store.execute(&set, now), Ok(StoreReply::Bool(true)));
+/// assert_eq!(store.len(), 1);
+/// ```
+#[derive(Debug)]
+pub struct SharedMemoryStore {
+    inner: RwLock<MemoryStore>,
+    /// The store's flavour is a Redis one (fixed at construction).
+    redis: bool,
+}
+
+impl SharedMemoryStore {
+    /// An empty store with `config` (timeout, threshold, flavour).
+    pub fn new(config: StoreConfig) -> Self {
+        let redis = config.flavor.is_redis();
+        SharedMemoryStore {
+            inner: RwLock::new(MemoryStore::new(config)),
+            redis,
+        }
+    }
+
+    // A panic while the lock was held cannot leave a half-done operation behind that
+    // matters more than losing the cache: keep serving.
+    fn read(&self) -> RwLockReadGuard<'_, MemoryStore> {
+        self.inner.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, MemoryStore> {
+        self.inner.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `f` on the store (inspection in tests: entries, keys, expiry times).
+    pub fn with<R>(&self, f: impl FnOnce(&MemoryStore) -> R) -> R {
+        f(&self.read())
+    }
+
+    /// How many entries the store holds (expired ones included, as SimpleCache keeps them
+    /// until pruned).
+    pub fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    /// Whether the store holds no entry.
+    pub fn is_empty(&self) -> bool {
+        self.read().is_empty()
+    }
+}
+
+impl Default for SharedMemoryStore {
+    /// SimpleCache's defaults (300 s, threshold 500).
+    fn default() -> Self {
+        SharedMemoryStore::new(StoreConfig::default())
+    }
+}
+
+impl Store for SharedMemoryStore {
+    fn execute(&self, op: &StoreOp, now: Timestamp) -> Result<StoreReply, StoreError> {
+        // SimpleCache's reads change nothing: answer them under the shared lock, exactly
+        // as `MemoryStore::execute` does (the Redis flavours go through `execute`).
+        if !self.redis {
+            match op {
+                StoreOp::Get { key } => return Ok(StoreReply::Value(self.read().get(key, now))),
+                StoreOp::GetMany { keys } => {
+                    return Ok(StoreReply::Values(self.read().get_many(keys, now)))
+                }
+                StoreOp::Has { key } => return Ok(StoreReply::Bool(self.read().has(key, now))),
+                _ => {}
+            }
+        }
+        self.write().execute(op, now)
+    }
+}
