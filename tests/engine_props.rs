@@ -253,7 +253,7 @@ fn run(
         };
         let mut step = app
             .engine
-            .start(command, now)
+            .start(command)
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
         let outcome = loop {
             step = match step {

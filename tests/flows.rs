@@ -113,15 +113,8 @@ impl Sim {
             compute: || Ok::<Value, PyError>(body(counter)),
             hook: |_: &HookQuery| Ok(hook),
         };
-        run_call(
-            &mut self.engine,
-            now,
-            comment,
-            command,
-            answers,
-            &mut self.lines,
-        )
-        .expect("the engine accepts the command");
+        run_call(&mut self.engine, comment, command, answers, &mut self.lines)
+            .expect("the engine accepts the command");
     }
 
     /// Makes the next call of backend method `name` fail with `ConnectionError`.

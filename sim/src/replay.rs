@@ -151,7 +151,7 @@ impl Replayer {
         let outer_versions = self.engine.replace_version_source(own_versions);
         let mut step = self
             .engine
-            .start(command, event.at)
+            .start(command)
             .map_err(|e| Stop::Invalid(e.to_string()))?;
         let mut recorded = event.steps.iter().enumerate();
         let outcome = loop {

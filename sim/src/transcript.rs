@@ -15,7 +15,7 @@
 
 use flaskcache_engine::engine::{Command, Engine, EngineError, HookQuery, Input, Outcome, Step};
 use flaskcache_engine::error::PyError;
-use flaskcache_engine::store::{StoreError, StoreOp, StoreReply, Timestamp};
+use flaskcache_engine::store::{StoreError, StoreOp, StoreReply};
 use flaskcache_engine::value::{repr_str_into, PythonVersion, Value};
 
 /// Appends `repr(str)`.
@@ -139,10 +139,9 @@ pub struct Answers<S, C, H> {
 }
 
 /// Drives one command through the engine's stepper, appending the transcript lines to
-/// `lines`.
+/// `lines`. The `store` answer executes each operation at the time of the caller's choosing.
 pub fn run_call<S, C, H>(
     engine: &mut Engine,
-    now: Timestamp,
     comment: &str,
     command: Command,
     answers: Answers<S, C, H>,
@@ -160,7 +159,7 @@ where
     } = answers;
     let py = engine.config().python;
     lines.push(format!("# {comment}"));
-    let mut step = engine.start(command, now)?;
+    let mut step = engine.start(command)?;
     loop {
         step = match step {
             Step::Store(op) => {

@@ -11,7 +11,7 @@
 //! let mut store = MemoryStore::default();
 //! let now = Timestamp::from_secs(1_000);
 //! let command = Command::Backend(StoreOp::Set { key: "k".into(), value: Value::int(1), timeout: None });
-//! let mut step = engine.start(command, now).unwrap();
+//! let mut step = engine.start(command).unwrap();
 //! let outcome = loop {
 //!     step = match step {
 //!         Step::Store(op) => engine.resume(Input::Store(store.execute(&op, now))).unwrap(),
@@ -39,7 +39,6 @@ use flows::Ctx;
 use crate::function::FunctionDescriptor;
 use crate::keys::{Version, VersionGenerator};
 use crate::profile::{Feature, Profile};
-use crate::store::Timestamp;
 use crate::value::PythonVersion;
 
 /// How the engine behaves.
@@ -198,12 +197,12 @@ impl Engine {
         self.cached.get(id.0)
     }
 
-    /// Starts a call at time `now` and returns its first step.
+    /// Starts a call and returns its first step.
     ///
-    /// `now` is when the call happens; the engine itself keeps no clock (backend operations
-    /// are executed by the caller, at the time of its choosing).
-    pub fn start(&mut self, command: Command, now: Timestamp) -> Result<Step, EngineError> {
-        let _ = now;
+    /// The engine reads no clock and takes none: time matters only to the backend, so the
+    /// caller executes each [`Step::Store`] at the time of its choosing (as Python's
+    /// `time()` is read by the backend, per operation).
+    pub fn start(&mut self, command: Command) -> Result<Step, EngineError> {
         if self.inflight.last().is_some_and(|call| !call.in_user_code) {
             return Err(EngineError::Busy);
         }

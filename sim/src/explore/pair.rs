@@ -260,7 +260,7 @@ impl Pair {
         let result = (|| -> Result<Outcome, String> {
             let mut step = self
                 .engine
-                .start(command.clone(), now)
+                .start(command.clone())
                 .map_err(|e| e.to_string())?;
             loop {
                 let _ = write!(hash, "{step:?}");
