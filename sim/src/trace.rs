@@ -15,6 +15,7 @@ use flaskcache_engine::keys::{CachedKeySpec, HashMethod, KeyPrefix, MakeName, Qu
 use flaskcache_engine::store::{StoreOp, StoreReply, Timestamp};
 use flaskcache_engine::{Profile, PythonVersion, Value};
 use serde_json::{json, Value as Json};
+use std::collections::HashSet;
 use std::fmt;
 
 /// The trace format version this module reads and writes.
@@ -955,7 +956,9 @@ pub fn parse_trace(text: &str) -> Result<Trace, TraceError> {
     .map_err(at(line))?;
 
     let mut records = Vec::new();
-    let mut declared: Vec<String> = Vec::new();
+    // The ids declared so far: a set, so that each declaration and event is checked in
+    // constant time and reading stays linear in the size of the trace.
+    let mut declared: HashSet<String> = HashSet::new();
     let mut last_event = 0u64;
     let mut last_time = config.start_time;
     for (line, text) in lines {
@@ -979,10 +982,9 @@ pub fn parse_trace(text: &str) -> Result<Trace, TraceError> {
         };
         match &record {
             Record::Memoize { id, .. } | Record::Cached { id, .. } => {
-                if declared.contains(id) {
+                if !declared.insert(id.clone()) {
                     return Err(err(line, format!("{id:?} is declared twice")));
                 }
-                declared.push(id.clone());
             }
             Record::Event(event) => {
                 check_event(event, &declared, &mut last_event, &mut last_time)
@@ -998,7 +1000,7 @@ pub fn parse_trace(text: &str) -> Result<Trace, TraceError> {
 /// functions only.
 fn check_event(
     event: &Event,
-    declared: &[String],
+    declared: &HashSet<String>,
     last: &mut u64,
     last_time: &mut Timestamp,
 ) -> Result<(), String> {
@@ -1021,7 +1023,7 @@ fn check_event(
         TraceCommand::Request { view, .. } | TraceCommand::DeleteCached { view, .. } => Some(view),
         TraceCommand::Backend(_) | TraceCommand::Tick(_) => None,
     };
-    if let Some(id) = id.filter(|id| !declared.contains(id)) {
+    if let Some(id) = id.filter(|id| !declared.contains(id.as_str())) {
         return Err(format!(
             "event {} uses {id:?}, which is not declared before it",
             event.number
@@ -1226,5 +1228,58 @@ mod tests {
             .is_err_and(|e| e.line == 3 && e.reason.contains("not declared")));
         let truncated = &HEAD[..HEAD.len() - 20];
         assert!(parse_trace(truncated).is_err_and(|e| e.line == 2));
+    }
+
+    #[test]
+    fn rejects_a_second_declaration_of_an_id() {
+        let memoize = r#"{"memoize": {"id": "m1", "function": {"module": "app", "qualname": "f", "binding": "function", "params": []}, "options": {}}}"#;
+        let cached = r#"{"cached": {"id": "m1", "name": "v", "options": {"key_prefix": {"template": "view/%s"}}}}"#;
+        let text = format!("{HEAD}{memoize}\n{cached}\n");
+        let e = parse_trace(&text).err();
+        assert_eq!(
+            e,
+            Some(TraceError {
+                line: 4,
+                reason: "\"m1\" is declared twice".into()
+            })
+        );
+    }
+
+    mod synthetic {
+        include!("../benches/support/synthetic.rs");
+    }
+
+    /// A trace far larger than the recorded ones (168 MB) reads back whole. Reading is
+    /// linear, so this takes a couple of seconds in a release build; a reader that searched a
+    /// list of the declared ids for every declaration and event took three minutes here.
+    /// Not a timed test: a regression shows as a test that runs for minutes (the
+    /// `trace_parse` benchmark has the figures). Debug builds skip it (it would only be slow
+    /// there); the release test run, the one CI makes, runs it.
+    #[test]
+    #[cfg_attr(debug_assertions, ignore = "large: run with --release")]
+    fn reads_200k_declarations_and_200k_events() {
+        let n = 200_000;
+        let trace = match parse_trace(&synthetic::synthetic_trace(n, n)) {
+            Ok(trace) => trace,
+            Err(e) => panic!("the synthetic trace does not read: {e}"),
+        };
+        let mut declarations = 0;
+        let mut events = 0;
+        let mut stack: Vec<&Event> = Vec::new();
+        for record in &trace.records {
+            match record {
+                Record::Memoize { .. } | Record::Cached { .. } => declarations += 1,
+                Record::Event(e) => stack.push(e),
+            }
+            while let Some(e) = stack.pop() {
+                events += 1;
+                for step in &e.steps {
+                    if let TraceStep::Compute { events: nested, .. } = step {
+                        stack.extend(nested);
+                    }
+                }
+            }
+        }
+        assert_eq!((declarations, events), (n, n));
     }
 }
