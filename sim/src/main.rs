@@ -6,7 +6,8 @@ use flaskcache_engine::keys::{
     ViewKeyInput, ViewKeyMode,
 };
 use flaskcache_engine::{Profile, PythonVersion};
-use flaskcache_sim::vectors::VectorFile;
+use flaskcache_sim::vectors::{located, VectorFile};
+use std::io::{self, Write};
 use std::process::ExitCode;
 
 /// Flask-Caching's caching semantics, byte-exact, without Python.
@@ -26,9 +27,11 @@ enum Command {
     /// Every event's command is driven through the engine over a model of the recorded
     /// backend; every backend operation, function run, hook and result must be identical.
     /// On a mismatch the first differing step is printed side by side with its event.
-    /// Exit status: 0 iff everything matches, 1 on a mismatch, 2 on unreadable input.
+    /// Exit status: 0 iff everything matches, 1 on a mismatch, 2 on unreadable input (errors
+    /// name FILE:LINE). Key vectors files are checked by `flaskcache vectors`.
     ///
     /// Example: flaskcache replay docs/examples/*.trace.jsonl
+    #[command(verbatim_doc_comment)]
     Replay(flaskcache_sim::replay::ReplayArgs),
     /// Live differential oracle: a random workload run in the real Flask-Caching and in
     /// flaskcache, compared step by step.
@@ -41,6 +44,7 @@ enum Command {
     /// command that reproduces it is printed (exit 1).
     ///
     /// Example: flaskcache oracle --seed 7 --ops 20000 --profile 2.4
+    #[command(verbatim_doc_comment)]
     Oracle(flaskcache_sim::oracle::OracleArgs),
     /// Deterministic simulation: the engine checked against a reference model.
     ///
@@ -54,60 +58,129 @@ enum Command {
     /// findings, by cause. The summary on stdout depends only on the arguments (same seed,
     /// same bytes); timing goes to stderr. On a divergence the history is shrunk, written
     /// as a trace file under --out, and the commands reproducing it are printed (exit 1).
+    /// Each stale-read cause names the run of its example and the command that reruns it.
     ///
     /// Examples (docs/simulation.md has more):
-    ///
     ///   flaskcache explore --seed 1 --runs 1000 --ops 1000 --faults 0.01
-    ///
     ///   flaskcache explore --seed 7 --runs 50 --profile 2.4 --check-determinism
-    ///
+    ///   flaskcache explore --seed 1 --runs 20 --verbose 2> runs.txt
     ///   flaskcache explore --check-trace target/explore/explore-seed1-run17.trace.jsonl
+    #[command(verbatim_doc_comment)]
     Explore(flaskcache_sim::explore::ExploreArgs),
     /// Check golden key vectors recorded from the real Flask-Caching.
     ///
     /// Each FILE is written by tests/vectors/generate.py (format: docs/vectors.md). Every
     /// case is re-derived by flaskcache and compared: keys, version keys, hashed text and
-    /// errors. Exit status 0 iff every case matches; 1 on a mismatch; 2 on unreadable input.
+    /// errors, shown as Python shows them. Exit status 0 iff every case matches; 1 on a
+    /// mismatch; 2 on unreadable input (errors name FILE:LINE, or the JSON pointer of the
+    /// bad field). Traces (docs/trace-format.md) are checked by `flaskcache replay`.
     ///
     /// Example: flaskcache vectors tests/vectors/*.json
+    #[command(verbatim_doc_comment)]
     Vectors {
         /// Vector files to check.
-        #[arg(required = true)]
+        #[arg(required = true, value_name = "FILE")]
         files: Vec<String>,
     },
     /// Print the key a `@cache.cached` view stores for a request.
     ///
+    /// The key Flask-Caching 2.5 or 2.4 derives for a request to PATH, from the decorator's
+    /// key_prefix, query_string and hash_method. Exit status 0 with the key on standard
+    /// output; 1 when deriving it raises (printed; Flask-Caching then serves the view
+    /// uncached); 2 on bad arguments.
+    ///
     /// Examples:
     ///   flaskcache view-key /demo/student/all                 -> view//demo/student/all
-    ///   flaskcache view-key /works --query-string --query 'limit=15&mock=true'
     ///   flaskcache view-key /x --prefix res_student_all       -> res_student_all
+    ///   flaskcache view-key /works --query-string --query 'limit=15&mock=true'
+    ///     -> view//works9ee2cc3f4d4622525119577cca5bbacfe65c679b55702c595ebd993da764088d
+    ///   flaskcache view-key /x --profile 2.4 --query-string --query 'b=2&a=1' --hash sha1
+    ///     -> /xcebe4c2bbe9f4b034306e8115d67c8db359473d4
+    #[command(verbatim_doc_comment)]
     ViewKey {
         /// The decoded request path (`request.path`), e.g. /p/café.
         path: String,
         /// The decorator's key_prefix (default view/%s; without %s it is the whole key).
         #[arg(long, default_value = "view/%s")]
         prefix: String,
-        /// The decorator has query_string=True.
+        /// The decorator has query_string=True: the key is the hash of the sorted query
+        /// arguments (give them with --query).
         #[arg(long)]
         query_string: bool,
-        /// The request's query string (a=1&b=2), used with --query-string.
-        #[arg(long, default_value = "")]
-        query: String,
+        /// The request's query string (a=1&b=2). Requires --query-string: without it
+        /// Flask-Caching ignores the query string, and so would this.
+        #[arg(long, requires = "query_string", value_name = "QUERY")]
+        query: Option<String>,
         /// hash_method (md5, sha1, sha224, sha256, sha384, sha512); default: the profile's.
         #[arg(long)]
         hash: Option<String>,
-        /// Flask-Caching profile: 2.5 or 2.4.
-        #[arg(long, default_value = "2.5")]
-        profile: String,
+        /// Flask-Caching profile: 2.5 or 2.4 (Flask-Cache 0.13 is not supported here).
+        #[arg(long, default_value = "2.5", value_parser = view_key_profile)]
+        profile: Profile,
     },
 }
 
+/// `--profile` of `view-key`.
+fn view_key_profile(text: &str) -> Result<Profile, String> {
+    match Profile::parse(text) {
+        Some(p @ (Profile::FlaskCaching25 | Profile::FlaskCaching24)) => Ok(p),
+        _ => Err("view-key supports profiles 2.5 and 2.4".into()),
+    }
+}
+
+/// Standard output as the subcommands write it. Once a reader closes the pipe
+/// (`flaskcache replay ... | head -1`), the rest of the output is dropped quietly and the
+/// command finishes with its own exit status; any other write error ends it with exit 2.
+struct Stdout {
+    inner: io::StdoutLock<'static>,
+    closed: bool,
+}
+
+impl Stdout {
+    fn new() -> Self {
+        Stdout {
+            inner: io::stdout().lock(),
+            closed: false,
+        }
+    }
+
+    fn closed_pipe<T>(&mut self, result: io::Result<T>, otherwise: T) -> io::Result<T> {
+        match result {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(otherwise)
+            }
+            other => other,
+        }
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        let result = self.inner.write(buf);
+        self.closed_pipe(result, buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let result = self.inner.flush();
+        self.closed_pipe(result, ())
+    }
+}
+
 fn main() -> ExitCode {
-    match Cli::parse().command {
-        Command::Replay(args) => flaskcache_sim::replay::run(&args),
-        Command::Oracle(args) => flaskcache_sim::oracle::run(&args),
-        Command::Explore(args) => flaskcache_sim::explore::run(&args),
-        Command::Vectors { files } => check_vectors(&files),
+    let command = Cli::parse().command;
+    let mut out = Stdout::new();
+    let status = match command {
+        Command::Replay(args) => flaskcache_sim::replay::run(&args, &mut out),
+        Command::Oracle(args) => flaskcache_sim::oracle::run(&args, &mut out),
+        Command::Explore(args) => flaskcache_sim::explore::run(&args, &mut out),
+        Command::Vectors { files } => check_vectors(&files, &mut out),
         Command::ViewKey {
             path,
             prefix,
@@ -119,49 +192,58 @@ fn main() -> ExitCode {
             &path,
             prefix,
             query_string,
-            &query,
+            query.as_deref().unwrap_or(""),
             hash.as_deref(),
-            &profile,
+            profile,
+            &mut out,
         ),
+    };
+    match status.and_then(|status| out.flush().map(|()| status)) {
+        Ok(status) => status,
+        Err(e) => {
+            let _ = writeln!(io::stderr(), "flaskcache: standard output: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 
-fn check_vectors(files: &[String]) -> ExitCode {
+fn check_vectors(files: &[String], out: &mut dyn Write) -> io::Result<ExitCode> {
     let (mut total, mut failed) = (0usize, 0usize);
     for path in files {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("flaskcache: {path}: {e}");
-                return ExitCode::from(2);
+                eprintln!("flaskcache vectors: {path}: {e}");
+                return Ok(ExitCode::from(2));
             }
         };
         let file = match VectorFile::parse(&text) {
             Ok(f) => f,
             Err(e) => {
-                eprintln!("flaskcache: {path}: {e}");
-                return ExitCode::from(2);
+                eprintln!("flaskcache vectors: {}", located(path, &e));
+                return Ok(ExitCode::from(2));
             }
         };
         let (checked, mismatches) = file.check();
-        println!(
+        writeln!(
+            out,
             "{path}: profile {} python {}: {checked} cases, {} mismatches",
             file.profile.as_str(),
             file.python.as_str(),
             mismatches.len()
-        );
+        )?;
         for m in mismatches.iter().take(5) {
-            println!("{m}");
+            writeln!(out, "{m}")?;
         }
         total += checked;
         failed += mismatches.len();
     }
-    println!("checked {total} cases, {failed} mismatches");
-    if failed == 0 {
+    writeln!(out, "checked {total} cases, {failed} mismatches")?;
+    Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
-    }
+    })
 }
 
 fn print_view_key(
@@ -170,17 +252,14 @@ fn print_view_key(
     query_string: bool,
     query: &str,
     hash: Option<&str>,
-    profile: &str,
-) -> ExitCode {
-    let Some(profile) = Profile::parse(profile) else {
-        eprintln!("flaskcache: unknown profile {profile:?} (expected 2.5 or 2.4)");
-        return ExitCode::from(2);
-    };
+    profile: Profile,
+    out: &mut dyn Write,
+) -> io::Result<ExitCode> {
     let hash_method = match hash.map(HashMethod::parse).transpose() {
         Ok(h) => h,
         Err(e) => {
-            eprintln!("flaskcache: {e}");
-            return ExitCode::from(2);
+            eprintln!("flaskcache view-key: {e}");
+            return Ok(ExitCode::from(2));
         }
     };
     let py = PythonVersion::default();
@@ -196,18 +275,21 @@ fn print_view_key(
         mode: ViewKeyMode::Request,
         prefix_result: None,
     };
-    match view_key(&spec, &input, profile, py) {
+    Ok(match view_key(&spec, &input, profile, py) {
         Ok(key) => {
-            println!("{key}");
+            writeln!(out, "{key}")?;
             ExitCode::SUCCESS
         }
         Err(ViewKeyError::Python(e)) => {
-            println!("raises {e} (Flask-Caching then serves the view uncached, FC-1.1.6)");
+            writeln!(
+                out,
+                "raises {e} (Flask-Caching then serves the view uncached, FC-1.1.6)"
+            )?;
             ExitCode::FAILURE
         }
         Err(ViewKeyError::Input(e)) => {
-            eprintln!("flaskcache: {e}");
+            eprintln!("flaskcache view-key: {e}");
             ExitCode::from(2)
         }
-    }
+    })
 }

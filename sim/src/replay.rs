@@ -8,7 +8,7 @@
 //! recorded ones. Every operation and its reply, every function run, hook, log line and the
 //! final result must match.
 
-use crate::trace::{parse_trace, Event, Record, Trace, TraceConfig, TraceStep};
+use crate::trace::{parse_trace, Event, Record, Trace, TraceConfig, TraceError, TraceStep};
 use crate::transcript::{hook_name, render_op, render_reply, render_result, render_store_call};
 use clap::Args;
 use flaskcache_engine::engine::{
@@ -19,6 +19,7 @@ use flaskcache_engine::keys::VersionGenerator;
 use flaskcache_engine::store::{MemoryStore, StoreConfig, StoreError, StoreFlavor, StoreOp};
 use flaskcache_engine::{Profile, PythonVersion};
 use std::collections::HashMap;
+use std::io::Write;
 use std::process::ExitCode;
 
 /// Arguments of `flaskcache replay`.
@@ -342,22 +343,66 @@ pub fn replay(trace: &Trace) -> Result<ReplayReport, String> {
     Ok(r.report)
 }
 
-/// Runs `flaskcache replay`.
-pub fn run(args: &ReplayArgs) -> ExitCode {
+/// Where an error is, as every `flaskcache` error names it: `FILE:LINE` (1-based), or just
+/// `FILE` when the error is about the file as a whole (line 0).
+pub fn location(path: &str, line: usize) -> String {
+    if line == 0 {
+        path.to_owned()
+    } else {
+        format!("{path}:{line}")
+    }
+}
+
+/// Reads and parses the trace file `path`; `Err` is the one-line message for standard error
+/// (`FILE:LINE: reason`), naming a key vectors file given in place of a trace as such.
+pub fn read_trace(path: &str) -> Result<Trace, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    parse_trace(&text).map_err(|e| {
+        if crate::vectors::is_vector_file(&text) {
+            format!(
+                "{path}: this is a key vectors file (docs/vectors.md), not a trace (docs/trace-format.md); use flaskcache vectors"
+            )
+        } else {
+            trace_error(path, &e)
+        }
+    })
+}
+
+/// A [`parse_trace`] error of the file `path`: `FILE:LINE: reason`.
+pub fn trace_error(path: &str, e: &TraceError) -> String {
+    format!("{}: {}", location(path, e.line), column_only(&e.reason))
+}
+
+/// `reason` with serde_json's `at line 1 column C` suffix (the line within the one JSON
+/// line parsed, not the file's) turned into `(column C)`.
+fn column_only(reason: &str) -> String {
+    let Some((head, at)) = reason.rsplit_once(" at line ") else {
+        return reason.to_owned();
+    };
+    match at.split_once(" column ") {
+        Some((line, column))
+            if !line.is_empty()
+                && !column.is_empty()
+                && line
+                    .bytes()
+                    .chain(column.bytes())
+                    .all(|b| b.is_ascii_digit()) =>
+        {
+            format!("{head} (column {column})")
+        }
+        _ => reason.to_owned(),
+    }
+}
+
+/// Runs `flaskcache replay`, writing its report to `out` (errors go to standard error).
+pub fn run(args: &ReplayArgs, out: &mut dyn Write) -> std::io::Result<ExitCode> {
     let (mut steps, mut mismatches) = (0usize, 0usize);
     for path in &args.traces {
-        let text = match std::fs::read_to_string(path) {
+        let trace = match read_trace(path) {
             Ok(t) => t,
-            Err(e) => {
-                eprintln!("flaskcache: {path}: {e}");
-                return ExitCode::from(2);
-            }
-        };
-        let trace = match parse_trace(&text) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("flaskcache: {path}:{}: {}", e.line, e.reason);
-                return ExitCode::from(2);
+            Err(message) => {
+                eprintln!("flaskcache replay: {message}");
+                return Ok(ExitCode::from(2));
             }
         };
         match replay(&trace) {
@@ -365,33 +410,36 @@ pub fn run(args: &ReplayArgs) -> ExitCode {
                 steps += report.steps;
                 if let Some(m) = &report.mismatch {
                     mismatches += 1;
-                    println!(
+                    writeln!(
+                        out,
                         "{path}: event {}, step {}: flaskcache differs from the recording",
                         m.event,
                         m.step + 1
-                    );
-                    println!("  recorded:   {}", m.expected);
-                    println!("  flaskcache: {}", m.ours);
+                    )?;
+                    writeln!(out, "  recorded:   {}", m.expected)?;
+                    writeln!(out, "  flaskcache: {}", m.ours)?;
                 } else {
-                    println!(
+                    writeln!(
+                        out,
                         "{path}: {} events, {} steps, 0 mismatches",
                         report.events, report.steps
-                    );
+                    )?;
                 }
             }
             Err(why) => {
-                eprintln!("flaskcache: {path}: {why}");
-                return ExitCode::from(2);
+                eprintln!("flaskcache replay: {path}: {why}");
+                return Ok(ExitCode::from(2));
             }
         }
     }
-    println!(
+    writeln!(
+        out,
         "replayed {} traces, {steps} steps, {mismatches} mismatches",
         args.traces.len()
-    );
-    if mismatches == 0 {
+    )?;
+    Ok(if mismatches == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
-    }
+    })
 }

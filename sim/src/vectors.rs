@@ -33,10 +33,19 @@ pub struct VectorFile {
 
 impl VectorFile {
     /// Parses a vector file's text.
+    ///
+    /// An error's location is a 1-based line (`3`) when the text is not JSON, else a JSON
+    /// pointer (`/memoize/4/expect`). A trace file (`docs/trace-format.md`) is recognised
+    /// and rejected as such.
     pub fn parse(text: &str) -> Result<Self, DecodeError> {
-        let json: Json = serde_json::from_str(text).map_err(|e| {
-            DecodeError::new(format!("line {}", e.line()), format!("invalid JSON: {e}"))
-        })?;
+        if is_trace(text) {
+            return Err(DecodeError::new(
+                "",
+                "this is a trace (docs/trace-format.md), not a key vectors file (docs/vectors.md); use flaskcache replay",
+            ));
+        }
+        let json: Json = serde_json::from_str(text)
+            .map_err(|e| DecodeError::new(e.line().max(1).to_string(), json_error_reason(&e)))?;
         let format = str_field(&json, "format", "")?;
         if format != "flaskcache-key-vectors/1" {
             return Err(DecodeError::new(
@@ -87,6 +96,95 @@ impl VectorFile {
     }
 }
 
+/// A [`VectorFile::parse`] error of the file `path`, located the way every error of the
+/// `flaskcache` command is: `FILE:LINE: reason`, or `FILE: /json/pointer: reason` inside
+/// the JSON document.
+pub fn located(path: &str, e: &DecodeError) -> String {
+    if e.at.is_empty() {
+        format!("{path}: {}", e.reason)
+    } else if e.at.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{path}:{}: {}", e.at, e.reason)
+    } else {
+        format!("{path}: {}: {}", e.at, e.reason)
+    }
+}
+
+/// serde_json's message without its trailing `at line L column C` (the line is reported
+/// as the location), with the column kept.
+pub fn json_error_reason(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    match text.strip_suffix(&suffix) {
+        Some(reason) => format!("invalid JSON: {reason} (column {})", e.column()),
+        None => format!("invalid JSON: {text}"),
+    }
+}
+
+/// Whether `text` is a trace: its first non-blank line is the `{"flaskcache_trace": N}`
+/// header of `docs/trace-format.md`.
+pub fn is_trace(text: &str) -> bool {
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .and_then(|l| serde_json::from_str::<Json>(l).ok())
+        .is_some_and(|j| j.get("flaskcache_trace").is_some())
+}
+
+/// Whether `text` is a key vectors file (`docs/vectors.md`): a JSON object whose `format`
+/// is `flaskcache-key-vectors/N`.
+pub fn is_vector_file(text: &str) -> bool {
+    serde_json::from_str::<Json>(text).is_ok_and(|j| {
+        j.get("format")
+            .and_then(Json::as_str)
+            .is_some_and(|f| f.starts_with("flaskcache-key-vectors/"))
+    })
+}
+
+/// A compared output written as Python shows it (`None`, `'view//x'`, `['a', 'b']`,
+/// `KeyError: 'x'`), for mismatch reports.
+trait PyText {
+    fn py_text(&self) -> String;
+}
+
+impl PyText for str {
+    fn py_text(&self) -> String {
+        crate::workload::py_str(self)
+    }
+}
+
+impl PyText for String {
+    fn py_text(&self) -> String {
+        self.as_str().py_text()
+    }
+}
+
+impl PyText for PyError {
+    fn py_text(&self) -> String {
+        format!("raises {self}")
+    }
+}
+
+impl<T: PyText> PyText for Vec<T> {
+    fn py_text(&self) -> String {
+        let items: Vec<String> = self.iter().map(PyText::py_text).collect();
+        format!("[{}]", items.join(", "))
+    }
+}
+
+impl<T: PyText + ?Sized> PyText for &T {
+    fn py_text(&self) -> String {
+        (**self).py_text()
+    }
+}
+
+impl<T: PyText> PyText for Option<T> {
+    fn py_text(&self) -> String {
+        match self {
+            Some(v) => v.py_text(),
+            None => "None".into(),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 enum Kind {
     Memoize,
@@ -111,13 +209,13 @@ pub struct Mismatch {
 }
 
 impl Mismatch {
-    fn new(field: &str, expected: impl fmt::Debug, ours: impl fmt::Debug) -> Self {
+    fn new(field: &str, expected: impl Into<String>, ours: impl Into<String>) -> Self {
         Mismatch {
             kind: "",
             id: -1,
             field: field.to_owned(),
-            expected: format!("{expected:?}"),
-            ours: format!("{ours:?}"),
+            expected: expected.into(),
+            ours: ours.into(),
             case: String::new(),
         }
     }
@@ -167,11 +265,11 @@ fn expected_error(expect: &Json) -> Result<Option<PyError>, DecodeError> {
     }
 }
 
-fn compare<T: PartialEq + fmt::Debug>(field: &str, expected: T, ours: T) -> Result<(), Mismatch> {
+fn compare<T: PartialEq + PyText>(field: &str, expected: T, ours: T) -> Result<(), Mismatch> {
     if expected == ours {
         Ok(())
     } else {
-        Err(Mismatch::new(field, expected, ours))
+        Err(Mismatch::new(field, expected.py_text(), ours.py_text()))
     }
 }
 

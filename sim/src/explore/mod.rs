@@ -16,13 +16,15 @@ pub mod pair;
 pub mod run;
 pub mod shrink;
 
-use crate::trace::{parse_trace, Record, Trace, TraceConfig};
+use crate::trace::{Record, Trace, TraceConfig};
 use crate::workload::{generate, Declaration, RunSetup, ACTION_KINDS};
 use clap::Args;
 use flaskcache_engine::Profile;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use run::{execute_guarded, Divergence, ExecOptions, RunReport, Stats};
 use std::fmt::Write as _;
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -55,13 +57,14 @@ pub struct ExploreArgs {
     /// Worker threads (the summary does not depend on it).
     #[arg(long, default_value_t = 1)]
     pub jobs: usize,
-    /// Where failing histories are written.
-    #[arg(long, default_value = "target/explore")]
-    pub out: String,
+    /// Where failing histories are written: explore/ under $CARGO_TARGET_DIR when that is
+    /// set, else under target/.
+    #[arg(long, value_name = "DIR", default_value_os_t = target_subdir("explore"))]
+    pub out: PathBuf,
     /// Histories tried at most while shrinking a failure.
     #[arg(long, default_value_t = 20_000)]
     pub shrink_budget: usize,
-    /// Print each run's configuration and swarm.
+    /// Print each run's configuration and swarm on standard error, one line per run.
     #[arg(long)]
     pub verbose: bool,
     /// Instead of exploring: re-run a trace file on the engine and the model.
@@ -126,6 +129,79 @@ fn parse_profile(text: &str) -> Result<Option<Profile>, String> {
     }
 }
 
+/// `name` under cargo's target directory: `$CARGO_TARGET_DIR/name` when that variable is
+/// set, else `target/name` (relative to the current directory, as cargo reads it).
+pub fn target_subdir(name: &str) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|dir| !dir.is_empty())
+        .map_or_else(|| PathBuf::from("target"), PathBuf::from)
+        .join(name)
+}
+
+/// `word` as one POSIX shell word: as is when it is plain, else single-quoted.
+pub fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+=:,@%".contains(&b));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// The command that runs run `run` of `args` alone.
+fn reproduce_run(args: &ExploreArgs, run: u64) -> String {
+    let mut command = format!(
+        "flaskcache explore --seed {} --first-run {run} --runs 1 --ops {} --faults {} --profile {}",
+        args.seed,
+        args.ops,
+        args.faults,
+        shell_quote(&args.profile)
+    );
+    if args.check_determinism {
+        command.push_str(" --check-determinism");
+    }
+    command
+}
+
+/// A run's configuration and swarm, one line, in the app's terms (`None`, `False`).
+pub fn describe_setup(setup: &RunSetup) -> String {
+    let py_bool = |b: bool| if b { "True" } else { "False" };
+    let kinds: Vec<String> = ACTION_KINDS
+        .iter()
+        .zip(setup.weights)
+        .filter(|(_, w)| *w > 0)
+        .map(|(k, w)| format!("{}={w}", k.name()))
+        .collect();
+    let faults: Vec<&str> = crate::model::OpKind::ALL
+        .iter()
+        .zip(setup.fault_kinds)
+        .filter(|(_, on)| *on)
+        .map(|(k, _)| k.name())
+        .collect();
+    format!(
+        "profile {}, Python {}, app.debug = {}, CACHE_THRESHOLD = {}, get_student timeout = {}, hooks {}; actions (weight): {}; {} delete forms; {}",
+        setup.profile.as_str(),
+        setup.python.as_str(),
+        py_bool(setup.debug),
+        setup.threshold,
+        setup
+            .knobs
+            .get_student_timeout
+            .map_or_else(|| "None".to_owned(), |t| t.to_string()),
+        if setup.knobs.hooks { "declared" } else { "not declared" },
+        kinds.join(", "),
+        setup.forms.len(),
+        if setup.fault_rate == 0.0 || faults.is_empty() {
+            "no faults".to_owned()
+        } else {
+            format!("fault rate {} on {}", setup.fault_rate, faults.join(", "))
+        },
+    )
+}
+
 /// The summary table (deterministic: no timing).
 pub fn summary(args: &ExploreArgs, stats: &Stats, divergences: u64, digest: u64) -> String {
     let mut s = String::new();
@@ -172,16 +248,17 @@ pub fn summary(args: &ExploreArgs, stats: &Stats, divergences: u64, digest: u64)
     for (name, n) in rows {
         let _ = writeln!(s, "  {name:<22}{n:>12}");
     }
-    let stale: u64 = stats.stale.values().map(|(n, _)| n).sum();
+    let stale: u64 = stats.stale.values().map(|f| f.count).sum();
     let _ = writeln!(
         s,
         "stale reads found: {stale} (findings about the app, not engine bugs)"
     );
-    let mut causes: Vec<(&String, &(u64, String))> = stats.stale.iter().collect();
-    causes.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(b.0)));
-    for (cause, (n, example)) in causes {
-        let _ = writeln!(s, "  {cause:<40}{n:>10}");
-        let _ = writeln!(s, "      e.g. {example}");
+    let mut causes: Vec<(&String, &run::Finding)> = stats.stale.iter().collect();
+    causes.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(b.0)));
+    for (cause, found) in causes {
+        let _ = writeln!(s, "  {cause:<40}{:>10}", found.count);
+        let _ = writeln!(s, "      e.g. in run {}: {}", found.run, found.example);
+        let _ = writeln!(s, "      reproduce: {}", reproduce_run(args, found.run));
     }
     let _ = writeln!(s, "faults injected:");
     for (kind, n) in crate::model::OpKind::ALL.iter().zip(stats.faults) {
@@ -245,19 +322,30 @@ fn trace_of(setup: &RunSetup, report: &RunReport) -> Trace {
 }
 
 /// Shrinks a failing run, writes its trace, prints what reproduces it.
-fn report_failure(args: &ExploreArgs, profile: Option<Profile>, run: u64, divergence: &Divergence) {
+fn report_failure(
+    args: &ExploreArgs,
+    profile: Option<Profile>,
+    run: u64,
+    divergence: &Divergence,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     let setup = RunSetup::new(args.seed, run, profile, args.faults);
     let actions = generate(&setup, args.ops);
-    println!();
-    println!("DIVERGENCE in run {run}: {divergence}");
-    println!("run {run}: {}", setup.describe());
+    writeln!(out)?;
+    writeln!(
+        out,
+        "DIVERGENCE in run {run} of seed {}: {divergence}",
+        args.seed
+    )?;
+    writeln!(out, "run {run}: {}", describe_setup(&setup))?;
     let shrunk = shrink::shrink(&setup, &actions, divergence, args.shrink_budget);
-    println!(
+    writeln!(
+        out,
         "shrunk from {} to {} steps ({} histories tried)",
         (divergence.step + 1).min(actions.len()),
         shrunk.actions.len(),
         shrunk.tries
-    );
+    )?;
     let recorded = execute_guarded(
         &setup,
         &shrunk.actions,
@@ -266,76 +354,79 @@ fn report_failure(args: &ExploreArgs, profile: Option<Profile>, run: u64, diverg
             expect_digests: None,
         },
     );
-    println!("minimal failing history:");
+    writeln!(out, "minimal failing history:")?;
     for line in &recorded.timeline {
-        println!("  {line}");
+        writeln!(out, "  {line}")?;
     }
     let trace = trace_of(&setup, &recorded);
-    let path = format!(
-        "{}/explore-seed{}-run{run}.trace.jsonl",
-        args.out, args.seed
-    );
+    let dir = &args.out;
+    let path = dir.join(format!("explore-seed{}-run{run}.trace.jsonl", args.seed));
     let written =
-        std::fs::create_dir_all(&args.out).and_then(|_| std::fs::write(&path, trace.to_jsonl()));
-    match written {
-        Ok(()) => println!("trace written: {path}"),
-        Err(e) => println!("could not write {path}: {e}"),
+        std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&path, trace.to_jsonl()));
+    match &written {
+        Ok(()) => writeln!(out, "trace written: {}", path.display())?,
+        Err(e) => writeln!(out, "could not write {}: {e}", path.display())?,
     }
-    println!("reproduce the run:       flaskcache explore --seed {} --first-run {run} --runs 1 --ops {} --faults {} --profile {}",
-        args.seed, args.ops, args.faults, args.profile);
-    println!("reproduce the history:   flaskcache explore --check-trace {path}");
+    writeln!(out, "reproduce the run:       {}", reproduce_run(args, run))?;
+    if written.is_ok() {
+        writeln!(
+            out,
+            "reproduce the history:   flaskcache explore --check-trace {}",
+            shell_quote(&path.to_string_lossy())
+        )?;
+    }
+    Ok(())
 }
 
-fn check_trace_file(path: &str) -> ExitCode {
-    let text = match std::fs::read_to_string(path) {
+fn check_trace_file(path: &str, out: &mut dyn Write) -> std::io::Result<ExitCode> {
+    let trace = match crate::replay::read_trace(path) {
         Ok(t) => t,
-        Err(e) => {
-            eprintln!("flaskcache explore: {path}: {e}");
-            return ExitCode::from(2);
+        Err(message) => {
+            eprintln!("flaskcache explore: {message}");
+            return Ok(ExitCode::from(2));
         }
     };
-    let trace = match parse_trace(&text) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("flaskcache explore: {path}:{}: {}", e.line, e.reason);
-            return ExitCode::from(2);
-        }
-    };
-    match check::check_trace(&trace, usize::MAX) {
+    Ok(match check::check_trace(&trace, usize::MAX) {
         Err(e) => {
             eprintln!("flaskcache explore: {path}: {e}");
             ExitCode::from(2)
         }
         Ok(report) => match report.divergence {
             None => {
-                println!("{path}: {} events, engine and model agree", report.events);
+                writeln!(
+                    out,
+                    "{path}: {} events, engine and model agree",
+                    report.events
+                )?;
                 ExitCode::SUCCESS
             }
             Some((event, detail)) => {
-                println!("{path}: DIVERGENCE at event {event}: {detail}");
+                writeln!(out, "{path}: DIVERGENCE at event {event}: {detail}")?;
                 ExitCode::FAILURE
             }
         },
-    }
+    })
 }
 
-/// Runs `flaskcache explore`.
-pub fn run(args: &ExploreArgs) -> ExitCode {
+/// Runs `flaskcache explore`, writing the summary (and any failure) to `out`; timing and
+/// `--verbose` lines go to standard error.
+pub fn run(args: &ExploreArgs, out: &mut dyn Write) -> std::io::Result<ExitCode> {
     if let Some(path) = &args.check_trace {
-        return check_trace_file(path);
+        return check_trace_file(path, out);
     }
     let profile = match parse_profile(&args.profile) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("flaskcache explore: {e}");
-            return ExitCode::from(2);
+            return Ok(ExitCode::from(2));
         }
     };
     if !(0.0..=1.0).contains(&args.faults) {
         eprintln!("flaskcache explore: --faults must be between 0 and 1");
-        return ExitCode::from(2);
+        return Ok(ExitCode::from(2));
     }
     let started = Instant::now();
+    // Drawn only when standard error is a terminal.
     let bar = ProgressBar::with_draw_target(Some(args.runs), ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} runs {msg}")
@@ -359,7 +450,11 @@ pub fn run(args: &ExploreArgs) -> ExitCode {
                 }
                 if args.verbose {
                     let setup = RunSetup::new(args.seed, run, profile, args.faults);
-                    bar.println(format!("run {run}: {}", setup.describe()));
+                    let line = format!("run {run}: {}", describe_setup(&setup));
+                    // Not `bar.println`: that prints nothing while the bar is hidden.
+                    bar.suspend(|| {
+                        let _ = writeln!(std::io::stderr(), "{line}");
+                    });
                 }
                 if let Ok(mut r) = results.lock() {
                     r.push(done);
@@ -381,9 +476,11 @@ pub fn run(args: &ExploreArgs) -> ExitCode {
         let _ = write!(digest, "{:x}.", d.digest);
     }
     let failures = u64::from(failing.is_some());
-    print!("{}", summary(args, &stats, failures, digest.0));
+    write!(out, "{}", summary(args, &stats, failures, digest.0))?;
+    out.flush()?;
     let secs = elapsed.as_secs_f64();
-    eprintln!(
+    let _ = writeln!(
+        std::io::stderr(),
         "timing: {} simulated operations in {:.2} s = {:.0} ops/s ({} thread(s); not part of the deterministic summary)",
         stats.total_ops(),
         secs,
@@ -393,10 +490,54 @@ pub fn run(args: &ExploreArgs) -> ExitCode {
     match done.iter().find(|d| d.divergence.is_some()) {
         Some(d) => {
             if let Some(div) = &d.divergence {
-                report_failure(args, profile, d.run, div);
+                report_failure(args, profile, d.run, div, out)?;
             }
-            ExitCode::FAILURE
+            Ok(ExitCode::FAILURE)
         }
-        None => ExitCode::SUCCESS,
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        explore: ExploreArgs,
+    }
+
+    fn args(argv: &[&str]) -> ExploreArgs {
+        let argv = std::iter::once("explore").chain(argv.iter().copied());
+        match Cli::try_parse_from(argv) {
+            Ok(cli) => cli.explore,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn the_reproducing_command_runs_the_one_run_with_the_same_checks() {
+        let a = args(&[
+            "--seed", "9", "--runs", "50", "--ops", "300", "--faults", "0.01",
+        ]);
+        assert_eq!(
+            reproduce_run(&a, 17),
+            "flaskcache explore --seed 9 --first-run 17 --runs 1 --ops 300 --faults 0.01 --profile all"
+        );
+        let a = args(&["--profile", "2.4", "--check-determinism", "--jobs", "2"]);
+        assert!(reproduce_run(&a, 3).ends_with(" --profile 2.4 --check-determinism"));
+    }
+
+    #[test]
+    fn paths_are_quoted_for_the_shell_when_needed() {
+        assert_eq!(
+            shell_quote("target/explore/x-1.trace.jsonl"),
+            "target/explore/x-1.trace.jsonl"
+        );
+        assert_eq!(shell_quote("my dir/x"), "'my dir/x'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
     }
 }

@@ -60,12 +60,23 @@ pub struct Stats {
     pub ineffective: u64,
     /// Invalidations of a call that had no entry.
     pub vacuous: u64,
-    /// Stale reads found, by cause: count and the first example.
-    pub stale: BTreeMap<String, (u64, String)>,
+    /// Stale reads found, by cause.
+    pub stale: BTreeMap<String, Finding>,
     /// Faults injected, by backend method ([`OpKind::ALL`] order).
     pub faults: [u64; 9],
     /// Version keys lost.
     pub lost_version_keys: u64,
+}
+
+/// The stale reads of one cause, over the runs counted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// How many.
+    pub count: u64,
+    /// The first one, described.
+    pub example: String,
+    /// The run the example was found in.
+    pub run: u64,
 }
 
 impl Stats {
@@ -88,12 +99,12 @@ impl Stats {
         self.effective += other.effective;
         self.ineffective += other.ineffective;
         self.vacuous += other.vacuous;
-        for (cause, (n, example)) in &other.stale {
-            let e = self
-                .stale
-                .entry(cause.clone())
-                .or_insert_with(|| (0, example.clone()));
-            e.0 += n;
+        for (cause, found) in &other.stale {
+            let e = self.stale.entry(cause.clone()).or_insert_with(|| Finding {
+                count: 0,
+                ..found.clone()
+            });
+            e.count += found.count;
         }
         for (a, b) in self.faults.iter_mut().zip(other.faults) {
             *a += b;
@@ -502,12 +513,13 @@ impl Sim<'_> {
             )
         });
         self.note(format!("! stale read ({cause}): {message}"));
-        let entry = self
-            .stats
-            .stale
-            .entry(cause)
-            .or_insert_with(|| (0, message));
-        entry.0 += 1;
+        let run = self.setup.run;
+        let entry = self.stats.stale.entry(cause).or_insert_with(|| Finding {
+            count: 0,
+            example: message,
+            run,
+        });
+        entry.count += 1;
         Ok(())
     }
 

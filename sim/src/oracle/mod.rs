@@ -6,10 +6,12 @@
 
 pub mod script;
 
-use crate::replay::replay;
+use crate::explore::{shell_quote, target_subdir};
+use crate::replay::{replay, trace_error};
 use crate::trace::{parse_trace, Record, Trace};
 use clap::Args;
 use flaskcache_engine::Profile;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
@@ -30,8 +32,9 @@ pub struct OracleArgs {
     /// .venv-fc25 / .venv-fc24 / .venv-fc013 (created by .ci/run).
     #[arg(long)]
     pub python: Option<PathBuf>,
-    /// Directory for the workload script, its trace and any failure trace.
-    #[arg(long, default_value = "target/oracle")]
+    /// Directory for the workload script, its trace and any failure trace: oracle/ under
+    /// $CARGO_TARGET_DIR when that is set, else under target/.
+    #[arg(long, value_name = "DIR", default_value_os_t = target_subdir("oracle"))]
     pub out_dir: PathBuf,
 }
 
@@ -94,53 +97,51 @@ fn prefix(trace: &Trace, number: u64) -> Trace {
     }
 }
 
-/// Runs `flaskcache oracle`.
-pub fn run(args: &OracleArgs) -> ExitCode {
+/// Runs `flaskcache oracle`, writing its report to `out` (errors go to standard error).
+pub fn run(args: &OracleArgs, out: &mut dyn Write) -> std::io::Result<ExitCode> {
     let Some(profile) = Profile::parse(&args.profile) else {
         eprintln!(
             "flaskcache oracle: unknown profile {:?} (expected 2.5, 2.4 or 0.13)",
             args.profile
         );
-        return ExitCode::from(2);
+        return Ok(ExitCode::from(2));
     };
     let Some(python) = args.python.clone().or_else(|| default_python(profile)) else {
         eprintln!(
             "flaskcache oracle: no Python with the profile {} library: pass --python, or run .ci/run to create the venvs",
             profile.as_str()
         );
-        return ExitCode::from(2);
+        return Ok(ExitCode::from(2));
     };
     let dir = args
         .out_dir
         .join(format!("{}-seed-{}", profile.as_str(), args.seed));
     if let Err(e) = std::fs::create_dir_all(&dir) {
         eprintln!("flaskcache oracle: {}: {e}", dir.display());
-        return ExitCode::from(2);
+        return Ok(ExitCode::from(2));
     }
     let script_path = dir.join("workload.py");
     let trace_path = dir.join("workload.trace.jsonl");
     let script = script::generate(args.seed, args.ops, profile);
     if let Err(e) = std::fs::write(&script_path, script) {
         eprintln!("flaskcache oracle: {}: {e}", script_path.display());
-        return ExitCode::from(2);
+        return Ok(ExitCode::from(2));
     }
     let text = match record(&python, &script_path, &trace_path) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("flaskcache oracle: {e}");
-            return ExitCode::from(2);
+            return Ok(ExitCode::from(2));
         }
     };
     let trace = match parse_trace(&text) {
         Ok(t) => t,
         Err(e) => {
             eprintln!(
-                "flaskcache oracle: {}:{}: {}",
-                trace_path.display(),
-                e.line,
-                e.reason
+                "flaskcache oracle: {}",
+                trace_error(&trace_path.to_string_lossy(), &e)
             );
-            return ExitCode::from(2);
+            return Ok(ExitCode::from(2));
         }
     };
     if trace.config.profile != profile {
@@ -150,51 +151,66 @@ pub fn run(args: &OracleArgs) -> ExitCode {
             trace.config.profile.as_str(),
             profile.as_str()
         );
-        return ExitCode::from(2);
+        return Ok(ExitCode::from(2));
     }
     let report = match replay(&trace) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("flaskcache oracle: {e}");
-            return ExitCode::from(2);
+            return Ok(ExitCode::from(2));
         }
     };
     let Some(m) = report.mismatch else {
-        println!(
+        writeln!(
+            out,
             "oracle: profile {} seed {}: {} operations, {} events, {} steps, 0 divergences",
             profile.as_str(),
             args.seed,
             args.ops,
             report.events,
             report.steps
-        );
-        return ExitCode::SUCCESS;
+        )?;
+        return Ok(ExitCode::SUCCESS);
     };
     let failure = dir.join("failure.trace.jsonl");
     let shortest = prefix(&trace, m.event);
-    if let Err(e) = std::fs::write(&failure, shortest.to_jsonl()) {
+    let written = std::fs::write(&failure, shortest.to_jsonl());
+    if let Err(e) = &written {
         eprintln!("flaskcache oracle: {}: {e}", failure.display());
     }
-    println!(
+    writeln!(
+        out,
         "oracle: profile {} seed {}: DIVERGENCE at event {}, step {}",
         profile.as_str(),
         args.seed,
         m.event,
         m.step + 1
-    );
-    println!("  real library: {}", m.expected);
-    println!("  flaskcache:   {}", m.ours);
-    println!(
-        "  shortest failing prefix ({} records): {}",
-        shortest.records.len(),
-        failure.display()
-    );
-    println!("  reproduce: flaskcache replay {}", failure.display());
-    println!(
-        "  or rerun: flaskcache oracle --seed {} --ops {} --profile {}",
+    )?;
+    writeln!(out, "  real library: {}", m.expected)?;
+    writeln!(out, "  flaskcache:   {}", m.ours)?;
+    if written.is_ok() {
+        writeln!(
+            out,
+            "  shortest failing prefix ({} records): {}",
+            shortest.records.len(),
+            failure.display()
+        )?;
+        writeln!(
+            out,
+            "  reproduce: flaskcache replay {}",
+            shell_quote(&failure.to_string_lossy())
+        )?;
+    }
+    writeln!(
+        out,
+        "  or rerun: flaskcache oracle --seed {} --ops {} --profile {}{}",
         args.seed,
         args.ops,
-        profile.as_str()
-    );
-    ExitCode::FAILURE
+        profile.as_str(),
+        match &args.python {
+            Some(p) => format!(" --python {}", shell_quote(&p.to_string_lossy())),
+            None => String::new(),
+        }
+    )?;
+    Ok(ExitCode::FAILURE)
 }
