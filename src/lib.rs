@@ -61,3 +61,8 @@ pub use flaskcache_engine::{
     Binding, ClassRef, FunctionDescriptor, Param, ParamKind, Profile, PyError, PyExceptionType,
     PyObject, PythonVersion, StoreConfig, Timestamp, Value,
 };
+
+/// The README's code blocks, compiled and run as doctests so that they stay true as printed.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -16,7 +16,7 @@
 //! `docs/semantics.md`.
 
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod cache;
 pub mod engine;

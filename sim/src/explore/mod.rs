@@ -3,7 +3,7 @@
 //!
 //! Each run draws a configuration and a history from its seed ([`crate::workload`]),
 //! executes it on the engine (over a `MemoryStore`, with faults injected between them) and
-//! on the model, and checks the invariants of [`run`]. The summary is a function of the
+//! on the model, and checks the invariants of [`run`](mod@run). The summary is a function of the
 //! arguments only: the same seed prints the same bytes on standard output. Timing figures
 //! go to standard error, on a line starting `timing:`.
 //!

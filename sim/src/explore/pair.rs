@@ -119,6 +119,30 @@ pub struct Pair {
     py: PythonVersion,
 }
 
+/// `['a', 'b']`: keys as Python prints a list of them.
+fn key_list<'a>(keys: impl Iterator<Item = &'a str>) -> String {
+    let keys: Vec<String> = keys.map(crate::workload::py_str).collect();
+    format!("[{}]", keys.join(", "))
+}
+
+/// ` key 'k'` for a hit or a miss (the key the call read), else nothing.
+fn event_key(event: &CacheEvent) -> String {
+    match event {
+        CacheEvent::Hit { key } | CacheEvent::Miss { key, .. } => {
+            format!(" key {}", crate::workload::py_str(key))
+        }
+        _ => String::new(),
+    }
+}
+
+fn liveness(alive: bool) -> &'static str {
+    if alive {
+        "alive"
+    } else {
+        "dead"
+    }
+}
+
 /// An outcome, one line: `= 'x' (miss, stored)`.
 pub fn render_outcome(outcome: &Outcome, py: PythonVersion) -> String {
     let event = match &outcome.event {
@@ -213,11 +237,11 @@ impl Pair {
                     return Err(mismatch(
                         "outcome",
                         format!(
-                            "engine: {}\n  model:  {}\n  engine event: {:?}\n  model event:  {:?}",
+                            "engine: {}{}\n  model:  {}{}",
                             render_outcome(&e.0.outcome, self.py),
+                            event_key(&e.0.outcome.event),
                             render_outcome(&outcome, self.py),
-                            e.0.outcome.event,
-                            outcome.event
+                            event_key(&outcome.event),
                         ),
                     ));
                 }
@@ -376,11 +400,11 @@ impl Pair {
             return Err(mismatch(
                 "store",
                 format!(
-                    "the engine's store holds {} entries, the model's {}\n  engine: {:?}\n  model:  {:?}",
+                    "the engine's store holds {} entries, the model's {}\n  engine: {}\n  model:  {}",
                     engine.len(),
                     model.len(),
-                    engine.iter().map(|(k, _, _)| *k).collect::<Vec<_>>(),
-                    model.iter().map(|e| e.key.as_str()).collect::<Vec<_>>()
+                    key_list(engine.iter().map(|(k, _, _)| *k)),
+                    key_list(model.iter().map(|e| e.key.as_str()))
                 ),
             ));
         }
@@ -396,12 +420,14 @@ impl Pair {
                 return Err(mismatch(
                     "store",
                     format!(
-                        "engine entry {} = {} (expires {expires}, alive {alive})\n  model entry  {} = {} (expires {:?}, alive {model_alive})",
+                        "engine entry {} = {} (expires {expires}, {})\n  model entry  {} = {} (expires {}, {})",
                         crate::workload::py_str(key),
                         value.repr(self.py),
+                        liveness(alive),
                         crate::workload::py_str(&m.key),
                         m.value.repr(self.py),
-                        m.expires
+                        m.expires,
+                        liveness(model_alive),
                     ),
                 ));
             }

@@ -27,6 +27,17 @@ pub enum Expiry {
     Redis(f64),
 }
 
+impl std::fmt::Display for Expiry {
+    /// As Python holds it: `1000030` (an int), `1000030.5` (a float), `EX until 1000030.5`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Expiry::Int(e) => write!(f, "{e}"),
+            Expiry::Float(x) => write!(f, "{x}"),
+            Expiry::Redis(x) => write!(f, "EX until {x}"),
+        }
+    }
+}
+
 impl Expiry {
     /// `expires == 0`: never expires.
     fn is_never(self) -> bool {

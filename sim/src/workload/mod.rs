@@ -1434,12 +1434,14 @@ impl RunSetup {
             .map(|(k, w)| format!("{}={w}", k.name()))
             .collect();
         format!(
-            "profile {} python {} debug {} threshold {} get_student timeout {:?} hooks {}; {}; {} forms; fault rate {}",
+            "profile {} python {} debug {} threshold {} get_student timeout {} hooks {}; {}; {} forms; fault rate {}",
             self.profile.as_str(),
             self.python.as_str(),
-            self.debug,
+            if self.debug { "True" } else { "False" },
             self.threshold,
-            self.knobs.get_student_timeout,
+            self.knobs
+                .get_student_timeout
+                .map_or("None".to_owned(), |t| t.to_string()),
             self.knobs.hooks,
             kinds.join(" "),
             self.forms.len(),
