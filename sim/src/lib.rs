@@ -8,7 +8,8 @@
 //! - [`oracle`]: random workloads run in the real library and replayed;
 //! - [`model`], [`workload`], [`explore`]: the reference model, simulated apps, and seeded
 //!   exploration with fault injection and shrinking;
-//! - [`fuzzing`]: the bodies of the fuzz targets in `fuzz/`.
+//! - [`fuzzing`]: the bodies of the fuzz targets in `fuzz/`;
+//! - [`redis_tool`]: `flaskcache redis`, the tool for a Flask app's Redis cache.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -18,6 +19,7 @@ pub mod fuzzing;
 pub mod model;
 pub mod oracle;
 pub mod pyjson;
+pub mod redis_tool;
 pub mod replay;
 pub mod trace;
 pub mod transcript;

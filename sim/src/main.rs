@@ -67,6 +67,27 @@ enum Command {
     ///   flaskcache explore --check-trace target/explore/explore-seed1-run17.trace.jsonl
     #[command(verbatim_doc_comment)]
     Explore(flaskcache_sim::explore::ExploreArgs),
+    /// Inspect and repair a Flask app's Redis cache in Flask-Caching's terms.
+    ///
+    /// Every verb takes --url (default redis://127.0.0.1:6379/0), --prefix (default the
+    /// declarations' CACHE_KEY_PREFIX, else flask_cache_), --profile (2.5 or 2.4) and
+    /// --declarations FILE (a trace the recorder wrote for the app: its declarations name
+    /// the memoized functions and cached views, so no signature is typed by hand). Keys are
+    /// computed by the engine's own flows, exactly as Flask-Caching computes them. The
+    /// server in use is printed on standard error; `set` and `invalidate` refuse a server
+    /// that is not on this machine unless --allow-remote is given.
+    /// Exit status: 0 success; 1 a lookup missed, a key is absent, or an invalidation
+    /// removed nothing; 2 bad input or a failure. docs/redis.md has a walk-through.
+    ///
+    /// Examples:
+    ///   flaskcache redis keys --declarations app.trace.jsonl
+    ///   flaskcache redis get view//products/1
+    ///   flaskcache redis set greeting "'hello'" --timeout 60
+    ///   flaskcache redis lookup "price('cake')" --declarations app.trace.jsonl
+    ///   flaskcache redis invalidate "price('cake')" --declarations app.trace.jsonl
+    ///   flaskcache redis invalidate --view /products/1 --declarations app.trace.jsonl
+    #[command(verbatim_doc_comment)]
+    Redis(flaskcache_sim::redis_tool::RedisArgs),
     /// Check golden key vectors recorded from the real Flask-Caching.
     ///
     /// Each FILE is written by tests/vectors/generate.py (format: docs/vectors.md). Every
@@ -180,6 +201,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => flaskcache_sim::replay::run(&args, &mut out),
         Command::Oracle(args) => flaskcache_sim::oracle::run(&args, &mut out),
         Command::Explore(args) => flaskcache_sim::explore::run(&args, &mut out),
+        Command::Redis(args) => flaskcache_sim::redis_tool::run(&args, &mut out),
         Command::Vectors { files } => check_vectors(&files, &mut out),
         Command::ViewKey {
             path,

@@ -28,6 +28,15 @@ pub struct ReplayArgs {
     /// Trace files (JSON Lines, docs/trace-format.md).
     #[arg(required = true)]
     pub traces: Vec<String>,
+    /// Run the store operations on a real Redis server (redis://HOST:PORT[/DB]) instead
+    /// of the model; RedisCache traces only. The trace's key prefix is emptied first
+    /// (every key of the database when the prefix is empty). Virtual clock advances are
+    /// made to hold on the server (docs/redis.md says how exactly).
+    #[arg(long, value_name = "URL")]
+    pub backend: Option<String>,
+    /// Allow --backend on a server that is not on this machine (it is flushed).
+    #[arg(long, requires = "backend")]
+    pub allow_remote: bool,
 }
 
 /// The first step where flaskcache and the recording differ.
@@ -65,7 +74,10 @@ pub fn flavor_for(profile: Profile) -> StoreFlavor {
 
 struct Replayer {
     engine: Engine,
+    /// The model of the recorded backend; with a real server, it only tracks deadlines.
     store: MemoryStore,
+    /// The real server the operations run on, when replaying with `--backend`.
+    real: Option<crate::redis_tool::replay_backend::RealSide>,
     py: PythonVersion,
     memoized: HashMap<String, MemoizedId>,
     cached: HashMap<String, CachedId>,
@@ -122,6 +134,18 @@ impl Replayer {
         op: &StoreOp,
         recorded: &PyError,
     ) -> Result<StoreError, Stop> {
+        if let Some(real) = self.real.as_mut() {
+            let ours = real.execute(op, event.at, &mut self.store);
+            return match ours {
+                Err(ours) if &ours.to_py_error(self.py) == recorded => Ok(ours),
+                ours => Err(self.mismatch(
+                    event,
+                    index,
+                    render_store_call(op, &Err(StoreError::Raised(recorded.clone())), self.py),
+                    render_store_call(op, &ours, self.py),
+                )),
+            };
+        }
         let before = self.store.clone();
         match self.store.execute(op, event.at) {
             Ok(_) => {
@@ -141,6 +165,11 @@ impl Replayer {
     /// Replays one event (and the events nested in its function body).
     fn event(&mut self, event: &Event) -> Result<(), Stop> {
         self.report.events += 1;
+        if let Some(real) = self.real.as_mut() {
+            if let Err((expected, ours)) = real.advance(event.at, &self.store) {
+                return Err(self.mismatch(event, 0, expected, ours));
+            }
+        }
         let Some(command) = self.command(event)? else {
             return Ok(());
         };
@@ -173,7 +202,10 @@ impl Replayer {
                 (Step::Store(op), TraceStep::Store { op: rop, reply }) if op == rop => {
                     match reply {
                         Ok(rreply) => {
-                            let ours = self.store.execute(op, event.at);
+                            let ours = match self.real.as_mut() {
+                                Some(real) => real.execute(op, event.at, &mut self.store),
+                                None => self.store.execute(op, event.at),
+                            };
                             if ours.as_ref() != Ok(rreply) {
                                 return Err(self.mismatch(
                                     event,
@@ -289,8 +321,20 @@ pub fn store_flavor(c: &TraceConfig) -> Result<StoreFlavor, String> {
 
 /// Replays a parsed trace. `Err` when the trace asks for something the engine cannot run.
 pub fn replay(trace: &Trace) -> Result<ReplayReport, String> {
+    replay_on(trace, None)
+}
+
+/// Replays a parsed trace with its store operations on the real Redis server at `backend`
+/// (`None`: on the model). `Err` when the trace cannot be replayed there.
+pub fn replay_on(trace: &Trace, backend: Option<&str>) -> Result<ReplayReport, String> {
     let c = &trace.config;
     let flavor = store_flavor(c)?;
+    let real = match backend {
+        None => None,
+        Some(url) => Some(crate::redis_tool::replay_backend::RealSide::open(
+            url, c, flavor,
+        )?),
+    };
     let mut r = Replayer {
         engine: Engine::new(EngineConfig {
             profile: c.profile,
@@ -305,6 +349,7 @@ pub fn replay(trace: &Trace) -> Result<ReplayReport, String> {
             ignore_delete_many_errors: c.ignore_errors,
             flavor,
         }),
+        real,
         py: c.python,
         memoized: HashMap::new(),
         cached: HashMap::new(),
@@ -338,6 +383,20 @@ pub fn replay(trace: &Trace) -> Result<ReplayReport, String> {
                 }
                 Err(Stop::Invalid(why)) => return Err(why),
             },
+        }
+    }
+    if let Some(real) = r.real.as_mut() {
+        if let Err((expected, ours)) = real.finish(&r.store) {
+            let last = trace.records.iter().rev().find_map(|rec| match rec {
+                Record::Event(e) => Some(e.number),
+                _ => None,
+            });
+            r.report.mismatch = Some(Mismatch {
+                event: last.unwrap_or(0),
+                step: 0,
+                expected: format!("at the end: {expected}"),
+                ours,
+            });
         }
     }
     Ok(r.report)
@@ -397,6 +456,15 @@ fn column_only(reason: &str) -> String {
 /// Runs `flaskcache replay`, writing its report to `out` (errors go to standard error).
 pub fn run(args: &ReplayArgs, out: &mut dyn Write) -> std::io::Result<ExitCode> {
     let (mut steps, mut mismatches) = (0usize, 0usize);
+    if let Some(url) = &args.backend {
+        if !crate::redis_tool::real::is_loopback(url) && !args.allow_remote {
+            eprintln!(
+                "flaskcache replay: --backend {} is not on this machine, and replay empties the trace's key prefix there; add --allow-remote if that is really meant",
+                crate::redis_tool::real::redact(url)
+            );
+            return Ok(ExitCode::from(2));
+        }
+    }
     for path in &args.traces {
         let trace = match read_trace(path) {
             Ok(t) => t,
@@ -405,7 +473,7 @@ pub fn run(args: &ReplayArgs, out: &mut dyn Write) -> std::io::Result<ExitCode> 
                 return Ok(ExitCode::from(2));
             }
         };
-        match replay(&trace) {
+        match replay_on(&trace, args.backend.as_deref()) {
             Ok(report) => {
                 steps += report.steps;
                 if let Some(m) = &report.mismatch {
