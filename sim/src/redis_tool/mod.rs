@@ -31,7 +31,7 @@ pub struct RedisArgs {
 /// Options every verb takes (after the verb).
 #[derive(Args, Debug, Clone)]
 pub struct Common {
-    /// The server: redis://[user:password@]host:port[/db] (CACHE_REDIS_URL).
+    /// The server: `redis://[user:password@]host:port[/db]` (CACHE_REDIS_URL).
     #[arg(long, default_value = "redis://127.0.0.1:6379/0")]
     pub url: String,
     /// CACHE_KEY_PREFIX ('' for none). Default: the declarations' prefix when they come
@@ -70,7 +70,7 @@ pub enum RedisCommand {
     ///
     /// Each key (as Flask-Caching names it, without the prefix) is classified as a view key
     /// (by the declared views' key_prefix templates, default view/%s), a version key
-    /// (<module.qualname>_memver, or <...>.<instance>_memver), a memoized entry (16
+    /// (`<module.qualname>_memver`, or `<...>.<instance>_memver`), a memoized entry (16
     /// characters of hash followed by the current version of a function), or other.
     ///
     /// Example:
