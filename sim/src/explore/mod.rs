@@ -7,6 +7,12 @@
 //! arguments only: the same seed prints the same bytes on standard output. Timing figures
 //! go to standard error, on a line starting `timing:`.
 //!
+//! The backend is the profile's `SimpleCache` unless `--store redis` is given: then each
+//! run also draws a `RedisCache` configuration (profile 2.5 or 2.4, a key prefix from
+//! [`REDIS_PREFIXES`], Flask-Caching's default timeout) from a stream of its own, so the
+//! `SimpleCache` runs of a seed are the same with or without it. `--backend redis://...`
+//! runs those on a real server instead of the engine's `MemoryStore` ([`store::RealStore`]).
+//!
 //! On a divergence the failing history is shrunk ([`shrink`]), written as a trace file
 //! (`docs/trace-format.md`), printed as a timeline, and the commands that reproduce it are
 //! printed; the exit status is 1.
@@ -15,13 +21,15 @@ pub mod check;
 pub mod pair;
 pub mod run;
 pub mod shrink;
+pub mod store;
 
 use crate::trace::{Record, Trace, TraceConfig};
+use crate::workload::rng::SplitMix64;
 use crate::workload::{generate, Declaration, RunSetup, ACTION_KINDS};
 use clap::Args;
 use flaskcache_engine::Profile;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use run::{execute_guarded, Divergence, ExecOptions, RunReport, Stats};
+use run::{execute_guarded_on, Divergence, ExecOptions, RunReport, Stats, StoreSpec};
 use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;
@@ -61,9 +69,22 @@ pub struct ExploreArgs {
     /// set, else under target/.
     #[arg(long, value_name = "DIR", default_value_os_t = target_subdir("explore"))]
     pub out: PathBuf,
-    /// Histories tried at most while shrinking a failure.
-    #[arg(long, default_value_t = 20_000)]
-    pub shrink_budget: usize,
+    /// Histories tried at most while shrinking a failure (default 20000; 300 with
+    /// --backend, where each one runs on the server).
+    #[arg(long, value_name = "N")]
+    pub shrink_budget: Option<usize>,
+    /// The backend: simple (the profile's SimpleCache) or redis (RedisCache: each run draws
+    /// a key prefix, profile 2.5 or 2.4), in memory.
+    #[arg(long, default_value = "simple", value_parser = ["simple", "redis"])]
+    pub store: String,
+    /// Run each RedisCache run on the Redis server at URL (redis://host:port[/db]; implies
+    /// --store redis). The runs empty the key prefixes they draw, and the whole database
+    /// for the empty prefix: give the explorer a database of its own.
+    #[arg(long, value_name = "URL")]
+    pub backend: Option<String>,
+    /// Allow --backend on a server that is not on this machine (it is emptied).
+    #[arg(long, requires = "backend")]
+    pub allow_remote: bool,
     /// Print each run's configuration and swarm on standard error, one line per run.
     #[arg(long)]
     pub verbose: bool,
@@ -88,14 +109,54 @@ fn digest_of(report: &RunReport) -> u64 {
     h.0
 }
 
+/// The `CACHE_KEY_PREFIX`es a `RedisCache` run draws from: Flask-Caching's default, none
+/// (`clear()` is then `FLUSHDB`), one with glob characters (cachelib's `clear()` passes
+/// `prefix*` to `KEYS` as a pattern, unescaped), and an app's own.
+pub const REDIS_PREFIXES: [&str; 4] = ["flask_cache_", "", "fc[x]?_", "shop:"];
+
+/// The stream the `RedisCache` draws come from, apart from the workload's.
+const REDIS_STREAM: u64 = 0x5245_4449_5343_4143;
+
+/// Whether the runs are `RedisCache` runs.
+fn redis_runs(args: &ExploreArgs) -> bool {
+    args.backend.is_some() || args.store == "redis"
+}
+
+/// How run `run` is set up: the workload's configuration and the backend. `SimpleCache`
+/// runs are exactly [`RunSetup::new`]'s; a `RedisCache` run draws its profile (unless
+/// `profile` fixes it) and its prefix first, from a stream of its own.
+pub fn run_setup(args: &ExploreArgs, profile: Option<Profile>, run: u64) -> (RunSetup, StoreSpec) {
+    if !redis_runs(args) {
+        let setup = RunSetup::new(args.seed, run, profile, args.faults);
+        return (setup, StoreSpec::Simple);
+    }
+    let mut r = SplitMix64::fork(args.seed ^ REDIS_STREAM, run);
+    let drawn = if r.chance(0.5) {
+        Profile::FlaskCaching25
+    } else {
+        Profile::FlaskCaching24
+    };
+    let prefix = REDIS_PREFIXES
+        .get(r.index(REDIS_PREFIXES.len()))
+        .copied()
+        .unwrap_or("flask_cache_");
+    let setup = RunSetup::new(args.seed, run, Some(profile.unwrap_or(drawn)), args.faults);
+    let spec = StoreSpec::Redis {
+        prefix: prefix.to_owned(),
+        server: args.backend.clone(),
+    };
+    (setup, spec)
+}
+
 fn one_run(args: &ExploreArgs, profile: Option<Profile>, run: u64) -> Done {
-    let setup = RunSetup::new(args.seed, run, profile, args.faults);
+    let (setup, spec) = run_setup(args, profile, run);
     let actions = generate(&setup, args.ops);
-    let first = execute_guarded(&setup, &actions, &ExecOptions::default());
+    let first = execute_guarded_on(&setup, &spec, &actions, &ExecOptions::default());
     let mut divergence = first.divergence.clone();
     if args.check_determinism && divergence.is_none() {
-        let again = execute_guarded(
+        let again = execute_guarded_on(
             &setup,
+            &spec,
             &actions,
             &ExecOptions {
                 record: false,
@@ -163,11 +224,40 @@ fn reproduce_run(args: &ExploreArgs, run: u64) -> String {
     if args.check_determinism {
         command.push_str(" --check-determinism");
     }
+    match &args.backend {
+        Some(url) => {
+            command.push_str(" --backend ");
+            command.push_str(&shell_quote(&crate::redis_tool::real::redact(url)));
+            if args.allow_remote {
+                command.push_str(" --allow-remote");
+            }
+        }
+        None if args.store == "redis" => command.push_str(" --store redis"),
+        None => {}
+    }
     command
 }
 
 /// A run's configuration and swarm, one line, in the app's terms (`None`, `False`).
 pub fn describe_setup(setup: &RunSetup) -> String {
+    describe_with(setup, format!("CACHE_THRESHOLD = {}", setup.threshold))
+}
+
+/// [`describe_setup`] of a run on `store` (a `RedisCache` names its prefix).
+pub fn describe_run(setup: &RunSetup, store: &StoreSpec) -> String {
+    match store {
+        StoreSpec::Simple => describe_setup(setup),
+        StoreSpec::Redis { prefix, .. } => describe_with(
+            setup,
+            format!(
+                "CACHE_TYPE = 'RedisCache', CACHE_KEY_PREFIX = {}",
+                crate::workload::py_str(prefix)
+            ),
+        ),
+    }
+}
+
+fn describe_with(setup: &RunSetup, backend: String) -> String {
     let py_bool = |b: bool| if b { "True" } else { "False" };
     let kinds: Vec<String> = ACTION_KINDS
         .iter()
@@ -182,11 +272,10 @@ pub fn describe_setup(setup: &RunSetup) -> String {
         .map(|(k, _)| k.name())
         .collect();
     format!(
-        "profile {}, Python {}, app.debug = {}, CACHE_THRESHOLD = {}, get_student timeout = {}, hooks {}; actions (weight): {}; {} delete forms; {}",
+        "profile {}, Python {}, app.debug = {}, {backend}, get_student timeout = {}, hooks {}; actions (weight): {}; {} delete forms; {}",
         setup.profile.as_str(),
         setup.python.as_str(),
         py_bool(setup.debug),
-        setup.threshold,
         setup
             .knobs
             .get_student_timeout
@@ -207,13 +296,18 @@ pub fn summary(args: &ExploreArgs, stats: &Stats, divergences: u64, digest: u64)
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "flaskcache explore: seed {}, runs {}..{}, {} ops per run, fault rate {}, profile {}",
+        "flaskcache explore: seed {}, runs {}..{}, {} ops per run, fault rate {}, profile {}{}",
         args.seed,
         args.first_run,
         args.first_run.saturating_add(args.runs),
         args.ops,
         args.faults,
-        args.profile
+        args.profile,
+        if redis_runs(args) {
+            ", store RedisCache"
+        } else {
+            ""
+        }
     );
     let profiles: Vec<String> = stats
         .runs_by_profile
@@ -221,6 +315,14 @@ pub fn summary(args: &ExploreArgs, stats: &Stats, divergences: u64, digest: u64)
         .map(|(p, n)| format!("{p}: {n}"))
         .collect();
     let _ = writeln!(s, "runs: {} ({})", stats.runs, profiles.join(", "));
+    if redis_runs(args) {
+        let prefixes: Vec<String> = stats
+            .runs_by_prefix
+            .iter()
+            .map(|(p, n)| format!("{}: {n}", crate::workload::py_str(p)))
+            .collect();
+        let _ = writeln!(s, "key prefixes: {}", prefixes.join(", "));
+    }
     let _ = writeln!(s, "operations by kind:");
     for (kind, n) in ACTION_KINDS.iter().zip(stats.ops) {
         let _ = writeln!(s, "  {:<22}{n:>12}", kind.name());
@@ -274,7 +376,7 @@ pub fn summary(args: &ExploreArgs, stats: &Stats, divergences: u64, digest: u64)
     s
 }
 
-fn trace_of(setup: &RunSetup, report: &RunReport) -> Trace {
+fn trace_of(setup: &RunSetup, store: &StoreSpec, report: &RunReport) -> Trace {
     let (library, version) = match setup.profile {
         Profile::FlaskCaching25 => ("flask-caching", "2.5.1"),
         Profile::FlaskCaching24 => ("flask-caching", "2.4.1"),
@@ -309,8 +411,14 @@ fn trace_of(setup: &RunSetup, report: &RunReport) -> Trace {
             library_version: version.into(),
             profile: setup.profile,
             python: setup.python,
-            backend: "SimpleCache".into(),
-            key_prefix: None,
+            backend: match store {
+                StoreSpec::Simple => "SimpleCache".into(),
+                StoreSpec::Redis { .. } => "RedisCache".into(),
+            },
+            key_prefix: match store {
+                StoreSpec::Simple => None,
+                StoreSpec::Redis { prefix, .. } => Some(prefix.clone()),
+            },
             default_timeout: 300,
             threshold: setup.threshold,
             ignore_errors: false,
@@ -329,7 +437,7 @@ fn report_failure(
     divergence: &Divergence,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let setup = RunSetup::new(args.seed, run, profile, args.faults);
+    let (setup, spec) = run_setup(args, profile, run);
     let actions = generate(&setup, args.ops);
     writeln!(out)?;
     writeln!(
@@ -337,8 +445,16 @@ fn report_failure(
         "DIVERGENCE in run {run} of seed {}: {divergence}",
         args.seed
     )?;
-    writeln!(out, "run {run}: {}", describe_setup(&setup))?;
-    let shrunk = shrink::shrink(&setup, &actions, divergence, args.shrink_budget);
+    writeln!(out, "run {run}: {}", describe_run(&setup, &spec))?;
+    if divergence.kind == "server" {
+        // The server failed to answer: there is no history to shrink.
+        writeln!(out, "reproduce the run:       {}", reproduce_run(args, run))?;
+        return Ok(());
+    }
+    let budget = args
+        .shrink_budget
+        .unwrap_or(if args.backend.is_some() { 300 } else { 20_000 });
+    let shrunk = shrink::shrink_on(&setup, &spec, &actions, divergence, budget);
     writeln!(
         out,
         "shrunk from {} to {} steps ({} histories tried)",
@@ -346,8 +462,9 @@ fn report_failure(
         shrunk.actions.len(),
         shrunk.tries
     )?;
-    let recorded = execute_guarded(
+    let recorded = execute_guarded_on(
         &setup,
+        &spec,
         &shrunk.actions,
         &ExecOptions {
             record: true,
@@ -358,7 +475,7 @@ fn report_failure(
     for line in &recorded.timeline {
         writeln!(out, "  {line}")?;
     }
-    let trace = trace_of(&setup, &recorded);
+    let trace = trace_of(&setup, &spec, &recorded);
     let dir = &args.out;
     let path = dir.join(format!("explore-seed{}-run{run}.trace.jsonl", args.seed));
     let written =
@@ -374,6 +491,14 @@ fn report_failure(
             "reproduce the history:   flaskcache explore --check-trace {}",
             shell_quote(&path.to_string_lossy())
         )?;
+        if let Some(url) = &args.backend {
+            writeln!(
+                out,
+                "replay it on the server: flaskcache replay --backend {} {}",
+                shell_quote(&crate::redis_tool::real::redact(url)),
+                shell_quote(&path.to_string_lossy())
+            )?;
+        }
     }
     Ok(())
 }
@@ -408,6 +533,46 @@ fn check_trace_file(path: &str, out: &mut dyn Write) -> std::io::Result<ExitCode
     })
 }
 
+/// Refuses what `--store redis` and `--backend` cannot do, and checks that the server
+/// answers.
+fn check_redis_args(args: &ExploreArgs, profile: Option<Profile>) -> Result<(), String> {
+    if !redis_runs(args) {
+        return Ok(());
+    }
+    if profile == Some(Profile::FlaskCache013) {
+        return Err(
+            "Flask-Cache 0.13 has no RedisCache here: with --store redis or --backend, give --profile 2.5, 2.4 or all"
+                .into(),
+        );
+    }
+    let Some(url) = &args.backend else {
+        return Ok(());
+    };
+    let shown = crate::redis_tool::real::redact(url);
+    if !crate::redis_tool::real::is_loopback(url) && !args.allow_remote {
+        return Err(format!(
+            "--backend {shown} is not on this machine, and explore empties key prefixes there (the whole database for the empty prefix); add --allow-remote if that is really meant"
+        ));
+    }
+    let target = crate::redis_tool::real::Target {
+        url: url.clone(),
+        prefix: None,
+        flavor: flaskcache_engine::store::StoreFlavor::Redis,
+        default_timeout: 300,
+        ignore_delete_many_errors: false,
+    };
+    crate::redis_tool::real::Real::open(&target)
+        .map(|_| ())
+        .map_err(|e| format!("cannot reach the server: {e}"))?;
+    if args.jobs > 1 {
+        eprintln!("flaskcache explore: --backend runs one run at a time (--jobs ignored)");
+    }
+    eprintln!(
+        "flaskcache explore: RedisCache runs on {shown}: each empties its key prefix first and when it ends"
+    );
+    Ok(())
+}
+
 /// Runs `flaskcache explore`, writing the summary (and any failure) to `out`; timing and
 /// `--verbose` lines go to standard error.
 pub fn run(args: &ExploreArgs, out: &mut dyn Write) -> std::io::Result<ExitCode> {
@@ -425,6 +590,10 @@ pub fn run(args: &ExploreArgs, out: &mut dyn Write) -> std::io::Result<ExitCode>
         eprintln!("flaskcache explore: --faults must be between 0 and 1");
         return Ok(ExitCode::from(2));
     }
+    if let Err(e) = check_redis_args(args, profile) {
+        eprintln!("flaskcache explore: {e}");
+        return Ok(ExitCode::from(2));
+    }
     let started = Instant::now();
     // Drawn only when standard error is a terminal.
     let bar = ProgressBar::with_draw_target(Some(args.runs), ProgressDrawTarget::stderr());
@@ -435,7 +604,12 @@ pub fn run(args: &ExploreArgs, out: &mut dyn Write) -> std::io::Result<ExitCode>
     let next = AtomicU64::new(0);
     let first_failure = AtomicU64::new(u64::MAX);
     let results: Mutex<Vec<Done>> = Mutex::new(Vec::new());
-    let jobs = args.jobs.clamp(1, 64);
+    // Runs on a server share its keyspace: one at a time.
+    let jobs = if args.backend.is_some() {
+        1
+    } else {
+        args.jobs.clamp(1, 64)
+    };
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             scope.spawn(|| loop {
@@ -449,8 +623,8 @@ pub fn run(args: &ExploreArgs, out: &mut dyn Write) -> std::io::Result<ExitCode>
                     first_failure.fetch_min(i, Ordering::SeqCst);
                 }
                 if args.verbose {
-                    let setup = RunSetup::new(args.seed, run, profile, args.faults);
-                    let line = format!("run {run}: {}", describe_setup(&setup));
+                    let (setup, spec) = run_setup(args, profile, run);
+                    let line = format!("run {run}: {}", describe_run(&setup, &spec));
                     // Not `bar.println`: that prints nothing while the bar is hidden.
                     bar.suspend(|| {
                         let _ = writeln!(std::io::stderr(), "{line}");
@@ -528,6 +702,26 @@ mod tests {
         );
         let a = args(&["--profile", "2.4", "--check-determinism", "--jobs", "2"]);
         assert!(reproduce_run(&a, 3).ends_with(" --profile 2.4 --check-determinism"));
+    }
+
+    #[test]
+    fn redis_runs_reproduce_on_their_store_with_the_workload_of_their_seed() {
+        let a = args(&["--store", "redis", "--seed", "3"]);
+        assert!(reproduce_run(&a, 2).ends_with(" --profile all --store redis"));
+        let b = args(&["--backend", "redis://u:pw@127.0.0.1:1/4"]);
+        assert!(reproduce_run(&b, 2).ends_with(" --backend 'redis://***@127.0.0.1:1/4'"));
+        let simple = args(&["--seed", "3", "--profile", "2.4"]);
+        let redis = args(&["--seed", "3", "--profile", "2.4", "--store", "redis"]);
+        let p = Some(Profile::FlaskCaching24);
+        let (s1, spec1) = run_setup(&simple, p, 5);
+        let (s2, spec2) = run_setup(&redis, p, 5);
+        assert_eq!(spec1, StoreSpec::Simple);
+        assert!(matches!(spec2, StoreSpec::Redis { server: None, .. }));
+        assert_eq!(generate(&s1, 50), generate(&s2, 50));
+        for run in 0..20 {
+            let (setup, _) = run_setup(&a, None, run);
+            assert_ne!(setup.profile, Profile::FlaskCache013);
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The engine and the model side by side: one command goes to both, each with its own
 //! oracle built from the same plan, and their outcomes and caches are compared.
 
+use super::store::PairStore;
 use crate::model::{Model, ModelConfig, OpKind, Oracle};
 use crate::trace::TraceStep;
 use crate::transcript::{hook_name, render_result, render_store_call};
@@ -108,12 +109,13 @@ fn mismatch(kind: &'static str, detail: String) -> Mismatch {
     Mismatch { kind, detail }
 }
 
-/// The engine over a `MemoryStore`, and the model, configured alike.
+/// The engine over a store (a `MemoryStore` or a real Redis server), and the model,
+/// configured alike.
 pub struct Pair {
     /// The engine.
     pub engine: Engine,
     /// The engine's backend.
-    pub store: MemoryStore,
+    pub store: Box<dyn PairStore>,
     /// The reference model.
     pub model: Model,
     py: PythonVersion,
@@ -169,12 +171,26 @@ pub fn render_outcome(outcome: &Outcome, py: PythonVersion) -> String {
 }
 
 impl Pair {
-    /// Both sides, empty.
+    /// Both sides, empty, the engine over a `MemoryStore` configured by `store`.
     pub fn new(
         profile: Profile,
         python: PythonVersion,
         debug: bool,
         store: StoreConfig,
+        version_seed: u64,
+    ) -> Pair {
+        let memory = Box::new(MemoryStore::new(store.clone()));
+        Pair::with_store(profile, python, debug, store, memory, version_seed)
+    }
+
+    /// Both sides, empty: the model configured by `config`, the engine over `store`
+    /// (which must be configured alike, and empty).
+    pub fn with_store(
+        profile: Profile,
+        python: PythonVersion,
+        debug: bool,
+        config: StoreConfig,
+        store: Box<dyn PairStore>,
         version_seed: u64,
     ) -> Pair {
         let engine = Engine::new(EngineConfig {
@@ -187,12 +203,12 @@ impl Pair {
             profile,
             python,
             debug,
-            store: store.clone(),
+            store: config,
             version_seed,
         });
         Pair {
             engine,
-            store: MemoryStore::new(store),
+            store,
             model,
             py: python,
         }
@@ -279,7 +295,6 @@ impl Pair {
         let mut lines = Vec::new();
         let mut logs = 0usize;
         let mut store_ops = 0usize;
-        let bound = self.store.threshold().saturating_add(1);
         let py = self.py;
         let result = (|| -> Result<Outcome, String> {
             let mut step = self
@@ -295,11 +310,8 @@ impl Pair {
                             Some(e) => Err(e),
                             None => self.store.execute(&op, now),
                         };
-                        if self.store.len() > bound {
-                            return Err(format!(
-                                "the store holds {} entries, more than threshold + 1 = {bound}",
-                                self.store.len()
-                            ));
+                        if let Some(broken) = self.store.over_threshold() {
+                            return Err(broken);
                         }
                         let _ = write!(hash, "{reply:?}");
                         if record {
@@ -377,68 +389,93 @@ impl Pair {
         ))
     }
 
-    /// Compares the engine's store with the model's: the same keys in the same order, the
-    /// same values, the same liveness now, and (cachelib flavours) the same expiry.
-    /// On a Redis flavour only live keys are compared: an expired key is absent for every
-    /// command, and the engine's store drops them from memory only now and then.
-    pub fn compare_stores(&self, now: Timestamp) -> Result<(), Mismatch> {
-        let flavor = self.store.flavor();
-        let redis = flavor.is_redis();
-        let model: Vec<&crate::model::Entry> = self
-            .model
-            .store()
-            .entries()
-            .iter()
-            .filter(|m| !redis || crate::model::ModelStore::alive(m.expires, now))
-            .collect();
-        let engine: Vec<(&str, i128, &Value)> = self
-            .store
-            .entries()
-            .filter(|(_, expires, _)| !redis || flavor.is_alive(*expires, now))
-            .collect();
-        if engine.len() != model.len() {
-            return Err(mismatch(
-                "store",
-                format!(
-                    "the engine's store holds {} entries, the model's {}\n  engine: {}\n  model:  {}",
-                    engine.len(),
-                    model.len(),
-                    key_list(engine.iter().map(|(k, _, _)| *k)),
-                    key_list(model.iter().map(|e| e.key.as_str()))
-                ),
-            ));
-        }
-        for ((key, expires, value), m) in engine.into_iter().zip(model) {
-            let alive = flavor.is_alive(expires, now);
-            let model_alive = crate::model::ModelStore::alive(m.expires, now);
-            let same_expiry = match (flavor, m.expires) {
-                (StoreFlavor::Werkzeug016 | StoreFlavor::Redis | StoreFlavor::Redis24, _) => true,
-                (_, crate::model::Expiry::Int(e)) => e == expires,
-                (_, crate::model::Expiry::Float(_) | crate::model::Expiry::Redis(_)) => false,
-            };
-            if key != m.key || value != &m.value || alive != model_alive || !same_expiry {
-                return Err(mismatch(
-                    "store",
-                    format!(
-                        "engine entry {} = {} (expires {expires}, {})\n  model entry  {} = {} (expires {}, {})",
-                        crate::workload::py_str(key),
-                        value.repr(self.py),
-                        liveness(alive),
-                        crate::workload::py_str(&m.key),
-                        m.value.repr(self.py),
-                        m.expires,
-                        liveness(model_alive),
-                    ),
-                ));
-            }
-        }
-        Ok(())
+    /// Compares the engine's store with the model's ([`PairStore::compare`]): on a
+    /// `MemoryStore` as [`compare_memory`] does; on a real server, the live keys, their
+    /// values and whether each has a deadline.
+    pub fn compare_stores(&mut self, now: Timestamp) -> Result<(), Mismatch> {
+        self.store.compare(self.model.store(), now, self.py)
+    }
+
+    /// The virtual clock moved to `now` ([`PairStore::advance`]).
+    pub fn advance(&mut self, now: Timestamp) -> Result<(), Mismatch> {
+        self.store.advance(now)
+    }
+
+    /// The history ended ([`PairStore::finish`]).
+    pub fn finish(&mut self) -> Result<(), Mismatch> {
+        self.store.finish()
     }
 
     /// The Python version of both sides.
     pub fn python(&self) -> PythonVersion {
         self.py
     }
+}
+
+/// Compares a `MemoryStore` with the model's: the same keys in the same order, the same
+/// values, the same liveness now, and (cachelib flavours) the same expiry. On a Redis
+/// flavour only live keys are compared, in byte order: an expired key is absent for every
+/// command, the engine's store drops them from memory only now and then, and a keyspace
+/// has no order.
+pub fn compare_memory(
+    store: &MemoryStore,
+    model: &crate::model::ModelStore,
+    now: Timestamp,
+    py: PythonVersion,
+) -> Result<(), Mismatch> {
+    let flavor = store.flavor();
+    let redis = flavor.is_redis();
+    let mut model: Vec<&crate::model::Entry> = model
+        .entries()
+        .iter()
+        .filter(|m| !redis || crate::model::ModelStore::alive(m.expires, now))
+        .collect();
+    let mut engine: Vec<(&str, i128, &Value)> = store
+        .entries()
+        .filter(|(_, expires, _)| !redis || flavor.is_alive(*expires, now))
+        .collect();
+    if redis {
+        // A keyspace has no order.
+        model.sort_by(|a, b| a.key.cmp(&b.key));
+        engine.sort_by(|a, b| a.0.cmp(b.0));
+    }
+    if engine.len() != model.len() {
+        return Err(mismatch(
+            "store",
+            format!(
+                "the engine's store holds {} entries, the model's {}\n  engine: {}\n  model:  {}",
+                engine.len(),
+                model.len(),
+                key_list(engine.iter().map(|(k, _, _)| *k)),
+                key_list(model.iter().map(|e| e.key.as_str()))
+            ),
+        ));
+    }
+    for ((key, expires, value), m) in engine.into_iter().zip(model) {
+        let alive = flavor.is_alive(expires, now);
+        let model_alive = crate::model::ModelStore::alive(m.expires, now);
+        let same_expiry = match (flavor, m.expires) {
+            (StoreFlavor::Werkzeug016 | StoreFlavor::Redis | StoreFlavor::Redis24, _) => true,
+            (_, crate::model::Expiry::Int(e)) => e == expires,
+            (_, crate::model::Expiry::Float(_) | crate::model::Expiry::Redis(_)) => false,
+        };
+        if key != m.key || value != &m.value || alive != model_alive || !same_expiry {
+            return Err(mismatch(
+                    "store",
+                    format!(
+                        "engine entry {} = {} (expires {expires}, {})\n  model entry  {} = {} (expires {}, {})",
+                        crate::workload::py_str(key),
+                        value.repr(py),
+                        liveness(alive),
+                        crate::workload::py_str(&m.key),
+                        m.value.repr(py),
+                        m.expires,
+                        liveness(model_alive),
+                    ),
+                ));
+        }
+    }
+    Ok(())
 }
 
 /// An oracle answering from a plan: hook bits, fault mask, and a function body.

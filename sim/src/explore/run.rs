@@ -5,7 +5,10 @@
 //! 1. the engine's outcome equals the model's (result, hit or miss, key, what was deleted),
 //!    and both logged the same number of swallowed exceptions;
 //! 2. the engine's store equals the model's (keys in order, values, liveness, expiry), and
-//!    never holds more than `threshold + 1` entries;
+//!    a `SimpleCache` never holds more than `threshold + 1` entries; on a real Redis server
+//!    ([`StoreSpec::Redis`] with a server), the live keys, their values and whether each has
+//!    a deadline equal the model's, and at every advance of the virtual clock each deadline
+//!    is where the model's is (`docs/redis.md`);
 //! 3. a hit never returns a value computed before the last effective invalidation of its
 //!    call (an invalidation that removed or orphaned the entry the call was served from);
 //! 4. the action's digest equals the one recorded by an earlier run of the same seed, when
@@ -17,6 +20,7 @@
 //! under 'view//demo/student/all'`), or to the absence of one.
 
 use super::pair::{render_outcome, Executed, Fnv, Mismatch, Pair, PlanOracle};
+use super::store::{PairStore, RealStore};
 use crate::model::OpKind;
 use crate::trace::{Event, TraceCommand, TraceStep};
 use crate::workload::{
@@ -26,7 +30,9 @@ use crate::workload::{
 use flaskcache_engine::engine::{CacheEvent, Command, Outcome};
 use flaskcache_engine::error::PyExceptionType;
 use flaskcache_engine::keys::{Version, VersionGenerator};
-use flaskcache_engine::store::{StoreConfig, StoreOp, StoreReply, Timestamp};
+use flaskcache_engine::store::{
+    MemoryStore, StoreConfig, StoreFlavor, StoreOp, StoreReply, Timestamp,
+};
 use flaskcache_engine::{Profile, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -38,6 +44,8 @@ pub struct Stats {
     pub runs: u64,
     /// Runs per profile.
     pub runs_by_profile: BTreeMap<&'static str, u64>,
+    /// `RedisCache` runs per key prefix (empty for `SimpleCache` runs).
+    pub runs_by_prefix: BTreeMap<String, u64>,
     /// Actions executed, by kind ([`ACTION_KINDS`] order).
     pub ops: [u64; 9],
     /// Backend calls the engine made.
@@ -85,6 +93,9 @@ impl Stats {
         self.runs += other.runs;
         for (k, v) in &other.runs_by_profile {
             *self.runs_by_profile.entry(k).or_default() += v;
+        }
+        for (k, v) in &other.runs_by_prefix {
+            *self.runs_by_prefix.entry(k.clone()).or_default() += v;
         }
         for (a, b) in self.ops.iter_mut().zip(other.ops) {
             *a += b;
@@ -177,6 +188,8 @@ enum Attempt {
 
 struct Sim<'a> {
     setup: &'a RunSetup,
+    /// `CACHE_KEY_PREFIX` of a `RedisCache` run (`None` for `SimpleCache`).
+    redis_prefix: Option<String>,
     app: App,
     pair: Pair,
     db: Db,
@@ -204,15 +217,77 @@ pub fn store_config(setup: &RunSetup) -> StoreConfig {
     }
 }
 
+/// Which backend a run's engine uses.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum StoreSpec {
+    /// The profile's `SimpleCache`, in memory.
+    #[default]
+    Simple,
+    /// `CACHE_TYPE = "RedisCache"` (profiles 2.5 and 2.4) with this `CACHE_KEY_PREFIX` and
+    /// Flask-Caching's default timeout: in memory when `server` is `None`, else on the real
+    /// server at that URL (its prefix is emptied first).
+    Redis {
+        /// `CACHE_KEY_PREFIX` (`""`: none).
+        prefix: String,
+        /// `redis://host:port[/db]` of a real server.
+        server: Option<String>,
+    },
+}
+
+/// The Redis flavour of a profile's `RedisCache`: 2.4.1's, or cachelib 0.17's for 2.5.
+pub fn redis_flavor(profile: Profile) -> StoreFlavor {
+    match profile {
+        Profile::FlaskCaching24 => StoreFlavor::Redis24,
+        _ => StoreFlavor::Redis,
+    }
+}
+
+/// The store configuration of a run on `store`.
+pub fn store_config_on(setup: &RunSetup, store: &StoreSpec) -> StoreConfig {
+    match store {
+        StoreSpec::Simple => store_config(setup),
+        StoreSpec::Redis { prefix, .. } => StoreConfig {
+            key_prefix: Some(prefix.clone()),
+            threshold: setup.threshold,
+            ..StoreConfig::redis(redis_flavor(setup.profile))
+        },
+    }
+}
+
 /// The engine and model of a run, with the app registered on both.
 pub fn build(setup: &RunSetup) -> (Pair, App) {
-    let mut pair = Pair::new(
+    let pair = Pair::new(
         setup.profile,
         setup.python,
         setup.debug,
         store_config(setup),
         setup.version_seed,
     );
+    register(setup, pair)
+}
+
+/// [`build`] with the engine over `store`; `Err` when the server cannot be reached.
+pub fn build_on(setup: &RunSetup, store: &StoreSpec) -> Result<(Pair, App), String> {
+    let config = store_config_on(setup, store);
+    let backend: Box<dyn PairStore> = match store {
+        StoreSpec::Redis {
+            server: Some(url), ..
+        } => Box::new(RealStore::connect(url, &config)?),
+        _ => Box::new(MemoryStore::new(config.clone())),
+    };
+    let pair = Pair::with_store(
+        setup.profile,
+        setup.python,
+        setup.debug,
+        config,
+        backend,
+        setup.version_seed,
+    );
+    Ok(register(setup, pair))
+}
+
+/// Registers the app's declarations on both sides.
+fn register(setup: &RunSetup, mut pair: Pair) -> (Pair, App) {
     let mut funcs = Vec::new();
     let mut views = Vec::new();
     for d in App::declarations(setup.profile, &setup.knobs) {
@@ -400,6 +475,19 @@ impl Sim<'_> {
         }
     }
 
+    /// Whether the model's cache holds nothing alive: a `clear()` that succeeded emptied
+    /// it (always on `SimpleCache`; on `RedisCache` not when the prefix holds glob
+    /// characters, which `KEYS prefix*` reads as a pattern).
+    fn emptied(&self) -> bool {
+        !self
+            .pair
+            .model
+            .store()
+            .entries()
+            .iter()
+            .any(|e| crate::model::ModelStore::alive(e.expires, self.now))
+    }
+
     /// The entry `target` would be served from now, per the model.
     fn peek(&self, target: Target) -> Option<(String, Value)> {
         match self.app.call(target, false) {
@@ -539,7 +627,7 @@ impl Sim<'_> {
         let before = self.peek(target);
         let (executed, injected) = self.command(step, &command, None, env, hash)?;
         self.stats.invalidations += 1;
-        let cleared = form == Form::Clear && executed.outcome.result.is_ok();
+        let cleared = form == Form::Clear && executed.outcome.result.is_ok() && self.emptied();
         if cleared {
             self.last_clear = Some(step);
         }
@@ -596,14 +684,37 @@ impl Sim<'_> {
         Ok(())
     }
 
-    fn lose_version_key(&mut self, step: usize, pick: u8, hash: &mut Fnv) {
+    /// The version keys a lost key is picked from: on `SimpleCache`, each side's stored
+    /// ones in dict order (dead ones included); on `RedisCache`, the model's live ones in
+    /// byte order, without the prefix, for both sides (the stores hold the same live keys,
+    /// and a server lists them in no particular order).
+    fn version_keys(&self) -> (Vec<String>, Vec<String>) {
+        if let Some(prefix) = &self.redis_prefix {
+            let keys: std::collections::BTreeSet<String> = self
+                .pair
+                .model
+                .store()
+                .entries()
+                .iter()
+                .filter(|e| crate::model::ModelStore::alive(e.expires, self.now))
+                .map(|e| e.key.strip_prefix(prefix.as_str()).unwrap_or(&e.key))
+                .filter(|k| k.ends_with("_memver"))
+                .map(str::to_owned)
+                .collect();
+            let keys: Vec<String> = keys.into_iter().collect();
+            return (keys.clone(), keys);
+        }
         let engine_keys: Vec<String> = self
             .pair
             .store
-            .keys()
-            .filter(|k| k.ends_with("_memver"))
-            .map(str::to_owned)
-            .collect();
+            .memory()
+            .map(|m| {
+                m.keys()
+                    .filter(|k| k.ends_with("_memver"))
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
         let model_keys: Vec<String> = self
             .pair
             .model
@@ -613,8 +724,22 @@ impl Sim<'_> {
             .filter(|e| e.key.ends_with("_memver"))
             .map(|e| e.key.clone())
             .collect();
+        (engine_keys, model_keys)
+    }
+
+    fn lose_version_key(
+        &mut self,
+        step: usize,
+        pick: u8,
+        hash: &mut Fnv,
+    ) -> Result<(), Divergence> {
+        let (engine_keys, model_keys) = self.version_keys();
         if let Some(k) = engine_keys.get(usize::from(pick) % engine_keys.len().max(1)) {
-            self.pair.store.delete(k);
+            self.pair.store.lose(k).map_err(|m| Divergence {
+                step,
+                kind: m.kind.to_owned(),
+                detail: m.detail,
+            })?;
             let _ = write!(hash, "lost {k}");
             self.stats.lost_version_keys += 1;
             self.step_line(step, format!("version key lost: {}", py_str(k)));
@@ -640,10 +765,13 @@ impl Sim<'_> {
         if let Some(k) = model_keys.get(usize::from(pick) % model_keys.len().max(1)) {
             self.pair.model.evict(k);
         }
+        Ok(())
     }
 
-    fn advance(&mut self, micros: i64) {
+    /// Moves the virtual clock by `micros` (on the engine's store too).
+    fn advance(&mut self, step: usize, micros: i64) -> Result<(), Divergence> {
         self.now = self.now.saturating_add_micros(micros);
+        let moved = self.pair.advance(self.now);
         if self.record {
             self.events.push(Event {
                 number: self.events.len() as u64 + 1,
@@ -654,6 +782,11 @@ impl Sim<'_> {
                 result: Ok(Value::None),
             });
         }
+        moved.map_err(|m| Divergence {
+            step,
+            kind: m.kind.to_owned(),
+            detail: m.detail,
+        })
     }
 
     fn action(&mut self, step: usize, action: &Action, hash: &mut Fnv) -> Result<(), Divergence> {
@@ -676,7 +809,10 @@ impl Sim<'_> {
                     format!("cache.{}", describe_command(&command, self.setup.python)),
                 );
                 let (executed, _) = self.command(step, &command, None, *env, hash)?;
-                if action.kind() == ActionKind::Clear && executed.outcome.result.is_ok() {
+                if action.kind() == ActionKind::Clear
+                    && executed.outcome.result.is_ok()
+                    && self.emptied()
+                {
                     self.last_clear = Some(step);
                 }
             }
@@ -690,13 +826,13 @@ impl Sim<'_> {
             Action::Tick { millis } => {
                 let micros = i64::from(*millis) * 1000;
                 self.step_line(step, format!("sleep {} s", *millis as f64 / 1000.0));
-                self.advance(micros);
+                self.advance(step, micros)?;
             }
             Action::ClockJump { jump } => {
                 self.step_line(step, format!("clock jumps ahead: {jump:?}"));
-                self.advance(jump.micros());
+                self.advance(step, jump.micros())?;
             }
-            Action::LoseVersionKey { pick } => self.lose_version_key(step, *pick, hash),
+            Action::LoseVersionKey { pick } => self.lose_version_key(step, *pick, hash)?,
         }
         self.pair.compare_stores(self.now).map_err(|m| Divergence {
             step,
@@ -710,9 +846,39 @@ impl Sim<'_> {
 
 /// Executes `actions` under `setup`, checking the invariants after every action.
 pub fn execute(setup: &RunSetup, actions: &[Action], options: &ExecOptions) -> RunReport {
-    let (pair, app) = build(setup);
+    execute_on(setup, &StoreSpec::Simple, actions, options)
+}
+
+/// [`execute`] with the engine over `store`.
+pub fn execute_on(
+    setup: &RunSetup,
+    store: &StoreSpec,
+    actions: &[Action],
+    options: &ExecOptions,
+) -> RunReport {
+    let built = match store {
+        StoreSpec::Simple => Ok(build(setup)),
+        _ => build_on(setup, store),
+    };
+    let (pair, app) = match built {
+        Ok(built) => built,
+        Err(e) => {
+            return RunReport {
+                divergence: Some(Divergence {
+                    step: 0,
+                    kind: "server".into(),
+                    detail: e,
+                }),
+                ..RunReport::default()
+            }
+        }
+    };
     let mut sim = Sim {
         setup,
+        redis_prefix: match store {
+            StoreSpec::Simple => None,
+            StoreSpec::Redis { prefix, .. } => Some(prefix.clone()),
+        },
         app,
         pair,
         db: Db::default(),
@@ -737,6 +903,9 @@ pub fn execute(setup: &RunSetup, actions: &[Action], options: &ExecOptions) -> R
         .runs_by_profile
         .entry(setup.profile.as_str())
         .or_default() += 1;
+    if let Some(prefix) = &sim.redis_prefix {
+        *sim.stats.runs_by_prefix.entry(prefix.clone()).or_default() += 1;
+    }
     let mut digests = Vec::with_capacity(actions.len());
     let mut divergence = None;
     for (step, action) in actions.iter().enumerate() {
@@ -760,6 +929,15 @@ pub fn execute(setup: &RunSetup, actions: &[Action], options: &ExecOptions) -> R
         }
         digests.push(hash.0);
     }
+    if divergence.is_none() {
+        if let Err(m) = sim.pair.finish() {
+            divergence = Some(Divergence {
+                step: actions.len().saturating_sub(1),
+                kind: m.kind.to_owned(),
+                detail: m.detail,
+            });
+        }
+    }
     if let Some(d) = &divergence {
         if sim.record {
             sim.timeline
@@ -777,8 +955,18 @@ pub fn execute(setup: &RunSetup, actions: &[Action], options: &ExecOptions) -> R
 
 /// Executes a history, turning a panic into a divergence (the invariant "no panic").
 pub fn execute_guarded(setup: &RunSetup, actions: &[Action], options: &ExecOptions) -> RunReport {
+    execute_guarded_on(setup, &StoreSpec::Simple, actions, options)
+}
+
+/// [`execute_guarded`] with the engine over `store`.
+pub fn execute_guarded_on(
+    setup: &RunSetup,
+    store: &StoreSpec,
+    actions: &[Action],
+    options: &ExecOptions,
+) -> RunReport {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        execute(setup, actions, options)
+        execute_on(setup, store, actions, options)
     })) {
         Ok(report) => report,
         Err(payload) => {

@@ -1,7 +1,7 @@
 //! Delta debugging over a failing history: the smallest list of actions (1-minimal: no
 //! single action can be dropped) that still breaks the same invariant.
 
-use super::run::{execute_guarded, Divergence, ExecOptions};
+use super::run::{execute_guarded_on, Divergence, ExecOptions, StoreSpec};
 use crate::workload::{Action, RunSetup};
 
 /// The result of shrinking.
@@ -18,12 +18,13 @@ pub struct Shrunk {
 /// Whether `actions` still fails the same way (same invariant).
 fn fails(
     setup: &RunSetup,
+    store: &StoreSpec,
     actions: &[Action],
     kind: &str,
     tries: &mut usize,
 ) -> Option<Divergence> {
     *tries += 1;
-    let report = execute_guarded(setup, actions, &ExecOptions::default());
+    let report = execute_guarded_on(setup, store, actions, &ExecOptions::default());
     report.divergence.filter(|d| d.kind == kind)
 }
 
@@ -34,13 +35,24 @@ pub fn shrink(
     divergence: &Divergence,
     budget: usize,
 ) -> Shrunk {
+    shrink_on(setup, &StoreSpec::Simple, actions, divergence, budget)
+}
+
+/// [`shrink`] with the engine over `store`.
+pub fn shrink_on(
+    setup: &RunSetup,
+    store: &StoreSpec,
+    actions: &[Action],
+    divergence: &Divergence,
+    budget: usize,
+) -> Shrunk {
     let kind = divergence.kind.clone();
     let mut tries = 0usize;
     // Nothing after the failing step matters.
     let end = (divergence.step + 1).min(actions.len());
     let mut current: Vec<Action> = actions.get(..end).unwrap_or(actions).to_vec();
     let mut best = divergence.clone();
-    if let Some(d) = fails(setup, &current, &kind, &mut tries) {
+    if let Some(d) = fails(setup, store, &current, &kind, &mut tries) {
         best = d;
     } else {
         current = actions.to_vec();
@@ -56,7 +68,7 @@ pub fn shrink(
             let mut candidate = Vec::with_capacity(current.len() - (end - start));
             candidate.extend_from_slice(&current[..start]);
             candidate.extend_from_slice(&current[end..]);
-            if let Some(d) = fails(setup, &candidate, &kind, &mut tries) {
+            if let Some(d) = fails(setup, store, &candidate, &kind, &mut tries) {
                 // Keep the prefix up to the new failing step only.
                 let keep = (d.step + 1).min(candidate.len());
                 candidate.truncate(keep);

@@ -18,6 +18,7 @@ use crate::trace::TraceConfig;
 use flaskcache_engine::store::{
     MemoryStore, StoreError, StoreFlavor, StoreOp, StoreReply, Timestamp,
 };
+use flaskcache_engine::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Instant;
 
@@ -56,12 +57,18 @@ impl RealSide {
             default_timeout: c.default_timeout,
             ignore_delete_many_errors: c.ignore_errors,
         };
-        let mut backend = Real::open(&target)?;
+        RealSide::connect(&target)
+    }
+
+    /// Connects to `target` and empties its prefix (every key of the database when the
+    /// prefix is empty).
+    pub fn connect(target: &Target) -> Result<Self, String> {
+        let mut backend = Real::open(target)?;
         backend.flush_prefix()?;
         Ok(RealSide {
             backend: Box::new(backend),
-            prefix: c.key_prefix.clone().unwrap_or_default(),
-            flavor,
+            prefix: target.prefix.clone().unwrap_or_default(),
+            flavor: target.flavor,
             at: None,
             synced: Instant::now(),
             cushioned: HashMap::new(),
@@ -87,7 +94,8 @@ impl RealSide {
                 self.touched.extend(items.iter().map(|(k, _)| k.clone()));
             }
             StoreOp::DeleteMany { keys } => self.touched.extend(keys.iter().cloned()),
-            StoreOp::Clear => self.cushioned.clear(),
+            // A prefix with glob characters may leave keys behind (`KEYS prefix*`).
+            StoreOp::Clear => self.touched.extend(self.cushioned.keys().cloned()),
             StoreOp::Get { .. } | StoreOp::GetMany { .. } | StoreOp::Has { .. } => {}
         }
         let before = model.clone();
@@ -131,6 +139,8 @@ impl RealSide {
             )
         };
         let expected = self.model_keys(model, before);
+        // The deadlines set below count from before the first of them is set.
+        let started = Instant::now();
         self.cushioned.clear();
         for (key, expires) in expected {
             if expires == StoreFlavor::NEVER {
@@ -147,7 +157,7 @@ impl RealSide {
             }
         }
         self.touched.clear();
-        self.synced = Instant::now();
+        self.synced = started;
         self.at = Some(at);
         Ok(())
     }
@@ -177,11 +187,19 @@ impl RealSide {
                 format!("the server holds: [{}]", show(&have)),
             ));
         }
-        let elapsed = i64::try_from(self.synced.elapsed().as_millis()).unwrap_or(i64::MAX / 2);
+        // At the end of representable time the clock cannot move again: a deadline is never
+        // reached, and its distance (through the float clock) means nothing.
+        let frozen = at.as_micros() == i64::MAX;
         for (key, expires) in &expected {
             let ttl = self.backend.pttl(key).map_err(server)?;
+            // Real milliseconds from when the deadlines were set to this reply, rounded up
+            // (with the 2 ms below: the virtual time left is rounded up, and the server's
+            // millisecond clock truncates).
+            let elapsed = i64::try_from(self.synced.elapsed().as_micros().div_ceil(1000))
+                .unwrap_or(i64::MAX / 2);
             let fits = match (ttl, *expires == StoreFlavor::NEVER) {
                 (Ttl::Persistent, true) => true,
+                (Ttl::Millis(_), false) if frozen => true,
                 (Ttl::Millis(p), false) => {
                     let left_us = expires - i128::from(at.as_micros());
                     let virtual_ms = i64::try_from((left_us + 999) / 1000).unwrap_or(i64::MAX / 2);
@@ -213,6 +231,36 @@ impl RealSide {
             }
         }
         Ok(())
+    }
+
+    /// Every key under the prefix (prefix removed), in byte order.
+    pub fn keys(&mut self) -> Result<Vec<String>, String> {
+        self.backend.keys()
+    }
+
+    /// What the server holds under `key`: its value decoded as cachelib's
+    /// `RedisSerializer.loads` does (`None` when the key does not exist; `Some(Err)` names
+    /// what cannot be decoded), and its `PTTL`.
+    pub fn read(&mut self, key: &str) -> Result<(Option<Result<Value, String>>, Ttl), String> {
+        let raw = self.backend.get_raw(key)?;
+        let value = raw.map(|bytes| self.backend.decode(&bytes));
+        let ttl = self.backend.pttl(key)?;
+        Ok((value, ttl))
+    }
+
+    /// Deletes `key` behind the cache's back (on the server and in `model`); whether the
+    /// server had it.
+    pub fn remove(&mut self, key: &str, model: &mut MemoryStore) -> Result<bool, String> {
+        model.delete(key);
+        self.cushioned.remove(key);
+        self.touched.insert(key.to_owned());
+        self.backend.delete(key)
+    }
+
+    /// Empties the prefix (every key of the database when it is empty); how many keys.
+    pub fn flush(&mut self) -> Result<usize, String> {
+        self.cushioned.clear();
+        self.backend.flush_prefix()
     }
 
     /// The final check, at the end of the trace.
