@@ -1,121 +1,24 @@
 //! `flaskcache explore --backend redis://...` against a real redis-server: the server set
 //! by FLASKCACHE_REDIS_URL when there is one, else a private one started on a free
-//! loopback port. Without either the server tests are skipped (loudly), unless
+//! loopback port ([`flaskcache_redis::testing`]). Without either the server tests are skipped (loudly), unless
 //! FLASKCACHE_REQUIRE_REDIS_SERVER=1, which makes them fail. Each test uses a database of
 //! its own, so that tests running in parallel on one server do not meet.
 
 use flaskcache_engine::engine::Command as EngineCommand;
 use flaskcache_engine::store::{StoreConfig, StoreFlavor, StoreOp, Timestamp};
 use flaskcache_engine::{Profile, PythonVersion, Value};
+use flaskcache_redis::testing::{self, SharedOrOwn};
 use flaskcache_redis::{RedisConfig, RedisStore};
 use flaskcache_sim::explore::pair::{Fnv, Pair, PlanOracle};
 use flaskcache_sim::explore::store::RealStore;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::sync::Arc;
 
-/// A server for the tests: the shared one, or a private child process.
-struct Server {
-    base: String,
-    child: Option<Child>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Server {
-    /// The URL of database `db`.
-    fn url(&self, db: u8) -> String {
-        format!("{}/{db}", self.base)
-    }
-}
-
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
-}
-
-fn answers(port: u16) -> bool {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    if s.write_all(b"*1\r\n$4\r\nPING\r\n").is_err() {
-        return false;
-    }
-    let mut buf = [0u8; 64];
-    let n = s.read(&mut buf).unwrap_or(0);
-    String::from_utf8_lossy(&buf[..n]).contains("PONG")
-}
-
-fn start() -> Option<Server> {
-    if let Ok(url) = std::env::var("FLASKCACHE_REDIS_URL") {
-        if !url.is_empty() {
-            // Drop a database number: each test picks its own.
-            let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
-            let base = match rest.rsplit_once('/') {
-                Some((authority, _)) => {
-                    format!(
-                        "{}://{authority}",
-                        url.split("://").next().unwrap_or("redis")
-                    )
-                }
-                None => url.clone(),
-            };
-            return Some(Server { base, child: None });
-        }
-    }
-    if !on_path("redis-server") {
-        if std::env::var("FLASKCACHE_REQUIRE_REDIS_SERVER").as_deref() == Ok("1") {
-            panic!("redis-server is not on PATH and FLASKCACHE_REQUIRE_REDIS_SERVER=1");
-        }
-        eprintln!("SKIPPED: redis-server is not on PATH and FLASKCACHE_REDIS_URL is not set (set FLASKCACHE_REQUIRE_REDIS_SERVER=1 to fail instead)");
-        return None;
-    }
-    for _ in 0..5 {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let mut child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn redis-server");
-        let begun = Instant::now();
-        while begun.elapsed() < Duration::from_secs(5) {
-            if answers(port) {
-                return Some(Server {
-                    base: format!("redis://127.0.0.1:{port}"),
-                    child: Some(child),
-                });
-            }
-            if let Ok(Some(_)) = child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    panic!("redis-server did not answer");
-}
-
-/// The server shared by the tests of this file (started once).
-fn server() -> Option<&'static Server> {
-    static SERVER: OnceLock<Option<Server>> = OnceLock::new();
-    SERVER.get_or_init(start).as_ref()
+/// The server of the tests of this file: the shared one, or a private one while a test
+/// holds it.
+fn server() -> Option<Arc<SharedOrOwn>> {
+    SharedOrOwn::in_process_or_skip("explore_redis")
 }
 
 fn root() -> PathBuf {
@@ -149,7 +52,7 @@ fn digest(summary: &str) -> &str {
 #[test]
 fn explore_on_a_real_server_agrees_with_the_model_and_with_the_memory_store() {
     let Some(server) = server() else { return };
-    let url = server.url(9);
+    let url = server.url_db(9);
     for seed in ["1", "2", "3"] {
         let common = [
             "explore", "--seed", seed, "--runs", "20", "--ops", "300", "--faults", "0.01",
@@ -203,10 +106,7 @@ fn a_remote_server_is_refused_without_allow_remote() {
 
 #[test]
 fn an_unreachable_server_exits_2() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let port = testing::free_port().unwrap_or_else(|e| panic!("{e}"));
     let url = format!("redis://127.0.0.1:{port}/0");
     let (code, out, err) = flaskcache(&["explore", "--runs", "1", "--backend", &url]);
     assert_eq!(code, 2, "{out}{err}");
@@ -214,8 +114,8 @@ fn an_unreachable_server_exits_2() {
 }
 
 /// A pair over the server's database `db` with prefix `t:`, and a raw client on it.
-fn real_pair(server: &Server, db: u8) -> (Pair, RedisStore) {
-    let url = server.url(db);
+fn real_pair(server: &SharedOrOwn, db: u8) -> (Pair, RedisStore) {
+    let url = server.url_db(db);
     let config = StoreConfig {
         key_prefix: Some("t:".into()),
         ..StoreConfig::redis(StoreFlavor::Redis)
@@ -257,7 +157,7 @@ fn set(pair: &mut Pair, key: &str, value: Value, timeout: Option<i64>, now: Time
 fn planted_differences_between_the_server_and_the_model_are_detected() {
     let Some(server) = server() else { return };
     let now = Timestamp::from_secs(1_000_000);
-    let (mut pair, raw) = real_pair(server, 10);
+    let (mut pair, raw) = real_pair(&server, 10);
 
     // Agreement first.
     set(&mut pair, "a", Value::Int(1i64.into()), Some(60), now);
@@ -271,7 +171,7 @@ fn planted_differences_between_the_server_and_the_model_are_detected() {
     assert!(found.detail.contains("'b'"), "{}", found.detail);
 
     // A value changed on the server behind the cache's back.
-    let (mut pair, raw2) = real_pair(server, 11);
+    let (mut pair, raw2) = real_pair(&server, 11);
     set(&mut pair, "a", Value::Int(1i64.into()), Some(60), now);
     raw2.raw_set(
         &raw2.stored_key("a"),
@@ -284,7 +184,7 @@ fn planted_differences_between_the_server_and_the_model_are_detected() {
     assert!(found.detail.contains("= 2"), "{}", found.detail);
 
     // A deadline dropped: the key still exists, without a TTL.
-    let (mut pair, raw3) = real_pair(server, 12);
+    let (mut pair, raw3) = real_pair(&server, 12);
     set(&mut pair, "a", Value::Int(1i64.into()), Some(60), now);
     raw3.raw_set(
         &raw3.stored_key("a"),
@@ -296,7 +196,7 @@ fn planted_differences_between_the_server_and_the_model_are_detected() {
     assert!(found.detail.contains("without expiry"), "{}", found.detail);
 
     // A deadline that is not the virtual one: found when the virtual clock moves.
-    let (mut pair, raw4) = real_pair(server, 13);
+    let (mut pair, raw4) = real_pair(&server, 13);
     set(&mut pair, "a", Value::Int(1i64.into()), Some(60), now);
     assert_eq!(pair.compare_stores(now), Ok(()));
     raw4.raw_set(
@@ -312,7 +212,7 @@ fn planted_differences_between_the_server_and_the_model_are_detected() {
 
     // Virtual time holds on the server: after 59 virtual seconds the key is there, after
     // 60.001 it is gone, although no real time passed.
-    let (mut pair, _raw5) = real_pair(server, 14);
+    let (mut pair, _raw5) = real_pair(&server, 14);
     set(&mut pair, "a", Value::Int(1i64.into()), Some(60), now);
     let later = now.saturating_add_secs(59);
     assert_eq!(pair.advance(later), Ok(()));

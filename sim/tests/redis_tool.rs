@@ -1,12 +1,11 @@
 //! `flaskcache replay --backend` and `flaskcache redis` against a real redis-server,
-//! started by the test on a free loopback port. Without redis-server on PATH the tests are
-//! skipped (loudly), unless FLASKCACHE_REQUIRE_REDIS_SERVER=1, which makes them fail.
+//! started by the test on a free loopback port ([`flaskcache_redis::testing`]). Without
+//! redis-server the tests are skipped (loudly), unless FLASKCACHE_REQUIRE_REDIS_SERVER=1,
+//! which makes them fail.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use flaskcache_redis::testing::RedisServer;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 /// The recorder's trace of `SHOP_PY` (fakeredis, virtual clock): its declarations name the
 /// app's functions and view, its events write the keyspace the ops tests inspect.
@@ -76,77 +75,16 @@ if __name__ == "__main__":
     main()
 "####;
 
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn url(&self, db: u8) -> String {
-        format!("redis://127.0.0.1:{}/{db}", self.port)
-    }
-
-    /// One raw command, answered as text (enough for the checks here).
-    fn raw(&self, args: &[&str]) -> String {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
-        let mut req = format!("*{}\r\n", args.len());
-        for a in args {
-            req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-        }
-        s.write_all(req.as_bytes()).expect("write");
-        s.set_read_timeout(Some(Duration::from_secs(2)))
-            .expect("timeout");
-        let mut buf = [0u8; 65536];
-        let n = s.read(&mut buf).unwrap_or(0);
-        String::from_utf8_lossy(&buf[..n]).into_owned()
-    }
-}
-
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
-}
-
 /// A private redis-server, or `None` (after saying why) when there is none to run.
-fn server() -> Option<Server> {
-    if !on_path("redis-server") {
-        if std::env::var("FLASKCACHE_REQUIRE_REDIS_SERVER").as_deref() == Ok("1") {
-            panic!("redis-server is not on PATH and FLASKCACHE_REQUIRE_REDIS_SERVER=1");
-        }
-        eprintln!("SKIPPED: redis-server is not on PATH (set FLASKCACHE_REQUIRE_REDIS_SERVER=1 to fail instead)");
-        return None;
-    }
-    for _ in 0..5 {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn redis-server");
-        let server = Server { child, port };
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(5) {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok()
-                && server.raw(&["PING"]).contains("PONG")
-            {
-                return Some(server);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-    panic!("redis-server did not answer");
+fn server() -> Option<RedisServer> {
+    RedisServer::start_or_skip("redis_tool", &[])
+}
+
+/// One raw command, answered as text (enough for the checks here).
+fn raw(server: &RedisServer, args: &[&str]) -> String {
+    server
+        .command(args)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"))
 }
 
 fn flaskcache(args: &[&str]) -> (i32, String, String) {
@@ -186,7 +124,7 @@ const REDIS_TRACES: [&str; 6] = [
 #[test]
 fn every_committed_redis_trace_replays_on_a_real_server() {
     let Some(server) = server() else { return };
-    let url = server.url(1);
+    let url = server.url_db(1);
     let mut args = vec!["replay", "--backend", url.as_str()];
     args.extend(REDIS_TRACES);
     let (code, out, err) = flaskcache(&args);
@@ -204,11 +142,11 @@ fn every_committed_redis_trace_replays_on_a_real_server() {
 fn replay_on_a_real_server_empties_the_prefix_first() {
     let Some(server) = server() else { return };
     // A key left under the trace's prefix from before is removed before the replay.
-    server.raw(&["SET", "shop:stale", "1"]);
-    let url = server.url(0);
+    raw(&server, &["SET", "shop:stale", "1"]);
+    let url = server.url_db(0);
     let (code, out, err) = flaskcache(&["replay", "--backend", &url, REDIS_TRACES[0]]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(server.raw(&["EXISTS", "shop:stale"]).contains(":0"));
+    assert!(raw(&server, &["EXISTS", "shop:stale"]).contains(":0"));
 }
 
 #[test]
@@ -222,7 +160,7 @@ fn replay_backend_refuses_remote_servers_and_simplecache_traces() {
     assert_eq!(code, 2);
     assert!(err.contains("is not on this machine"), "{err}");
     let Some(server) = server() else { return };
-    let url = server.url(0);
+    let url = server.url_db(0);
     let (code, _, err) = flaskcache(&[
         "replay",
         "--backend",
@@ -234,9 +172,9 @@ fn replay_backend_refuses_remote_servers_and_simplecache_traces() {
 }
 
 /// Writes SHOP_TRACE's keyspace with the engine through the Redis store, on `db`.
-fn shop_keyspace(server: &Server, db: u8) -> (String, String) {
+fn shop_keyspace(server: &RedisServer, db: u8) -> (String, String) {
     let trace = temp_file("shop.trace.jsonl", SHOP_TRACE);
-    let url = server.url(db);
+    let url = server.url_db(db);
     let (code, out, err) = flaskcache(&["replay", "--backend", &url, &trace]);
     assert_eq!(code, 0, "{out}{err}");
     (url, trace)
@@ -406,7 +344,7 @@ fn ops_commands_on_a_keyspace_written_by_flask_caching() {
     }
     let Some(server) = server() else { return };
     let script = temp_file("shop.py", SHOP_PY);
-    let url = server.url(4);
+    let url = server.url_db(4);
     let status = Command::new(&python)
         .arg(&script)
         .env("REDIS_URL", &url)
@@ -435,7 +373,7 @@ fn ops_commands_on_a_keyspace_written_by_flask_caching() {
 fn bad_input_exits_2_with_the_column() {
     let Some(server) = server() else { return };
     let trace = temp_file("shop-bad.trace.jsonl", SHOP_TRACE);
-    let url = server.url(5);
+    let url = server.url_db(5);
     let (code, _, err) = redis(&["lookup", "price('a', [1,)"], &url, &trace);
     assert_eq!(code, 2);
     assert!(

@@ -81,6 +81,7 @@
 
 pub mod codec;
 mod store;
+pub mod testing;
 
 pub use codec::DecodeError;
 pub use store::{prefix_glob, server_error, Error, RedisConfig, RedisStore};

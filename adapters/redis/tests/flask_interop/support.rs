@@ -1,6 +1,7 @@
 //! What the Flask interop tests share: a real redis-server (the one at
-//! `FLASKCACHE_REDIS_URL`, or one of their own on a free loopback port), the Python of each
-//! Flask-Caching profile, and the driver of `shop_app.py` run in a new process.
+//! `FLASKCACHE_REDIS_URL`, or one of their own on a free loopback port, from
+//! [`flaskcache_redis::testing`]), the Python of each Flask-Caching profile, and the driver
+//! of `shop_app.py` run in a new process.
 //!
 //! A missing server or interpreter is a loud skip, and a failure when
 //! `FLASKCACHE_REQUIRE_REDIS_SERVER=1` (server) or `FLASKCACHE_REQUIRE_REDIS=1` (venvs).
@@ -8,11 +9,15 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
+
+/// A redis-server child process on 127.0.0.1 (stopped, by its pid, when dropped).
+#[allow(unused_imports)] // fault_vs_flask.rs's, not flask_interop.rs's
+pub use flaskcache_redis::testing::RedisServer as OwnServer;
+use flaskcache_redis::testing::{self, SharedOrOwn};
 
 /// One test at a time in a binary: they share the server and read its global
 /// `INFO commandstats`.
@@ -21,16 +26,13 @@ pub fn serial() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn env_is_1(name: &str) -> bool {
-    std::env::var(name).is_ok_and(|v| v == "1")
-}
-
 /// Skips the test loudly, or fails it when `require` names a variable set to 1.
-pub fn skip(require: &str, why: &str) {
-    if env_is_1(require) {
-        panic!("{why} ({require}=1: this test must run)");
-    }
-    eprintln!("SKIPPED: {why} (set {require}=1 to make this a failure)");
+pub fn skip(require: &str, why: &dyn std::fmt::Display) {
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("flask_interop")
+        .to_owned();
+    testing::skip_unless_required(require, &test, why);
 }
 
 /// The workspace root.
@@ -94,166 +96,33 @@ impl Fc {
     }
 }
 
-/// A redis-server these tests may use.
-pub enum Server {
-    /// The one at `FLASKCACHE_REDIS_URL` (shared: tests only touch keys under their own
-    /// prefixes).
-    External(String),
-    /// One started here (stopped, by its pid, when dropped).
-    Own(OwnServer),
-}
+/// A redis-server these tests may use: the one at `FLASKCACHE_REDIS_URL` (shared: tests
+/// only touch keys under their own prefixes), or one started here.
+pub struct Server(SharedOrOwn);
 
 impl Server {
-    /// The server at `FLASKCACHE_REDIS_URL`, else a new one when `redis-server` is on
-    /// `PATH`, else `None` (skipped loudly, or a failure under
+    /// The server at `FLASKCACHE_REDIS_URL`, else a new one when there is a
+    /// `redis-server`, else `None` (skipped loudly, or a failure under
     /// `FLASKCACHE_REQUIRE_REDIS_SERVER=1`).
     pub fn acquire() -> Option<Server> {
-        if let Ok(url) = std::env::var("FLASKCACHE_REDIS_URL") {
-            if !url.is_empty() {
-                return Some(Server::External(url));
-            }
-        }
-        match OwnServer::start(free_port(), &[]) {
-            Ok(s) => Some(Server::Own(s)),
+        match SharedOrOwn::acquire(&[]) {
+            Ok(server) => Some(Server(server)),
             Err(why) => {
-                skip("FLASKCACHE_REQUIRE_REDIS_SERVER", &why);
+                skip(testing::REQUIRE_VAR, &why);
                 None
             }
         }
     }
 
-    /// `redis://127.0.0.1:PORT`.
+    /// The shared server's URL, or `redis://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        match self {
-            Server::External(url) => url.clone(),
-            Server::Own(s) => s.url(),
-        }
+        self.0.url()
     }
 }
 
 /// A free loopback port (the OS's choice; redis-server binds it right after).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-/// A redis-server child process on 127.0.0.1.
-pub struct OwnServer {
-    child: Option<Child>,
-    port: u16,
-    args: Vec<String>,
-    dir: PathBuf,
-}
-
-impl OwnServer {
-    /// Starts `redis-server` on `port` with `--save '' --appendonly no` unless `extra`
-    /// overrides them, and waits (at most 5 s) until it answers `PING`.
-    pub fn start(port: u16, extra: &[&str]) -> Result<OwnServer, String> {
-        let dir = std::env::temp_dir().join(format!(
-            "flaskcache-redis-test-{}-{port}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let mut server = OwnServer {
-            child: None,
-            port,
-            args: extra.iter().map(|s| s.to_string()).collect(),
-            dir,
-        };
-        server.restart()?;
-        Ok(server)
-    }
-
-    /// (Re)starts the server on its port, with the same arguments and directory.
-    pub fn restart(&mut self) -> Result<(), String> {
-        if self.child.is_some() {
-            return Err("the server is running".into());
-        }
-        let port = self.port.to_string();
-        let mut args = vec![
-            "--port",
-            &port,
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ];
-        args.extend(self.args.iter().map(String::as_str));
-        let dir = self.dir.to_string_lossy().into_owned();
-        args.extend(["--dir", &dir, "--logfile", "redis.log"]);
-        let child = Command::new("redis-server")
-            .args(&args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("redis-server could not be started ({e}): is it installed? (apt-get install redis-server)"))?;
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Some(child) = self.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    self.child = None;
-                    return Err(format!(
-                        "redis-server on port {} exited at once ({status}; log {})",
-                        self.port,
-                        self.dir.join("redis.log").display()
-                    ));
-                }
-            }
-            if ping(&self.url()) {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        self.stop();
-        Err(format!(
-            "redis-server on port {} did not answer PING within 5 s",
-            self.port
-        ))
-    }
-
-    /// Kills the server (SIGKILL, by its pid) and waits for it.
-    pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// The process id while running.
-    pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
-    }
-
-    /// Its port.
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// `redis://127.0.0.1:PORT`.
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for OwnServer {
-    fn drop(&mut self) {
-        self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Whether a server answers `PING` at `url`.
-pub fn ping(url: &str) -> bool {
-    redis::Client::open(url)
-        .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(200)))
-        .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
-        .is_ok_and(|p| p == "PONG")
+    testing::free_port().unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A plain connection for inspection (keys, `INFO`).
