@@ -171,6 +171,26 @@ fn replay_backend_refuses_remote_servers_and_simplecache_traces() {
     assert!(err.contains("RedisCache traces only"), "{err}");
 }
 
+/// A loopback name in a URL's fragment or query is not its host: the guards judge the host
+/// the driver connects to.
+#[test]
+fn loopback_names_outside_the_host_do_not_pass_the_guards() {
+    for url in [
+        "redis://prod.example.com:6379/0#@127.0.0.1",
+        "redis://10.0.0.5:6379/0?x=@localhost",
+    ] {
+        let (code, _, err) = flaskcache(&["replay", "--backend", url, REDIS_TRACES[0]]);
+        assert_eq!(code, 2, "{url}: {err}");
+        assert!(err.contains("is not on this machine"), "{url}: {err}");
+        let (code, _, err) = flaskcache(&["redis", "set", "k", "1", "--url", url]);
+        assert_eq!(code, 2, "{url}: {err}");
+        assert!(err.contains("add --allow-remote"), "{url}: {err}");
+        let (code, _, err) = flaskcache(&["explore", "--runs", "1", "--backend", url]);
+        assert_eq!(code, 2, "{url}: {err}");
+        assert!(err.contains("is not on this machine"), "{url}: {err}");
+    }
+}
+
 /// Writes SHOP_TRACE's keyspace with the engine through the Redis store, on `db`.
 fn shop_keyspace(server: &RedisServer, db: u8) -> (String, String) {
     let trace = temp_file("shop.trace.jsonl", SHOP_TRACE);
@@ -389,6 +409,38 @@ fn bad_input_exits_2_with_the_column() {
         err.contains("column 1: unterminated string literal"),
         "{err}"
     );
+    // Deep nesting is refused with a column, not a stack overflow of the main thread.
+    let deep = "[".repeat(10_000);
+    let (code, _, err) = redis(&["set", "k", &deep], &url, &trace);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("column 201: too many nested parentheses (at most 200 levels)"),
+        "{err}"
+    );
+    let signs = format!("{}1", "-".repeat(10_000));
+    let (code, _, err) = flaskcache(&[
+        "redis",
+        "set",
+        "--url",
+        &url,
+        "--declarations",
+        &trace,
+        "--",
+        "k",
+        &signs,
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("column 201: too many nested signs (at most 200 levels)"),
+        "{err}"
+    );
+    let (code, _, err) = redis(&["set", "k", r"b'\€'"], &url, &trace);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("column 4: bytes can only contain ASCII literal characters"),
+        "{err}"
+    );
+    assert!(raw(&server, &["EXISTS", "shop:k"]).contains(":0"));
     let (code, _, err) = flaskcache(&[
         "redis",
         "invalidate",

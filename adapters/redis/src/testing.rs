@@ -362,7 +362,9 @@ fn command(port: u16, args: &[&str]) -> Result<String, Error> {
     let mut reply = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
     loop {
-        if let Some(len) = reply_len(&reply) {
+        if let Some(len) =
+            reply_len(&reply).map_err(|why| Error::Failed(format!("127.0.0.1:{port}: {why}")))?
+        {
             reply.truncate(len);
             return Ok(String::from_utf8_lossy(&reply).into_owned());
         }
@@ -378,38 +380,75 @@ fn command(port: u16, args: &[&str]) -> Result<String, Error> {
     }
 }
 
-/// The length of the complete RESP value at the start of `buf`, or `None` while it is
-/// incomplete.
-fn reply_len(buf: &[u8]) -> Option<usize> {
-    let line_end = buf.windows(2).position(|w| w == b"\r\n")?;
+/// How deeply a reply's aggregates may nest before it is refused as malformed (a server's
+/// replies to the tests' commands nest a level or two).
+const MAX_REPLY_DEPTH: usize = 64;
+
+/// The length of the complete RESP value at the start of `buf`: `Ok(None)` while it is
+/// incomplete, `Err` when it cannot be a reply (a header that is not a number, a count
+/// whose size overflows, aggregates nested more than [`MAX_REPLY_DEPTH`] deep).
+fn reply_len(buf: &[u8]) -> Result<Option<usize>, String> {
+    reply_len_at(buf, 0)
+}
+
+fn reply_len_at(buf: &[u8], depth: usize) -> Result<Option<usize>, String> {
+    let Some(line_end) = buf.windows(2).position(|w| w == b"\r\n") else {
+        return Ok(None);
+    };
     let after_line = line_end + 2;
-    let number = || -> Option<i64> { std::str::from_utf8(&buf[1..line_end]).ok()?.parse().ok() };
-    match buf.first()? {
+    let header = || String::from_utf8_lossy(&buf[..line_end]).into_owned();
+    let number = || -> Result<i64, String> {
+        std::str::from_utf8(&buf[1..line_end])
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| format!("malformed reply header {:?}", header()))
+    };
+    let too_big = || format!("reply header {:?}: the size overflows", header());
+    let Some(kind) = buf.first() else {
+        return Ok(None);
+    };
+    match kind {
         // Blob strings: the length, the bytes, CRLF; -1 is the null one.
         b'$' | b'=' | b'!' => match number()? {
-            n if n < 0 => Some(after_line),
+            n if n < 0 => Ok(Some(after_line)),
             n => {
-                let end = after_line.checked_add(usize::try_from(n).ok()?)? + 2;
-                (buf.len() >= end).then_some(end)
+                let end = usize::try_from(n)
+                    .ok()
+                    .and_then(|n| after_line.checked_add(n))
+                    .and_then(|end| end.checked_add(2))
+                    .ok_or_else(too_big)?;
+                Ok((buf.len() >= end).then_some(end))
             }
         },
         // Aggregates: the count, then that many values (twice for a map).
         agg @ (b'*' | b'~' | b'>' | b'%') => {
+            if depth >= MAX_REPLY_DEPTH {
+                return Err(format!(
+                    "reply nested more than {MAX_REPLY_DEPTH} aggregates deep"
+                ));
+            }
             let count = number()?;
             let count = if count < 0 {
                 0
             } else {
-                usize::try_from(count).ok()?
+                usize::try_from(count).map_err(|_| too_big())?
             };
-            let count = if *agg == b'%' { count * 2 } else { count };
+            let count = if *agg == b'%' {
+                count.checked_mul(2).ok_or_else(too_big)?
+            } else {
+                count
+            };
             let mut at = after_line;
             for _ in 0..count {
-                at += reply_len(&buf[at..])?;
+                match reply_len_at(&buf[at..], depth + 1)? {
+                    Some(len) => at += len,
+                    None => return Ok(None),
+                }
             }
-            Some(at)
+            Ok(Some(at))
         }
         // Everything else is one line (`+`, `-`, `:`, `_`, `,`, `#`, `(`).
-        _ => Some(after_line),
+        _ => Ok(Some(after_line)),
     }
 }
 
@@ -500,15 +539,37 @@ mod tests {
 
     #[test]
     fn reply_lengths() {
-        assert_eq!(reply_len(b"+PONG\r\n"), Some(7));
-        assert_eq!(reply_len(b"+PON"), None);
-        assert_eq!(reply_len(b":0\r\nrest"), Some(4));
-        assert_eq!(reply_len(b"$-1\r\n"), Some(5));
-        assert_eq!(reply_len(b"$3\r\nab"), None);
-        assert_eq!(reply_len(b"$3\r\nabc\r\n"), Some(9));
-        assert_eq!(reply_len(b"*2\r\n$1\r\na\r\n"), None);
-        assert_eq!(reply_len(b"*2\r\n$1\r\na\r\n:1\r\n"), Some(15));
-        assert_eq!(reply_len(b"*-1\r\n"), Some(5));
+        assert_eq!(reply_len(b"+PONG\r\n"), Ok(Some(7)));
+        assert_eq!(reply_len(b"+PON"), Ok(None));
+        assert_eq!(reply_len(b""), Ok(None));
+        assert_eq!(reply_len(b":0\r\nrest"), Ok(Some(4)));
+        assert_eq!(reply_len(b"$-1\r\n"), Ok(Some(5)));
+        assert_eq!(reply_len(b"$3\r\nab"), Ok(None));
+        assert_eq!(reply_len(b"$3\r\nabc\r\n"), Ok(Some(9)));
+        assert_eq!(reply_len(b"*2\r\n$1\r\na\r\n"), Ok(None));
+        assert_eq!(reply_len(b"*2\r\n$1\r\na\r\n:1\r\n"), Ok(Some(15)));
+        assert_eq!(reply_len(b"*-1\r\n"), Ok(Some(5)));
+        assert_eq!(reply_len(b"%1\r\n+a\r\n:1\r\n"), Ok(Some(12)));
+        assert_eq!(reply_len(b"%1\r\n+a\r\n"), Ok(None));
+    }
+
+    /// A reply that cannot be is an error, not an overflow, an endless wait or a stack
+    /// overflow.
+    #[test]
+    fn malformed_replies_are_errors() {
+        let err = |buf: &[u8]| reply_len(buf).unwrap_err();
+        // The largest counts are merely incomplete (their sizes are checked, not wrapped).
+        assert_eq!(reply_len(b"%9223372036854775807\r\n"), Ok(None));
+        assert_eq!(reply_len(b"%9223372036854775807\r\n+a\r\n:1\r\n"), Ok(None));
+        assert_eq!(reply_len(b"$9223372036854775807\r\n"), Ok(None));
+        assert!(err(b"*x\r\n").contains("malformed reply header"));
+        assert!(err(b"$\r\n").contains("malformed reply header"));
+        let deep = "*1\r\n".repeat(100_000);
+        assert!(err(deep.as_bytes()).contains("nested more than 64"));
+        let ok = format!("{}:1\r\n", "*1\r\n".repeat(64));
+        assert_eq!(reply_len(ok.as_bytes()), Ok(Some(ok.len())));
+        let over = format!("{}:1\r\n", "*1\r\n".repeat(65));
+        assert!(err(over.as_bytes()).contains("nested more than 64"));
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub trait RedisBackend {
     fn pexpire(&mut self, key: &str, ms: i64) -> Result<(), String>;
     /// `DEL key`; whether it existed.
     fn delete(&mut self, key: &str) -> Result<bool, String>;
-    /// Deletes every key under the prefix (`FLUSHDB` when the prefix is empty); how many.
+    /// Deletes every key under the prefix, found by `SCAN MATCH` and removed by `DEL` (with
+    /// an empty prefix that is every key of the database, deleted the same way: no
+    /// `FLUSHDB`); how many.
     fn flush_prefix(&mut self) -> Result<usize, String>;
 }

@@ -115,21 +115,44 @@ fn dict_items(items: Vec<(Value, Value)>) -> Vec<(Value, Value)> {
     out
 }
 
-/// Python's `==` for the hashable scalars a literal can spell (`1 == 1.0 == True`).
+/// Python's `==` for the hashable values a literal can spell: numbers compare by value
+/// (`1 == 1.0 == True`, exactly: `2**53 + 1 != 2.0**53`), tuples element by element.
 fn same_key(a: &Value, b: &Value) -> bool {
-    fn number(v: &Value) -> Option<f64> {
+    /// An `int` (a `bool` is one) or a `float`.
+    enum Num<'a> {
+        Int(std::borrow::Cow<'a, PyInt>),
+        Float(f64),
+    }
+    fn number(v: &Value) -> Option<Num<'_>> {
         match v {
-            Value::Bool(b) => Some(f64::from(u8::from(*b))),
-            Value::Int(i) => i.as_i64().map(|i| i as f64),
-            Value::Float(f) => Some(*f),
+            Value::Bool(b) => Some(Num::Int(std::borrow::Cow::Owned(PyInt::from(i64::from(
+                *b,
+            ))))),
+            Value::Int(i) => Some(Num::Int(std::borrow::Cow::Borrowed(i))),
+            Value::Float(f) => Some(Num::Float(*f)),
             _ => None,
         }
     }
+    /// `int == float`: the float is integral and its exact value is the int's.
+    fn int_eq_float(i: &PyInt, f: f64) -> bool {
+        if !f.is_finite() || f.fract() != 0.0 {
+            return false;
+        }
+        // `{:.0}` of an integral float is its exact decimal value (`-0` for `-0.0`).
+        PyInt::parse(&format!("{f:.0}")).is_ok_and(|exact| exact == *i)
+    }
     match (a, b) {
-        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Tuple(x), Value::Tuple(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_key(x, y))
+        }
         _ => match (number(a), number(b)) {
-            (Some(x), Some(y)) => x == y,
-            _ => a == b,
+            (Some(Num::Int(x)), Some(Num::Int(y))) => x == y,
+            (Some(Num::Float(x)), Some(Num::Float(y))) => x == y,
+            (Some(Num::Int(i)), Some(Num::Float(f))) | (Some(Num::Float(f)), Some(Num::Int(i))) => {
+                int_eq_float(&i, f)
+            }
+            (Some(_), None) | (None, Some(_)) => false,
+            (None, None) => a == b,
         },
     }
 }
@@ -157,7 +180,12 @@ pub fn float_call(call: &Call) -> Result<Value, ParseError> {
     };
     match (call.args.as_slice(), call.kwargs.is_empty()) {
         ([Expr::Lit(Value::Str(s), _)], true) => {
-            let t = s.trim().to_ascii_lowercase().replace('_', "");
+            let t = s.trim().to_ascii_lowercase();
+            // Underscores only between digits, as in a literal (`float('1_0.5')`).
+            if !underscores_between_digits(&t, false) {
+                return Err(bad());
+            }
+            let t = t.replace('_', "");
             let v = match t.as_str() {
                 "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
                 "-inf" | "-infinity" => f64::NEG_INFINITY,
@@ -237,9 +265,16 @@ fn is_ident(c: char) -> bool {
     c == '_' || c.is_alphanumeric()
 }
 
+/// How deeply brackets (and signs) may nest: Python's parser refuses a 201st level of
+/// parentheses ("too many nested parentheses"). The bound also keeps the recursive parser
+/// within its stack.
+const MAX_NESTING: usize = 200;
+
 struct Parser {
     chars: Vec<char>,
     pos: usize,
+    /// Brackets and signs open around the current position.
+    depth: usize,
 }
 
 impl Parser {
@@ -247,7 +282,26 @@ impl Parser {
         Parser {
             chars: text.chars().collect(),
             pos: 0,
+            depth: 0,
         }
+    }
+
+    /// Opens a level of nesting at `at` (a bracket or a sign), refused past
+    /// [`MAX_NESTING`]. Each `nest` that succeeds is matched by an [`unnest`](Self::unnest)
+    /// once the nested part is parsed (a failed parse is abandoned whole).
+    fn nest(&mut self, at: usize, what: &str) -> Result<(), ParseError> {
+        if self.depth >= MAX_NESTING {
+            return Err(self.error_at(
+                at,
+                format!("too many nested {what} (at most {MAX_NESTING} levels)"),
+            ));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    fn unnest(&mut self) {
+        self.depth -= 1;
     }
 
     fn column(&self) -> usize {
@@ -304,8 +358,10 @@ impl Parser {
         };
         match c {
             '(' => {
+                self.nest(start, "parentheses")?;
                 self.pos += 1;
                 let (items, trailing) = self.sequence(')')?;
+                self.unnest();
                 if items.len() == 1 && !trailing {
                     // `(x)` is x.
                     return Ok(items
@@ -316,18 +372,25 @@ impl Parser {
                 Ok(Expr::Tuple(items, start + 1))
             }
             '[' => {
+                self.nest(start, "parentheses")?;
                 self.pos += 1;
                 let (items, _) = self.sequence(']')?;
+                self.unnest();
                 Ok(Expr::List(items, start + 1))
             }
             '{' => {
+                self.nest(start, "parentheses")?;
                 self.pos += 1;
-                self.dict(start)
+                let dict = self.dict(start)?;
+                self.unnest();
+                Ok(dict)
             }
             '-' | '+' => {
+                self.nest(start, "signs")?;
                 self.pos += 1;
                 self.skip_ws();
                 let inner = self.expr()?;
+                self.unnest();
                 match (c, inner) {
                     ('+', Expr::Lit(v @ (Value::Int(_) | Value::Float(_)), _)) => {
                         Ok(Expr::Lit(v, start + 1))
@@ -465,6 +528,7 @@ impl Parser {
             self.pos = save;
             return Ok(Expr::Name(name, start + 1));
         }
+        self.nest(self.pos, "parentheses")?;
         self.pos += 1;
         let mut args = Vec::new();
         let mut kwargs: Vec<(String, Expr)> = Vec::new();
@@ -517,6 +581,7 @@ impl Parser {
                 _ => return Err(self.error("expected ',' or ')'")),
             }
         }
+        self.unnest();
         Ok(Expr::Call(Call {
             name,
             column: start + 1,
@@ -547,10 +612,6 @@ impl Parser {
             }
         }
         let bad = |why: &str| self.error_at(start, format!("invalid number {text:?}: {why}"));
-        if text.contains("__") || text.ends_with('_') || text.contains("_.") || text.contains("._")
-        {
-            return Err(bad("misplaced underscore"));
-        }
         let lower = text.to_ascii_lowercase();
         let radix = match lower.get(..2) {
             Some("0x") => Some(16),
@@ -558,6 +619,15 @@ impl Parser {
             Some("0b") => Some(2),
             _ => None,
         };
+        // Python: an underscore only between two digits (`1_000`, `1e1_0`), or between a
+        // base prefix and a digit (`0x_ff`).
+        let underscores_ok = match radix {
+            Some(_) => underscores_between_digits(&format!("0{}", &lower[2..]), true),
+            None => underscores_between_digits(&lower, false),
+        };
+        if !underscores_ok {
+            return Err(bad("misplaced underscore"));
+        }
         if let Some(radix) = radix {
             let digits: String = lower[2..].chars().filter(|&c| c != '_').collect();
             if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
@@ -674,6 +744,9 @@ impl Parser {
             let Some(e) = self.peek() else {
                 return Err(self.error_at(start, "unterminated string literal"));
             };
+            if bytes && !e.is_ascii() {
+                return Err(self.error("bytes can only contain ASCII literal characters"));
+            }
             if raw {
                 // A raw string keeps the backslash; it still escapes a quote.
                 out.push('\\');
@@ -742,6 +815,23 @@ impl Parser {
             self.error_at(at, format!("{form} escape is not a Unicode scalar value (lone surrogates cannot be stored)"))
         })
     }
+}
+
+/// Whether every `_` of `text` is between two digits: decimal ones (`1e1_0` passes,
+/// `1_e5` and `1e_5` do not), or hexadecimal ones for an integer in another base (its
+/// digits are checked against the base elsewhere).
+fn underscores_between_digits(text: &str, hex: bool) -> bool {
+    let digit = |c: &char| {
+        if hex {
+            c.is_ascii_hexdigit()
+        } else {
+            c.is_ascii_digit()
+        }
+    };
+    let chars: Vec<char> = text.chars().collect();
+    chars.iter().enumerate().all(|(i, &c)| {
+        c != '_' || (i > 0 && digit(&chars[i - 1]) && chars.get(i + 1).is_some_and(digit))
+    })
 }
 
 /// `(raw, bytes)` for a string prefix (case-insensitive), or `None`.
@@ -869,6 +959,144 @@ mod tests {
             "error column 5: cannot mix bytes and nonbytes literals"
         );
         assert_eq!(repr(r"'\x4'"), r"error column 2: truncated \xhh escape");
+    }
+
+    /// Python refuses a 201st level of parentheses; signs nest the same way. Deeper input
+    /// is an error, not a stack overflow.
+    #[test]
+    fn nesting_is_bounded() {
+        for (open, close) in [("[", "]"), ("(", ",)"), ("{1: ", "}"), ("float(", ")")] {
+            let deep = |n: usize| format!("{}1{}", open.repeat(n), close.repeat(n));
+            if open != "float(" {
+                assert!(parse_literal(&deep(200)).is_ok(), "{open}");
+            }
+            let err = parse_expr(&deep(201)).unwrap_err();
+            assert_eq!(
+                err.message, "too many nested parentheses (at most 200 levels)",
+                "{open}"
+            );
+            assert_eq!(
+                err.column,
+                // The bracket of the 201st level.
+                200 * open.len() + open.find(['(', '[', '{']).map_or(0, |i| i + 1),
+                "{open}"
+            );
+            let err = parse_expr(&deep(10_000)).unwrap_err();
+            assert!(err.message.starts_with("too many nested"), "{open}");
+        }
+        assert_eq!(repr(&format!("{}1", "-".repeat(200))), "1");
+        assert_eq!(repr(&format!("{}1", "-".repeat(199))), "-1");
+        assert_eq!(
+            repr(&format!("{}1", "-".repeat(10_000))),
+            "error column 201: too many nested signs (at most 200 levels)"
+        );
+        assert_eq!(
+            repr(&format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000))),
+            "error column 201: too many nested parentheses (at most 200 levels)"
+        );
+        // Siblings do not add up.
+        let wide = vec!["[[1]]"; 1000].join(", ");
+        assert!(parse_literal(&format!("[{wide}]")).is_ok());
+        assert!(parse_call(&format!("f({})", "(".repeat(300))).is_err());
+    }
+
+    /// Python: SyntaxError: bytes can only contain ASCII literal characters, escaped or not,
+    /// raw or not.
+    #[test]
+    fn bytes_are_ascii_even_after_a_backslash() {
+        for text in [r"b'\€'", r"rb'\€'", r"b'a\é'", r"br'\\é'", r"B'\\\€'"] {
+            assert!(
+                repr(text).ends_with("bytes can only contain ASCII literal characters"),
+                "{text}: {}",
+                repr(text)
+            );
+        }
+        assert_eq!(
+            repr(r"b'\€'"),
+            "error column 4: bytes can only contain ASCII literal characters"
+        );
+        // A str keeps an unknown escape as it is.
+        assert_eq!(repr(r"'\€'"), r"'\\€'");
+        assert_eq!(repr(r"b'\q'"), r"b'\\q'");
+    }
+
+    /// Underscores as Python places them: only between digits (or after a base prefix).
+    #[test]
+    fn underscores_between_digits_only() {
+        for bad in [
+            "1_e5", "1e_5", "1_.5", "1._5", "1__0", "1_", "0x1__0", "0x1_", "1e+_5", "1.5_",
+        ] {
+            assert!(
+                repr(bad).ends_with("misplaced underscore"),
+                "{bad}: {}",
+                repr(bad)
+            );
+        }
+        assert_eq!(repr("1e1_0"), "10000000000.0");
+        assert_eq!(repr("1.5_0"), "1.5");
+        assert_eq!(repr("1_0.5"), "10.5");
+        assert_eq!(repr("0x_1"), "1");
+        assert_eq!(repr("0b_1_0"), "2");
+        assert_eq!(repr("0_0"), "0");
+        assert_eq!(repr("0x1_f"), "31");
+        for bad in [
+            "float('1__0')",
+            "float('_1')",
+            "float('1_')",
+            "float('1_e5')",
+            "float('in_f')",
+            "float('n_an')",
+            "float('-_1')",
+            "float('1._5')",
+        ] {
+            assert!(
+                repr(bad).contains("float(...) takes one string"),
+                "{bad}: {}",
+                repr(bad)
+            );
+        }
+        assert_eq!(repr("float('1_0')"), "10.0");
+        assert_eq!(repr("float(' 1_0.5 ')"), "10.5");
+        assert_eq!(repr("float('1.5_0')"), "1.5");
+        assert_eq!(repr("float('+1e1_0')"), "10000000000.0");
+        assert_eq!(repr("float('1_000.000_1e-1_0')"), "1.0000001e-07");
+    }
+
+    /// Dict keys compare as Python's `==`: exactly between int and float, element by
+    /// element in tuples.
+    #[test]
+    fn dict_keys_compare_exactly() {
+        assert_eq!(
+            repr("{9007199254740993: 1, 9007199254740992.0: 2}"),
+            "{9007199254740993: 1, 9007199254740992.0: 2}"
+        );
+        assert_eq!(
+            repr("{9007199254740992: 1, 9007199254740992.0: 2}"),
+            "{9007199254740992: 2}"
+        );
+        assert_eq!(repr("{(1,): 'a', (1.0,): 'b'}"), "{(1,): 'b'}");
+        assert_eq!(
+            repr("{(1, (True,)): 'a', (1.0, (1,)): 'b'}"),
+            "{(1, (True,)): 'b'}"
+        );
+        assert_eq!(repr("{(1, 2): 'a', (1,): 'b'}"), "{(1, 2): 'a', (1,): 'b'}");
+        assert_eq!(repr("{0: 1, -0.0: 2, False: 3}"), "{0: 3}");
+        assert_eq!(repr("{0.5: 1, 0: 2}"), "{0.5: 1, 0: 2}");
+        assert_eq!(repr("{'1': 1, 1: 2}"), "{'1': 1, 1: 2}");
+        // 1e308 is exactly 10**308 + 1097906...: not 10**308, but its own exact value.
+        let exact = "100000000000000001097906362944045541740492309677311846336810682903157585404911491537163328978494688899061249669721172515611590283743140088328307009198146046031271664502933027185697489699588559043338384466165001178426897626212945177628091195786707458122783970171784415105291802893207873272974885715430223118336";
+        assert_eq!(
+            repr(&format!("{{1e308: 1, 1{}: 2}}", "0".repeat(308))),
+            format!("{{1e+308: 1, 1{}: 2}}", "0".repeat(308))
+        );
+        assert_eq!(
+            repr(&format!("{{{exact}: 1, 1e308: 2}}")),
+            format!("{{{exact}: 2}}")
+        );
+        assert_eq!(
+            repr("{float('nan'): 1, float('inf'): 2, 1: 3}"),
+            "{nan: 1, inf: 2, 1: 3}"
+        );
     }
 
     #[test]
