@@ -21,9 +21,12 @@
 //! Every key is `CACHE_KEY_PREFIX` + key (no prefix when it is `None` or `""`). Values are
 //! cachelib's `RedisSerializer` ([`codec`]): an `int` as ASCII decimal, anything else `!`
 //! followed by `pickle.dumps(value, 5)`. A timeout of `None` is the default one; `0` and
-//! `-1` store without expiry; `t > 0` is `EX t`; `t <= -2` or one too large for the
-//! server makes the server refuse it, and the store reports redis-py's `ResponseError` with
-//! its exact text.
+//! `-1` store without expiry; `t > 0` is `EX t`. For `set` and `set_many`, `t <= -2` or
+//! one too large for the server makes the server refuse the `SET`, and the store reports
+//! redis-py's `ResponseError` with its exact text. `add` sends `SETNX` and then `EXPIRE k t`,
+//! which the server accepts for any `t <= -2`: it deletes the key just created, and `add`
+//! still returns `True`, as in Python (a `t` too large for the server fails that
+//! `EXPIRE` with the server's error, after `SETNX` created the key).
 //!
 //! | operation | commands (round trips) |
 //! |---|---|
@@ -69,8 +72,14 @@
 //!   other type (a `set`, `datetime`, `Decimal`, an instance of a class, a class or function
 //!   reference) is a failure naming the type (`cannot represent a pickled
 //!   datetime.datetime`), served as a backend failure: logged, the call runs uncached.
-//!   Where Python's `pickle.loads` raises `UnpicklingError` cachelib returns `None`; this
-//!   store reports the corrupt entry instead.
+//! - A corrupt entry reads as cachelib reads it: where CPython's `pickle.loads` raises
+//!   `UnpicklingError` (truncated data, an unknown opcode, a missing memo entry, ...)
+//!   cachelib returns `None`, and so does this store (a hit whose value is `None`); where
+//!   it raises another exception (`EOFError`, `ValueError`, `OverflowError`, `TypeError`,
+//!   ...) Python's `get` raises it, and this store reports a failure whose text names the
+//!   exception (`cannot read the pickle: EOFError: Ran out of input`). The reader's limits
+//!   (nesting deeper than 1000, copies of shared objects beyond a budget linear in the
+//!   entry's size, binary `int`s over 64 KiB) are failures too; [`codec`] has the details.
 //! - Expiry is the server's own clock (milliseconds); the `now` passed to
 //!   [`flaskcache::Store::execute`] is ignored. [`RedisStore::age`] moves deadlines to make
 //!   a simulated clock hold on a real server.
