@@ -330,9 +330,9 @@ where
     C: FnMut() -> Result<Value, PyError>,
     H: FnMut(&HookQuery) -> Result<bool, PyError>,
 {
-    fn store(&mut self, op: StoreOp) -> Result<StoreReply, StoreError> {
-        let reply = self.inner.store.execute(&op, self.inner.clock.now());
-        if let (StoreOp::Delete { .. }, Ok(StoreReply::Bool(b))) = (&op, &reply) {
+    fn store(&mut self, op: &StoreOp) -> Result<StoreReply, StoreError> {
+        let reply = self.inner.store.execute(op, self.inner.clock.now());
+        if let (StoreOp::Delete { .. }, Ok(StoreReply::Bool(b))) = (op, &reply) {
             self.existed = Some(*b);
         }
         reply

@@ -52,8 +52,8 @@ where
     C: FnMut() -> Result<Value, PyError>,
     H: FnMut(&HookQuery) -> Result<bool, PyError>,
 {
-    fn store(&mut self, op: StoreOp) -> StoreResult {
-        self.store.execute(&op, self.now)
+    fn store(&mut self, op: &StoreOp) -> StoreResult {
+        self.store.execute(op, self.now)
     }
     fn compute(&mut self) -> Result<Value, PyError> {
         (self.compute)()

@@ -28,7 +28,7 @@ pub(crate) type StoreResult = Result<StoreReply, StoreError>;
 /// The effects a flow can have.
 pub(crate) trait Effects {
     /// Executes a backend operation.
-    fn store(&mut self, op: StoreOp) -> Result<StoreResult, Flow>;
+    fn store(&mut self, op: &StoreOp) -> Result<StoreResult, Flow>;
     /// Runs the decorated function.
     fn compute(&mut self) -> Result<Result<Value, PyError>, Flow>;
     /// Asks a hook.
@@ -70,13 +70,14 @@ pub(crate) struct Replay<'a> {
 }
 
 impl Replay<'_> {
-    fn answer(&mut self, step: Step) -> Result<&Input, Flow> {
+    /// The next input, or a suspension at `step` (built only when suspending).
+    fn answer(&mut self, step: impl FnOnce() -> Step) -> Result<&Input, Flow> {
         match self.inputs.get(self.position) {
             Some(input) => {
                 self.position += 1;
                 Ok(input)
             }
-            None => Err(Flow::Suspend(step)),
+            None => Err(Flow::Suspend(step())),
         }
     }
 }
@@ -86,29 +87,29 @@ fn unexpected(expected: &'static str) -> Flow {
 }
 
 impl Effects for Replay<'_> {
-    fn store(&mut self, op: StoreOp) -> Result<StoreResult, Flow> {
-        match self.answer(Step::Store(op))? {
+    fn store(&mut self, op: &StoreOp) -> Result<StoreResult, Flow> {
+        match self.answer(|| Step::Store(op.clone()))? {
             Input::Store(reply) => Ok(reply.clone()),
             _ => Err(unexpected("Input::Store")),
         }
     }
 
     fn compute(&mut self) -> Result<Result<Value, PyError>, Flow> {
-        match self.answer(Step::Compute)? {
+        match self.answer(|| Step::Compute)? {
             Input::Computed(result) => Ok(result.clone()),
             _ => Err(unexpected("Input::Computed")),
         }
     }
 
     fn hook(&mut self, query: HookQuery) -> Result<Result<bool, PyError>, Flow> {
-        match self.answer(Step::Hook(query))? {
+        match self.answer(|| Step::Hook(query))? {
             Input::Hook(answer) => Ok(answer.clone()),
             _ => Err(unexpected("Input::Hook")),
         }
     }
 
     fn log(&mut self, diagnostic: Diagnostic) -> Result<(), Flow> {
-        match self.answer(Step::Log(diagnostic))? {
+        match self.answer(|| Step::Log(diagnostic))? {
             Input::Logged => Ok(()),
             _ => Err(unexpected("Input::Logged")),
         }
@@ -136,11 +137,16 @@ pub(crate) mod backend {
         unexpected(expected)
     }
 
-    /// `cache.get(key)`.
-    pub fn get(fx: &mut impl Effects, key: &str) -> Result<Result<Value, StoreError>, Flow> {
-        match fx.store(StoreOp::Get {
-            key: key.to_owned(),
-        })? {
+    /// `cache.get(key)`: the key goes into the operation and comes back out of it.
+    pub fn get(fx: &mut impl Effects, key: &mut String) -> Result<Result<Value, StoreError>, Flow> {
+        let op = StoreOp::Get {
+            key: std::mem::take(key),
+        };
+        let reply = fx.store(&op);
+        if let StoreOp::Get { key: k } = op {
+            *key = k;
+        }
+        match reply? {
             Ok(StoreReply::Value(v)) => Ok(Ok(v)),
             Ok(_) => Err(shape("StoreReply::Value for get")),
             Err(e) => Ok(Err(e)),
@@ -149,7 +155,7 @@ pub(crate) mod backend {
 
     /// `cache.has(key)`.
     pub fn has(fx: &mut impl Effects, key: &str) -> Result<Result<bool, StoreError>, Flow> {
-        match fx.store(StoreOp::Has {
+        match fx.store(&StoreOp::Has {
             key: key.to_owned(),
         })? {
             Ok(StoreReply::Bool(b)) => Ok(Ok(b)),
@@ -158,13 +164,21 @@ pub(crate) mod backend {
         }
     }
 
-    /// `cache.get_many(*keys)`: one value per key.
+    /// `cache.get_many(*keys)`: one value per key. The keys go into the operation and come
+    /// back out of it.
     pub fn get_many(
         fx: &mut impl Effects,
-        keys: Vec<String>,
+        keys: &mut Vec<String>,
     ) -> Result<Result<Vec<Value>, StoreError>, Flow> {
         let n = keys.len();
-        match fx.store(StoreOp::GetMany { keys })? {
+        let op = StoreOp::GetMany {
+            keys: std::mem::take(keys),
+        };
+        let reply = fx.store(&op);
+        if let StoreOp::GetMany { keys: k } = op {
+            *keys = k;
+        }
+        match reply? {
             Ok(StoreReply::Values(v)) if v.len() == n => Ok(Ok(v)),
             Ok(_) => Err(shape(
                 "StoreReply::Values with one value per key for get_many",
@@ -179,6 +193,6 @@ pub(crate) mod backend {
         fx: &mut impl Effects,
         op: StoreOp,
     ) -> Result<Result<StoreReply, StoreError>, Flow> {
-        fx.store(op)
+        fx.store(&op)
     }
 }

@@ -9,8 +9,8 @@ use super::types::{
 use crate::error::{PyError, PyExceptionType};
 use crate::function::{Callee, Receiver};
 use crate::keys::{
-    self, call_args, ensure_self_arg, function_namespace, normalize_args, view_key, QueryArgs,
-    RequestInfo, ViewKeyError, ViewKeyInput, ViewKeyMode,
+    self, call_args_cow, ensure_self_arg, function_namespace, normalize_args, view_key, QueryArgs,
+    RequestInfo, VersionKeys, ViewKeyError, ViewKeyInput, ViewKeyMode,
 };
 use crate::profile::Profile;
 use crate::store::{StoreOp, StoreReply};
@@ -51,8 +51,9 @@ struct VersionState {
     fname: String,
     /// The version strings joined (`V_ns [+ V_inst]`).
     versions: String,
-    /// The last version key (the one a reset writes, FC-3.2.2).
-    last_key: String,
+    /// The version keys read, in fetch order: the last is the one a reset writes
+    /// (FC-3.2.2).
+    keys: Vec<String>,
 }
 
 /// `_memoize_version(f, args, ...)` (FC-2.5.3, FC-2.5.4, FC-3.2.2).
@@ -68,9 +69,9 @@ fn memoize_version(
         Ok(ns) => ns,
         Err(e) => return Ok(Err(e)),
     };
-    let keys = namespace.version_keys(args_to_ignore);
-    let fetch: Vec<String> = keys.iter().map(str::to_owned).collect();
-    let stored = match backend::get_many(fx, fetch.clone())? {
+    let VersionKeys { function, instance } = namespace.version_keys(args_to_ignore);
+    let mut keys: Vec<String> = std::iter::once(function).chain(instance).collect();
+    let mut versions = match backend::get_many(fx, &mut keys)? {
         Ok(values) => values,
         Err(e) => return Ok(Err(e.to_py_error(cx.py))),
     };
@@ -89,25 +90,26 @@ fn memoize_version(
     }
     // Missing versions are minted (function key first); whatever else is stored is kept
     // as it is, written back if dirty, and only then joined (FC-2.5.3).
-    let mut versions: Vec<Value> = Vec::with_capacity(stored.len());
-    for value in stored {
-        versions.push(match value {
-            Value::None => {
-                dirty = true;
-                Value::Str(fx.mint().as_str().to_owned())
-            }
-            other => other,
-        });
+    for value in &mut versions {
+        if matches!(value, Value::None) {
+            dirty = true;
+            *value = Value::Str(fx.mint().as_str().to_owned());
+        }
     }
-    let (write_keys, timeout) = match mode {
-        VersionMode::Fetch { timeout, .. } | VersionMode::Refresh { timeout } => (fetch, timeout),
+    let (timeout, reset) = match mode {
+        VersionMode::Fetch { timeout, .. } | VersionMode::Refresh { timeout } => (timeout, false),
         VersionMode::Reset { timeout } => {
             versions = vec![Value::Str(fx.mint().as_str().to_owned())];
             dirty = true;
-            (vec![keys.last().to_owned()], timeout)
+            (timeout, true)
         }
     };
     if dirty {
+        // A reset writes the last key only; otherwise every key read is written back.
+        let write_keys = match reset {
+            true => keys.last().cloned().into_iter().collect(),
+            false => keys.clone(),
+        };
         let items: Vec<(String, Value)> = write_keys
             .into_iter()
             .zip(versions.iter().cloned())
@@ -117,10 +119,11 @@ fn memoize_version(
         }
     }
     // `"".join(version_data_list)`: a version that is not a str raises here.
-    let mut joined = String::with_capacity(12);
-    for (i, version) in versions.iter().enumerate() {
+    let mut joined = String::new();
+    for (i, version) in versions.into_iter().enumerate() {
         match version {
-            Value::Str(s) => joined.push_str(s),
+            Value::Str(s) if joined.is_empty() => joined = s,
+            Value::Str(s) => joined.push_str(&s),
             other => {
                 return Ok(Err(PyError::type_error(format!(
                     "sequence item {i}: expected str instance, {} found",
@@ -132,7 +135,7 @@ fn memoize_version(
     Ok(Ok(VersionState {
         fname: namespace.fname,
         versions: joined,
-        last_key: keys.last().to_owned(),
+        keys,
     }))
 }
 
@@ -169,16 +172,18 @@ fn memoize_key(
         Err(e) => return Ok(Err(e)),
     };
     let altfname = o.make_name.as_ref().map(|mk| mk.apply(&fname));
-    let mut text = String::with_capacity(64);
+    // The text is hashed, then the key replaces it in the same buffer.
+    let mut key = String::with_capacity(64);
     keys::write_key_text(
-        &mut text,
+        &mut key,
         altfname.as_deref().unwrap_or(&fname),
         &normalized,
         cx.py,
     );
-    let mut key = String::with_capacity(16 + versions.len());
     let hash = o.hash_method.unwrap_or(cx.profile.default_hash());
-    keys::write_key_body(&mut key, &text, hash, o.source.as_deref());
+    let digest = keys::key_digest(&key, hash, o.source.as_deref());
+    key.clear();
+    digest.write_b64_16(&mut key);
     key.push_str(&versions);
     Ok(Ok(key))
 }
@@ -187,7 +192,7 @@ fn memoize_key(
 fn read(
     cx: Ctx,
     fx: &mut impl Effects,
-    key: &str,
+    key: &mut String,
     forced: bool,
     cache_none: bool,
     is_stale: bool,
@@ -200,7 +205,7 @@ fn read(
         Err(e) => return Ok(Err(e.to_py_error(cx.py))),
     };
     let mut found = true;
-    if value == Value::None {
+    if matches!(value, Value::None) {
         found = cache_none
             && match backend::has(fx, key)? {
                 Ok(b) => b,
@@ -385,7 +390,7 @@ pub(crate) fn call_memoized(
     if let Some(outcome) = bypass(fx, o.hooks.unless)? {
         return Ok(outcome);
     }
-    let args = call_args(&m.function, bound_to, args);
+    let args = call_args_cow(&m.function, bound_to, args);
     // Key and read, inside Flask-Caching's `try`. 2.5 asks forced_update before the key;
     // ≤2.4.1 after it (and inside it, FC-0.9).
     let before = !cx.profile.forced_update_in_version();
@@ -397,7 +402,7 @@ pub(crate) fn call_memoized(
                 Err(e) => break 'guard Err(e),
             }
         }
-        let key = match memoize_key(cx, fx, m, &args, kwargs)? {
+        let mut key = match memoize_key(cx, fx, m, &args, kwargs)? {
             Ok(k) => k,
             Err(e) => break 'guard Err(e),
         };
@@ -407,7 +412,7 @@ pub(crate) fn call_memoized(
                 Err(e) => break 'guard Err(e),
             }
         }
-        read(cx, fx, &key, forced, o.cache_none, o.hooks.is_stale)?.map(|hit| (key, hit))
+        read(cx, fx, &mut key, forced, o.cache_none, o.hooks.is_stale)?.map(|hit| (key, hit))
     };
     let (key, value) = match serve(cx, fx, guarded, o.hooks.response_filter, o.timeout, false)? {
         Served::Done(outcome) => return Ok(outcome),
@@ -458,7 +463,7 @@ pub(crate) fn call_cached(
         return Ok(outcome);
     }
     let guarded: Py<(String, Option<Value>)> = 'guard: {
-        let key = if view.custom_make_cache_key {
+        let mut key = if view.custom_make_cache_key {
             match custom_key {
                 Some(k) => k.to_owned(),
                 None => {
@@ -482,7 +487,15 @@ pub(crate) fn call_cached(
             Ok(f) => f,
             Err(e) => break 'guard Err(e),
         };
-        read(cx, fx, &key, forced, view.cache_none, view.hooks.is_stale)?.map(|hit| (key, hit))
+        read(
+            cx,
+            fx,
+            &mut key,
+            forced,
+            view.cache_none,
+            view.hooks.is_stale,
+        )?
+        .map(|hit| (key, hit))
     };
     let recompute = cx.profile.cached_recomputes_after_failed_set();
     Ok(
@@ -548,7 +561,7 @@ pub(crate) fn delete_memoized(
             Ok(state) => Ok(Outcome {
                 result: Ok(Value::None),
                 event: CacheEvent::VersionReset {
-                    key: state.last_key,
+                    key: state.keys.last().cloned().unwrap_or_default(),
                 },
             }),
         };
@@ -662,7 +675,7 @@ pub(crate) fn backend_call(cx: Ctx, fx: &mut impl Effects, op: StoreOp) -> Resul
     }
     let returns = cx.profile.proxies_return_results()
         || matches!(op, StoreOp::Get { .. } | StoreOp::GetMany { .. });
-    Ok(match fx.store(op)? {
+    Ok(match fx.store(&op)? {
         Ok(reply) => Outcome {
             result: Ok(if returns {
                 reply_value(reply)

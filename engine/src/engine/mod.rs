@@ -291,7 +291,7 @@ impl Engine {
 /// Effects answered immediately by an embedding driver.
 pub(crate) trait DirectEffects {
     /// Executes a backend operation.
-    fn store(&mut self, op: crate::store::StoreOp) -> StoreResult;
+    fn store(&mut self, op: &crate::store::StoreOp) -> StoreResult;
     /// Runs the function.
     fn compute(&mut self) -> Result<crate::value::Value, crate::error::PyError>;
     /// Answers a hook.
@@ -306,7 +306,7 @@ struct Direct<'a, D> {
 }
 
 impl<D: DirectEffects> Effects for Direct<'_, D> {
-    fn store(&mut self, op: crate::store::StoreOp) -> Result<StoreResult, Flow> {
+    fn store(&mut self, op: &crate::store::StoreOp) -> Result<StoreResult, Flow> {
         Ok(self.inner.store(op))
     }
     fn compute(&mut self) -> Result<Result<crate::value::Value, crate::error::PyError>, Flow> {
@@ -408,7 +408,7 @@ pub trait EmbeddedEffects {
     /// Executes a backend operation.
     fn store(
         &mut self,
-        op: crate::store::StoreOp,
+        op: &crate::store::StoreOp,
     ) -> Result<crate::store::StoreReply, crate::store::StoreError>;
     /// Runs the decorated function (or view) and returns what it returned or raised.
     fn compute(&mut self) -> Result<crate::value::Value, crate::error::PyError>;
@@ -423,7 +423,7 @@ pub trait EmbeddedEffects {
 struct Embedded<'a, D>(&'a mut D);
 
 impl<D: EmbeddedEffects> Effects for Embedded<'_, D> {
-    fn store(&mut self, op: crate::store::StoreOp) -> Result<StoreResult, Flow> {
+    fn store(&mut self, op: &crate::store::StoreOp) -> Result<StoreResult, Flow> {
         Ok(self.0.store(op))
     }
     fn compute(&mut self) -> Result<Result<crate::value::Value, crate::error::PyError>, Flow> {
@@ -463,8 +463,8 @@ impl<D: EmbeddedEffects> Effects for Embedded<'_, D> {
 ///
 /// struct Fx<'a> { store: &'a mut MemoryStore, versions: &'a mut VersionGenerator }
 /// impl EmbeddedEffects for Fx<'_> {
-///     fn store(&mut self, op: StoreOp) -> Result<StoreReply, StoreError> {
-///         self.store.execute(&op, Timestamp::from_secs(1_000))
+///     fn store(&mut self, op: &StoreOp) -> Result<StoreReply, StoreError> {
+///         self.store.execute(op, Timestamp::from_secs(1_000))
 ///     }
 ///     fn compute(&mut self) -> Result<Value, PyError> { Ok(Value::str("Ann")) }
 ///     fn hook(&mut self, _: &HookQuery) -> Result<bool, PyError> { Ok(false) }

@@ -12,7 +12,7 @@
 
 use std::borrow::Cow;
 
-use super::hash::HashMethod;
+use super::hash::{DigestBytes, HashMethod};
 use crate::error::{KeyError, PyError, PyExceptionType};
 use crate::function::ParamKind;
 use crate::function::{Callee, FunctionDescriptor, Param, Receiver};
@@ -55,13 +55,19 @@ impl Namespace {
     /// The version keys, honouring `args_to_ignore=["self"]` (FC-2.4.3).
     pub fn version_keys(&self, args_to_ignore: &[String]) -> VersionKeys {
         let ignore_self = args_to_ignore.iter().any(|a| a == "self");
+        let memver = |name: &str| {
+            let mut key = String::with_capacity(name.len() + "_memver".len());
+            key.push_str(name);
+            key.push_str("_memver");
+            key
+        };
         VersionKeys {
-            function: format!("{}_memver", self.fname),
+            function: memver(&self.fname),
             instance: self
                 .instance_fname
-                .as_ref()
+                .as_deref()
                 .filter(|_| !ignore_self)
-                .map(|ins| format!("{ins}_memver")),
+                .map(memver),
         }
     }
 }
@@ -101,9 +107,31 @@ pub fn get_id<'a>(
 
 /// Removes every character of U+0000 to U+00FF that is not `[A-Za-z0-9_.]` (FC-2.2.5).
 pub fn sanitize(text: &str) -> String {
-    text.chars()
-        .filter(|&c| c as u32 > 0xff || c.is_ascii_alphanumeric() || c == '_' || c == '.')
-        .collect()
+    text.chars().filter(|&c| kept_by_sanitize(c)).collect()
+}
+
+fn kept_by_sanitize(c: char) -> bool {
+    c as u32 > 0xff || c.is_ascii_alphanumeric() || c == '_' || c == '.'
+}
+
+/// [`sanitize`] of an owned string, which is returned as it is when nothing is removed.
+fn sanitize_owned(text: String) -> String {
+    // The ASCII bytes `sanitize` keeps, as a table: most namespaces are plain ASCII.
+    const ASCII_KEPT: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut b = 0;
+        while b < 128 {
+            let c = b as u8;
+            table[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'.';
+            b += 1;
+        }
+        table
+    };
+    if text.bytes().all(|b| ASCII_KEPT[usize::from(b)]) || text.chars().all(kept_by_sanitize) {
+        text
+    } else {
+        sanitize(&text)
+    }
 }
 
 /// `function_namespace(f, args)` for the callable `callee` (FC-2.2).
@@ -158,8 +186,8 @@ pub fn function_namespace(
         .map(|t| format!("{fname}.{t}"));
     if profile.sanitizes_namespace() {
         Ok(Namespace {
-            fname: sanitize(&fname),
-            instance_fname: instance_fname.as_deref().map(sanitize),
+            fname: sanitize_owned(fname),
+            instance_fname: instance_fname.map(sanitize_owned),
         })
     } else {
         Ok(Namespace {
@@ -465,12 +493,17 @@ pub fn write_key_text(
 
 /// Appends `B64_16(H(text [+ source]))`, the 16-character key body (FC-2.1).
 pub fn write_key_body(out: &mut String, text: &str, hash: HashMethod, source: Option<&str>) {
+    key_digest(text, hash, source).write_b64_16(out);
+}
+
+/// `H(text [+ source])`, whose base64 head is the key body (FC-2.1).
+pub fn key_digest(text: &str, hash: HashMethod, source: Option<&str>) -> DigestBytes {
     let mut hasher = hash.hasher();
     hasher.update(text.as_bytes());
     if let Some(source) = source {
         hasher.update(source.as_bytes());
     }
-    hasher.finish().write_b64_16(out);
+    hasher.finish()
 }
 
 /// The arguments Python's `decorated_function` receives for a call of `function` reached
@@ -481,6 +514,15 @@ pub fn call_args(
     receiver: Option<&Receiver>,
     args: &[Value],
 ) -> Vec<Value> {
+    call_args_cow(function, receiver, args).into_owned()
+}
+
+/// [`call_args`], borrowing `args` when nothing is prepended.
+pub fn call_args_cow<'a>(
+    function: &FunctionDescriptor,
+    receiver: Option<&Receiver>,
+    args: &'a [Value],
+) -> Cow<'a, [Value]> {
     use crate::function::Binding;
     let prepend = match (function.binding, receiver) {
         (Binding::InstanceMethod, Some(r @ Receiver::Instance(_))) => Some(r.to_value()),
@@ -490,7 +532,15 @@ pub fn call_args(
         (Binding::ClassMethod, Some(r @ Receiver::Class(_))) => Some(r.to_value()),
         _ => None,
     };
-    prepend.into_iter().chain(args.iter().cloned()).collect()
+    match prepend {
+        Some(first) => {
+            let mut full = Vec::with_capacity(args.len() + 1);
+            full.push(first);
+            full.extend_from_slice(args);
+            Cow::Owned(full)
+        }
+        None => Cow::Borrowed(args),
+    }
 }
 
 /// `Cache._ensure_self_arg` (FC-3.3.1, 2.5 only): `delete_memoized(obj.method, args...)`

@@ -28,9 +28,10 @@ const FALLBACK_THRESHOLD: usize = 500;
 const SIP_K0: u64 = 0x666c_6173_6b63_6163;
 const SIP_K1: u64 = 0x6865_2d73_746f_7265;
 
-/// SipHash-1-3 with fixed keys: deterministic hashing for the key index.
+/// SipHash-1-3 with fixed keys: the hasher of the store's key index (deterministic, no OS
+/// randomness).
 #[derive(Clone, Copy, Debug, Default)]
-struct FixedSipState;
+pub struct FixedSipState;
 
 impl BuildHasher for FixedSipState {
     type Hasher = SipHasher13;
