@@ -546,15 +546,9 @@ impl MemoryStore {
             match redis::set_ex(t, now) {
                 Ok(expires) => expires,
                 Err(err) => {
-                    let args = [
-                        b"SET".to_vec(),
-                        self.stored_key(first_key).as_bytes().to_vec(),
-                        redis::serialize(first_value),
-                        b"EX".to_vec(),
-                        t.to_string().into_bytes(),
-                    ];
-                    let message = redis::pipeline_error(1, &args, &err.message);
-                    return Err(StoreError::Raised(redis::response_error(message)));
+                    let key = self.stored_key(first_key);
+                    let error = redis::set_pipeline_error(&key, first_value, t, &err.message);
+                    return Err(StoreError::Raised(error));
                 }
             }
         } else {

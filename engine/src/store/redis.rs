@@ -470,6 +470,20 @@ pub fn pipeline_error(number: usize, args: &[Vec<u8>], error: &str) -> String {
     message
 }
 
+/// What redis-py raises when the server refuses the first command of a `set_many`
+/// pipeline, `SET stored_key value EX timeout`: a `ResponseError` with the pipeline's
+/// annotation around `error`.
+pub fn set_pipeline_error(stored_key: &str, value: &Value, timeout: i64, error: &str) -> PyError {
+    let args = [
+        b"SET".to_vec(),
+        stored_key.as_bytes().to_vec(),
+        serialize(value),
+        b"EX".to_vec(),
+        timeout.to_string().into_bytes(),
+    ];
+    response_error(pipeline_error(1, &args, error))
+}
+
 /// Python's `str.split()` whitespace.
 fn py_space(c: char) -> bool {
     c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)

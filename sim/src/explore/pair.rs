@@ -72,15 +72,6 @@ impl FaultCursor {
     }
 }
 
-/// The store flavour of a profile's SimpleCache.
-pub fn flavor_for(profile: Profile) -> StoreFlavor {
-    match profile {
-        Profile::FlaskCaching25 => StoreFlavor::Cachelib,
-        Profile::FlaskCaching24 => StoreFlavor::FlaskCaching24,
-        Profile::FlaskCache013 => StoreFlavor::Werkzeug016,
-    }
-}
-
 /// What one command did on the engine's side.
 #[derive(Clone, Debug)]
 pub struct Executed {

@@ -212,7 +212,7 @@ struct Sim<'a> {
 pub fn store_config(setup: &RunSetup) -> StoreConfig {
     StoreConfig {
         threshold: setup.threshold,
-        flavor: super::pair::flavor_for(setup.profile),
+        flavor: crate::replay::flavor_for(setup.profile),
         ..StoreConfig::default()
     }
 }

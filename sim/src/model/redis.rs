@@ -13,7 +13,7 @@
 
 use super::store::{Entry, Expiry, ModelStore};
 use flaskcache_engine::store::redis::{
-    pipeline_error, response_error, serialize, EXPIRE_EXPIRE_ERROR, SET_EXPIRE_ERROR,
+    response_error, set_pipeline_error, EXPIRE_EXPIRE_ERROR, SET_EXPIRE_ERROR,
 };
 use flaskcache_engine::store::{StoreError, StoreFlavor, StoreOp, StoreReply, Timestamp};
 use flaskcache_engine::Value;
@@ -32,7 +32,8 @@ impl ModelStore {
         }
     }
 
-    fn full_key(&self, key: &str) -> String {
+    /// The key as the server stores it: prefix + key (the prefix is `""` for SimpleCache).
+    pub(super) fn full_key(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
     }
 
@@ -150,25 +151,12 @@ impl ModelStore {
         timeout: Option<i64>,
         now: Timestamp,
     ) -> Result<Vec<String>, StoreError> {
-        let mut mapping: Vec<(&str, &Value)> = Vec::new();
-        for (k, v) in items {
-            match mapping.iter_mut().find(|(mk, _)| *mk == k.as_str()) {
-                Some(slot) => slot.1 = v,
-                None => mapping.push((k.as_str(), v)),
-            }
-        }
+        let mapping = super::store::dict_items(items);
         let t = self.redis_timeout(timeout);
         if let Some(&(key, value)) = mapping.first() {
             if t != -1 && !ModelStore::set_ex_accepted(t, now) {
-                let args = [
-                    b"SET".to_vec(),
-                    self.full_key(key).into_bytes(),
-                    serialize(value),
-                    b"EX".to_vec(),
-                    t.to_string().into_bytes(),
-                ];
-                let message = pipeline_error(1, &args, SET_EXPIRE_ERROR);
-                return Err(StoreError::Raised(response_error(message)));
+                let error = set_pipeline_error(&self.full_key(key), value, t, SET_EXPIRE_ERROR);
+                return Err(StoreError::Raised(error));
             }
         }
         let mut set = Vec::new();

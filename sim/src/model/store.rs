@@ -273,14 +273,9 @@ impl ModelStore {
 
     /// `delete(key)`: whether an entry, dead or alive, was there.
     pub fn delete(&mut self, key: &str) -> bool {
-        let full;
-        let key = if self.is_redis() {
-            full = format!("{}{key}", self.prefix);
-            full.as_str()
-        } else {
-            key
-        };
-        match self.position(key) {
+        // The prefix is empty for the SimpleCaches, so this is the key itself there.
+        let key = self.full_key(key);
+        match self.position(&key) {
             Some(i) => {
                 self.entries.remove(i);
                 true
@@ -317,14 +312,7 @@ impl ModelStore {
                 timeout,
             } => StoreReply::Bool(self.add(key, value.clone(), *timeout, now)),
             StoreOp::SetMany { items, timeout } => {
-                // A Python dict: first position, last value.
-                let mut mapping: Vec<(&str, &Value)> = Vec::new();
-                for (k, v) in items {
-                    match mapping.iter_mut().find(|(mk, _)| *mk == k.as_str()) {
-                        Some(slot) => slot.1 = v,
-                        None => mapping.push((k.as_str(), v)),
-                    }
-                }
+                let mapping = dict_items(items);
                 let mut set = Vec::new();
                 for (k, v) in mapping {
                     if self.set(k, v.clone(), *timeout, now) {
@@ -386,6 +374,19 @@ impl ModelStore {
             }
         }
     }
+}
+
+/// `set_many`'s items as the Python dict it receives: each key at its first position,
+/// with its last value.
+pub(super) fn dict_items(items: &[(String, Value)]) -> Vec<(&str, &Value)> {
+    let mut mapping: Vec<(&str, &Value)> = Vec::new();
+    for (k, v) in items {
+        match mapping.iter_mut().find(|(mk, _)| *mk == k.as_str()) {
+            Some(slot) => slot.1 = v,
+            None => mapping.push((k.as_str(), v)),
+        }
+    }
+    mapping
 }
 
 #[cfg(test)]
