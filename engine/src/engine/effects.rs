@@ -1,24 +1,31 @@
-//! How flows reach the outside world. A flow is written as straight-line code over
-//! [`Effects`]; two implementations run it:
-//! - [`Replay`] (the sans-IO stepper): answers effects from the inputs received so far and
-//!   suspends the flow at the first unanswered one, which becomes the next [`Step`]. The
-//!   flow is re-run from the start on every resume; it is deterministic, so it takes the
-//!   same path, and minted versions are remembered so that re-runs reuse them.
-//! - a direct executor (the embedded [`crate::Cache`]): answers each effect immediately.
+//! How flows reach the outside world. A flow is an `async fn` written as straight-line code
+//! over [`Effects`]: every backend operation, function run, hook question and log line is an
+//! `.await` point. Two kinds of implementation drive it:
+//! - [`Stepper`] (the sans-IO stepper): each effect publishes its [`Step`] in the exchange
+//!   and suspends; [`super::Engine::resume`] puts the caller's [`Input`] there and polls the
+//!   flow again, which continues from the `.await` where it stopped. A call is one pass
+//!   through its flow: keys are derived once, no input is replayed.
+//! - immediate effects (the embeddings): every effect answers at once, so the flow completes
+//!   in a single poll, on the caller's stack, with no allocation for the flow itself.
+//!
+//! No executor, runtime or waker is involved: the engine polls its own futures with a no-op
+//! waker, and only from inside [`super::Engine::start`]/[`super::Engine::resume`].
 
 use super::types::{Diagnostic, EngineError, HookQuery, Input, Step};
 use crate::error::PyError;
 use crate::keys::{Version, VersionGenerator};
 use crate::store::{StoreError, StoreOp, StoreReply};
 use crate::value::Value;
+use std::cell::Cell;
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::{pin, Pin};
+use std::task::{Context, Poll, Waker};
 
-/// Why a flow stopped before its end.
+/// Why a flow stopped before its end: the caller broke the protocol.
 #[derive(Debug)]
 pub(crate) enum Flow {
-    /// It needs the answer to this step.
-    Suspend(Step),
-    /// The caller broke the protocol.
+    /// The input did not answer the step (or a handle was unknown).
     Abort(EngineError),
 }
 
@@ -28,15 +35,15 @@ pub(crate) type StoreResult = Result<StoreReply, StoreError>;
 /// The effects a flow can have.
 pub(crate) trait Effects {
     /// Executes a backend operation.
-    fn store(&mut self, op: &StoreOp) -> Result<StoreResult, Flow>;
+    async fn store(&mut self, op: &StoreOp) -> Result<StoreResult, Flow>;
     /// Runs the decorated function.
-    fn compute(&mut self) -> Result<Result<Value, PyError>, Flow>;
+    async fn compute(&mut self) -> Result<Result<Value, PyError>, Flow>;
     /// Asks a hook.
-    fn hook(&mut self, query: HookQuery) -> Result<Result<bool, PyError>, Flow>;
+    async fn hook(&mut self, query: HookQuery) -> Result<Result<bool, PyError>, Flow>;
     /// Logs a diagnostic.
-    fn log(&mut self, diagnostic: Diagnostic) -> Result<(), Flow>;
+    async fn log(&mut self, diagnostic: Diagnostic) -> Result<(), Flow>;
     /// Draws a fresh version string (`uuid.uuid4()`, FC-2.5.1).
-    fn mint(&mut self) -> Version;
+    async fn mint(&mut self) -> Result<Version, Flow>;
 }
 
 /// Where version strings come from.
@@ -60,72 +67,122 @@ impl VersionSource {
     }
 }
 
-/// The stepper's effects: inputs received so far, versions minted so far.
-pub(crate) struct Replay<'a> {
-    pub inputs: &'a [Input],
-    pub position: usize,
-    pub minted: &'a mut Vec<Version>,
-    pub mint_position: usize,
-    pub source: &'a mut VersionSource,
+/// What a suspended flow and the engine hand each other while the engine polls it.
+#[derive(Debug, Default)]
+pub(crate) enum Exchange {
+    /// Nothing pending.
+    #[default]
+    Empty,
+    /// The flow's next step, for the caller.
+    Step(Step),
+    /// The caller's answer to that step.
+    Input(Input),
+    /// The flow needs a fresh version (the engine owns the version source).
+    Mint,
+    /// The engine's answer to [`Exchange::Mint`].
+    Minted(Version),
 }
 
-impl Replay<'_> {
-    /// The next input, or a suspension at `step` (built only when suspending).
-    fn answer(&mut self, step: impl FnOnce() -> Step) -> Result<&Input, Flow> {
-        match self.inputs.get(self.position) {
-            Some(input) => {
-                self.position += 1;
-                Ok(input)
+thread_local! {
+    /// The exchange of the flow being polled on this thread. A flow is only ever polled
+    /// from inside `Engine::start`/`resume`, which never re-enter one another (user code
+    /// runs between steps, never during a poll), so one slot per thread serves every
+    /// engine and every nested call; it is empty whenever no poll is running.
+    static EXCHANGE: Cell<Exchange> = const { Cell::new(Exchange::Empty) };
+}
+
+/// Puts `item` in this thread's exchange.
+pub(crate) fn publish(item: Exchange) {
+    EXCHANGE.set(item);
+}
+
+/// Takes what is in this thread's exchange, leaving it empty.
+pub(crate) fn collect() -> Exchange {
+    EXCHANGE.take()
+}
+
+/// The `.await` point of a stepped effect: the first poll publishes the request and
+/// suspends; the next poll (after the engine has answered) returns the answer.
+struct Suspend(Option<Exchange>);
+
+impl Future for Suspend {
+    type Output = Exchange;
+
+    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Exchange> {
+        match self.0.take() {
+            Some(request) => {
+                publish(request);
+                Poll::Pending
             }
-            None => Err(Flow::Suspend(step())),
+            None => Poll::Ready(collect()),
         }
     }
 }
+
+/// The stepper's effects: every one suspends the flow until the engine answers it.
+pub(crate) struct Stepper;
 
 fn unexpected(expected: &'static str) -> Flow {
     Flow::Abort(EngineError::UnexpectedInput { expected })
 }
 
-impl Effects for Replay<'_> {
-    fn store(&mut self, op: &StoreOp) -> Result<StoreResult, Flow> {
-        match self.answer(|| Step::Store(op.clone()))? {
-            Input::Store(reply) => Ok(reply.clone()),
+impl Stepper {
+    /// Suspends at `step`; returns the caller's input.
+    async fn ask(step: Step) -> Option<Input> {
+        match Suspend(Some(Exchange::Step(step))).await {
+            Exchange::Input(input) => Some(input),
+            _ => None,
+        }
+    }
+}
+
+impl Effects for Stepper {
+    async fn store(&mut self, op: &StoreOp) -> Result<StoreResult, Flow> {
+        match Stepper::ask(Step::Store(op.clone())).await {
+            Some(Input::Store(reply)) => Ok(reply),
             _ => Err(unexpected("Input::Store")),
         }
     }
 
-    fn compute(&mut self) -> Result<Result<Value, PyError>, Flow> {
-        match self.answer(|| Step::Compute)? {
-            Input::Computed(result) => Ok(result.clone()),
+    async fn compute(&mut self) -> Result<Result<Value, PyError>, Flow> {
+        match Stepper::ask(Step::Compute).await {
+            Some(Input::Computed(result)) => Ok(result),
             _ => Err(unexpected("Input::Computed")),
         }
     }
 
-    fn hook(&mut self, query: HookQuery) -> Result<Result<bool, PyError>, Flow> {
-        match self.answer(|| Step::Hook(query))? {
-            Input::Hook(answer) => Ok(answer.clone()),
+    async fn hook(&mut self, query: HookQuery) -> Result<Result<bool, PyError>, Flow> {
+        match Stepper::ask(Step::Hook(query)).await {
+            Some(Input::Hook(answer)) => Ok(answer),
             _ => Err(unexpected("Input::Hook")),
         }
     }
 
-    fn log(&mut self, diagnostic: Diagnostic) -> Result<(), Flow> {
-        match self.answer(|| Step::Log(diagnostic))? {
-            Input::Logged => Ok(()),
+    async fn log(&mut self, diagnostic: Diagnostic) -> Result<(), Flow> {
+        match Stepper::ask(Step::Log(diagnostic)).await {
+            Some(Input::Logged) => Ok(()),
             _ => Err(unexpected("Input::Logged")),
         }
     }
 
-    fn mint(&mut self) -> Version {
-        let version = match self.minted.get(self.mint_position) {
-            Some(v) => *v,
-            None => {
-                let v = self.source.next_version();
-                self.minted.push(v);
-                v
-            }
-        };
-        self.mint_position += 1;
-        version
+    async fn mint(&mut self) -> Result<Version, Flow> {
+        match Suspend(Some(Exchange::Mint)).await {
+            Exchange::Minted(version) => Ok(version),
+            _ => Err(unexpected("a minted version")),
+        }
+    }
+}
+
+/// Runs a flow whose effects all answer at once: it completes in one poll.
+pub(crate) fn run_to_end<T>(flow: impl Future<Output = Result<T, Flow>>) -> Result<T, EngineError> {
+    let flow = pin!(flow);
+    match flow.poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(Ok(outcome)) => Ok(outcome),
+        Poll::Ready(Err(Flow::Abort(e))) => Err(e),
+        // Immediate effects never suspend; a flow that did would be waiting for nothing.
+        Poll::Pending => Err(EngineError::UnexpectedInput {
+            expected: "a direct answer",
+        }),
     }
 }
 
@@ -138,11 +195,14 @@ pub(crate) mod backend {
     }
 
     /// `cache.get(key)`: the key goes into the operation and comes back out of it.
-    pub fn get(fx: &mut impl Effects, key: &mut String) -> Result<Result<Value, StoreError>, Flow> {
+    pub async fn get(
+        fx: &mut impl Effects,
+        key: &mut String,
+    ) -> Result<Result<Value, StoreError>, Flow> {
         let op = StoreOp::Get {
             key: std::mem::take(key),
         };
-        let reply = fx.store(&op);
+        let reply = fx.store(&op).await;
         if let StoreOp::Get { key: k } = op {
             *key = k;
         }
@@ -154,10 +214,13 @@ pub(crate) mod backend {
     }
 
     /// `cache.has(key)`.
-    pub fn has(fx: &mut impl Effects, key: &str) -> Result<Result<bool, StoreError>, Flow> {
-        match fx.store(&StoreOp::Has {
-            key: key.to_owned(),
-        })? {
+    pub async fn has(fx: &mut impl Effects, key: &str) -> Result<Result<bool, StoreError>, Flow> {
+        match fx
+            .store(&StoreOp::Has {
+                key: key.to_owned(),
+            })
+            .await?
+        {
             Ok(StoreReply::Bool(b)) => Ok(Ok(b)),
             Ok(_) => Err(shape("StoreReply::Bool for has")),
             Err(e) => Ok(Err(e)),
@@ -166,7 +229,7 @@ pub(crate) mod backend {
 
     /// `cache.get_many(*keys)`: one value per key. The keys go into the operation and come
     /// back out of it.
-    pub fn get_many(
+    pub async fn get_many(
         fx: &mut impl Effects,
         keys: &mut Vec<String>,
     ) -> Result<Result<Vec<Value>, StoreError>, Flow> {
@@ -174,7 +237,7 @@ pub(crate) mod backend {
         let op = StoreOp::GetMany {
             keys: std::mem::take(keys),
         };
-        let reply = fx.store(&op);
+        let reply = fx.store(&op).await;
         if let StoreOp::GetMany { keys: k } = op {
             *keys = k;
         }
@@ -189,10 +252,10 @@ pub(crate) mod backend {
 
     /// Any write whose reply the flow ignores (`set`, `set_many`, `delete`, ...): only the
     /// failure matters.
-    pub fn write(
+    pub async fn write(
         fx: &mut impl Effects,
         op: StoreOp,
     ) -> Result<Result<StoreReply, StoreError>, Flow> {
-        fx.store(&op)
+        fx.store(&op).await
     }
 }

@@ -57,7 +57,7 @@ struct VersionState {
 }
 
 /// `_memoize_version(f, args, ...)` (FC-2.5.3, FC-2.5.4, FC-3.2.2).
-fn memoize_version(
+async fn memoize_version(
     cx: Ctx,
     fx: &mut impl Effects,
     callee: Callee<'_>,
@@ -71,7 +71,7 @@ fn memoize_version(
     };
     let VersionKeys { function, instance } = namespace.version_keys(args_to_ignore);
     let mut keys: Vec<String> = std::iter::once(function).chain(instance).collect();
-    let mut versions = match backend::get_many(fx, &mut keys)? {
+    let mut versions = match backend::get_many(fx, &mut keys).await? {
         Ok(values) => values,
         Err(e) => return Ok(Err(e.to_py_error(cx.py))),
     };
@@ -82,7 +82,7 @@ fn memoize_version(
         ..
     } = mode
     {
-        match fx.hook(HookQuery::ForcedUpdate)? {
+        match fx.hook(HookQuery::ForcedUpdate).await? {
             Ok(true) => dirty = true,
             Ok(false) => {}
             Err(e) => return Ok(Err(e)),
@@ -93,13 +93,13 @@ fn memoize_version(
     for value in &mut versions {
         if matches!(value, Value::None) {
             dirty = true;
-            *value = Value::Str(fx.mint().as_str().to_owned());
+            *value = Value::Str(fx.mint().await?.as_str().to_owned());
         }
     }
     let (timeout, reset) = match mode {
         VersionMode::Fetch { timeout, .. } | VersionMode::Refresh { timeout } => (timeout, false),
         VersionMode::Reset { timeout } => {
-            versions = vec![Value::Str(fx.mint().as_str().to_owned())];
+            versions = vec![Value::Str(fx.mint().await?.as_str().to_owned())];
             dirty = true;
             (timeout, true)
         }
@@ -114,7 +114,7 @@ fn memoize_version(
             .into_iter()
             .zip(versions.iter().cloned())
             .collect();
-        if let Err(e) = backend::write(fx, StoreOp::SetMany { items, timeout })? {
+        if let Err(e) = backend::write(fx, StoreOp::SetMany { items, timeout }).await? {
             return Ok(Err(e.to_py_error(cx.py)));
         }
     }
@@ -141,7 +141,7 @@ fn memoize_version(
 
 /// `make_cache_key(f, *args, **kwargs)` of a memoized function: versions, then the hashed
 /// key (FC-2.1). `args` include `self`/`cls`.
-fn memoize_key(
+async fn memoize_key(
     cx: Ctx,
     fx: &mut impl Effects,
     m: &Memoized,
@@ -156,7 +156,7 @@ fn memoize_key(
     let callee = Callee::unbound(&m.function);
     let VersionState {
         fname, versions, ..
-    } = match memoize_version(cx, fx, callee, Some(args), &o.args_to_ignore, mode)? {
+    } = match memoize_version(cx, fx, callee, Some(args), &o.args_to_ignore, mode).await? {
         Ok(v) => v,
         Err(e) => return Ok(Err(e)),
     };
@@ -189,7 +189,7 @@ fn memoize_key(
 }
 
 /// The read phase shared by both decorators: returns the cached value on a hit.
-fn read(
+async fn read(
     cx: Ctx,
     fx: &mut impl Effects,
     key: &mut String,
@@ -200,20 +200,20 @@ fn read(
     if forced {
         return Ok(Ok(None));
     }
-    let value = match backend::get(fx, key)? {
+    let value = match backend::get(fx, key).await? {
         Ok(v) => v,
         Err(e) => return Ok(Err(e.to_py_error(cx.py))),
     };
     let mut found = true;
     if matches!(value, Value::None) {
         found = cache_none
-            && match backend::has(fx, key)? {
+            && match backend::has(fx, key).await? {
                 Ok(b) => b,
                 Err(e) => return Ok(Err(e.to_py_error(cx.py))),
             };
     }
     if found && is_stale && cx.profile.has_is_stale() {
-        match fx.hook(HookQuery::IsStale(value.clone()))? {
+        match fx.hook(HookQuery::IsStale(value.clone())).await? {
             Ok(true) => found = false,
             Ok(false) => {}
             Err(e) => return Ok(Err(e)),
@@ -223,13 +223,13 @@ fn read(
 }
 
 /// `unless` (FC-1.1.1): `Some(outcome)` when the call is bypassed or `unless` raised.
-fn bypass(fx: &mut impl Effects, unless: bool) -> Result<Option<Outcome>, Flow> {
+async fn bypass(fx: &mut impl Effects, unless: bool) -> Result<Option<Outcome>, Flow> {
     if !unless {
         return Ok(None);
     }
-    Ok(match fx.hook(HookQuery::Unless)? {
+    Ok(match fx.hook(HookQuery::Unless).await? {
         Ok(true) => Some(Outcome {
-            result: fx.compute()?,
+            result: fx.compute().await?,
             event: CacheEvent::Bypassed,
         }),
         Ok(false) => None,
@@ -243,7 +243,7 @@ fn bypass(fx: &mut impl Effects, unless: bool) -> Result<Option<Outcome>, Flow> 
 
 /// An exception in the key/read phase: re-raised in debug mode, else logged and the
 /// function called uncached (FC-1.1.6, FC-2.6.2).
-fn fallback(cx: Ctx, fx: &mut impl Effects, error: PyError) -> Result<Outcome, Flow> {
+async fn fallback(cx: Ctx, fx: &mut impl Effects, error: PyError) -> Result<Outcome, Flow> {
     if cx.debug {
         return Ok(Outcome {
             result: Err(error.clone()),
@@ -253,24 +253,25 @@ fn fallback(cx: Ctx, fx: &mut impl Effects, error: PyError) -> Result<Outcome, F
     fx.log(Diagnostic {
         message: BACKEND_EXCEPTION,
         error: error.clone(),
-    })?;
+    })
+    .await?;
     Ok(Outcome {
-        result: fx.compute()?,
+        result: fx.compute().await?,
         event: CacheEvent::Uncached { error },
     })
 }
 
 /// `forced_update` (FC-1.1.3), inside the error guard.
-fn forced_update(fx: &mut impl Effects, configured: bool) -> Result<Py<bool>, Flow> {
+async fn forced_update(fx: &mut impl Effects, configured: bool) -> Result<Py<bool>, Flow> {
     if !configured {
         return Ok(Ok(false));
     }
-    fx.hook(HookQuery::ForcedUpdate)
+    fx.hook(HookQuery::ForcedUpdate).await
 }
 
 /// After a miss: compute, filter, and report whether to store (FC-1.1.8, FC-2.6.3).
 /// `Err(outcome)` ends the call (the function or the filter raised, or the filter said no).
-fn compute_and_filter(
+async fn compute_and_filter(
     fx: &mut impl Effects,
     key: &str,
     response_filter: bool,
@@ -282,12 +283,12 @@ fn compute_and_filter(
             stored: false,
         },
     };
-    let value = match fx.compute()? {
+    let value = match fx.compute().await? {
         Ok(v) => v,
         Err(e) => return Ok(Err(miss(Err(e), key))),
     };
     if response_filter {
-        match fx.hook(HookQuery::ResponseFilter(value.clone()))? {
+        match fx.hook(HookQuery::ResponseFilter(value.clone())).await? {
             Ok(true) => {}
             Ok(false) => return Ok(Err(miss(Ok(value), key))),
             Err(e) => return Ok(Err(miss(Err(e), key))),
@@ -297,7 +298,7 @@ fn compute_and_filter(
 }
 
 /// A storing error: re-raised in debug mode, else logged (FC-1.1.8).
-fn store_failed(
+async fn store_failed(
     cx: Ctx,
     fx: &mut impl Effects,
     key: String,
@@ -313,7 +314,8 @@ fn store_failed(
     fx.log(Diagnostic {
         message: BACKEND_EXCEPTION,
         error,
-    })?;
+    })
+    .await?;
     Ok(Outcome {
         result: Ok(value),
         event: CacheEvent::Miss { key, stored: false },
@@ -332,7 +334,7 @@ enum Served {
 /// FC-2.6.3): fall back on an error, return a hit, or compute, filter and `set`. A failed
 /// `set` is logged (re-raised in debug mode); with `recompute` (0.13's `@cached`) the
 /// function then runs again and that result is returned.
-fn serve(
+async fn serve(
     cx: Ctx,
     fx: &mut impl Effects,
     guarded: Py<(String, Option<Value>)>,
@@ -341,7 +343,7 @@ fn serve(
     recompute: bool,
 ) -> Result<Served, Flow> {
     let key = match guarded {
-        Err(e) => return Ok(Served::Done(fallback(cx, fx, e)?)),
+        Err(e) => return Ok(Served::Done(fallback(cx, fx, e).await?)),
         Ok((key, Some(value))) => {
             return Ok(Served::Done(Outcome {
                 result: Ok(value),
@@ -350,7 +352,7 @@ fn serve(
         }
         Ok((key, None)) => key,
     };
-    let value = match compute_and_filter(fx, &key, response_filter)? {
+    let value = match compute_and_filter(fx, &key, response_filter).await? {
         Ok(v) => v,
         Err(outcome) => return Ok(Served::Done(outcome)),
     };
@@ -359,7 +361,7 @@ fn serve(
         value: value.clone(),
         timeout,
     };
-    let Err(e) = backend::write(fx, set)? else {
+    let Err(e) = backend::write(fx, set).await? else {
         return Ok(Served::Stored { key, value });
     };
     let error = e.to_py_error(cx.py);
@@ -368,17 +370,18 @@ fn serve(
         fx.log(Diagnostic {
             message: BACKEND_EXCEPTION,
             error,
-        })?;
+        })
+        .await?;
         return Ok(Served::Done(Outcome {
-            result: fx.compute()?,
+            result: fx.compute().await?,
             event: CacheEvent::Miss { key, stored: false },
         }));
     }
-    Ok(Served::Done(store_failed(cx, fx, key, value, error)?))
+    Ok(Served::Done(store_failed(cx, fx, key, value, error).await?))
 }
 
 /// A memoized function called through `bound_to` (FC-2.6).
-pub(crate) fn call_memoized(
+pub(crate) async fn call_memoized(
     cx: Ctx,
     fx: &mut impl Effects,
     m: &Memoized,
@@ -387,7 +390,7 @@ pub(crate) fn call_memoized(
     kwargs: &[(String, Value)],
 ) -> Result<Outcome, Flow> {
     let o = &m.options;
-    if let Some(outcome) = bypass(fx, o.hooks.unless)? {
+    if let Some(outcome) = bypass(fx, o.hooks.unless).await? {
         return Ok(outcome);
     }
     let args = call_args_cow(&m.function, bound_to, args);
@@ -397,34 +400,39 @@ pub(crate) fn call_memoized(
     let guarded: Py<(String, Option<Value>)> = 'guard: {
         let mut forced = false;
         if before {
-            match forced_update(fx, o.hooks.forced_update)? {
+            match forced_update(fx, o.hooks.forced_update).await? {
                 Ok(f) => forced = f,
                 Err(e) => break 'guard Err(e),
             }
         }
-        let mut key = match memoize_key(cx, fx, m, &args, kwargs)? {
+        let mut key = match memoize_key(cx, fx, m, &args, kwargs).await? {
             Ok(k) => k,
             Err(e) => break 'guard Err(e),
         };
         if !before {
-            match forced_update(fx, o.hooks.forced_update)? {
+            match forced_update(fx, o.hooks.forced_update).await? {
                 Ok(f) => forced = f,
                 Err(e) => break 'guard Err(e),
             }
         }
-        read(cx, fx, &mut key, forced, o.cache_none, o.hooks.is_stale)?.map(|hit| (key, hit))
+        read(cx, fx, &mut key, forced, o.cache_none, o.hooks.is_stale)
+            .await?
+            .map(|hit| (key, hit))
     };
-    let (key, value) = match serve(cx, fx, guarded, o.hooks.response_filter, o.timeout, false)? {
-        Served::Done(outcome) => return Ok(outcome),
-        Served::Stored { key, value } => (key, value),
-    };
+    let (key, value) =
+        match serve(cx, fx, guarded, o.hooks.response_filter, o.timeout, false).await? {
+            Served::Done(outcome) => return Ok(outcome),
+            Served::Stored { key, value } => (key, value),
+        };
     // `flaskcache_planted_bug` skips the version refresh (FC-2.5.4): a deliberate bug that
     // `tests/sim_planted_bug.rs` requires the simulator to find and shrink.
     if cx.profile.refreshes_version_keys() && !cfg!(flaskcache_planted_bug) {
         let mode = VersionMode::Refresh { timeout: o.timeout };
         let callee = Callee::unbound(&m.function);
-        if let Err(e) = memoize_version(cx, fx, callee, Some(&args), &o.args_to_ignore, mode)? {
-            return store_failed(cx, fx, key, value, e);
+        if let Err(e) =
+            memoize_version(cx, fx, callee, Some(&args), &o.args_to_ignore, mode).await?
+        {
+            return store_failed(cx, fx, key, value, e).await;
         }
     }
     Ok(Outcome {
@@ -451,7 +459,7 @@ fn request_info(request: Option<&Request>) -> Option<RequestInfo<'_>> {
 }
 
 /// A `@cached` function called within `request` (FC-1.1).
-pub(crate) fn call_cached(
+pub(crate) async fn call_cached(
     cx: Ctx,
     fx: &mut impl Effects,
     view: &CachedOptions,
@@ -459,7 +467,7 @@ pub(crate) fn call_cached(
     prefix_result: Option<&str>,
     custom_key: Option<&str>,
 ) -> Result<Outcome, Flow> {
-    if let Some(outcome) = bypass(fx, view.hooks.unless)? {
+    if let Some(outcome) = bypass(fx, view.hooks.unless).await? {
         return Ok(outcome);
     }
     let guarded: Py<(String, Option<Value>)> = 'guard: {
@@ -483,7 +491,7 @@ pub(crate) fn call_cached(
                 Err(e) => break 'guard Err(e),
             }
         };
-        let forced = match forced_update(fx, view.hooks.forced_update)? {
+        let forced = match forced_update(fx, view.hooks.forced_update).await? {
             Ok(f) => f,
             Err(e) => break 'guard Err(e),
         };
@@ -494,7 +502,8 @@ pub(crate) fn call_cached(
             forced,
             view.cache_none,
             view.hooks.is_stale,
-        )?
+        )
+        .await?
         .map(|hit| (key, hit))
     };
     let recompute = cx.profile.cached_recomputes_after_failed_set();
@@ -506,7 +515,9 @@ pub(crate) fn call_cached(
             view.hooks.response_filter,
             view.timeout,
             recompute,
-        )? {
+        )
+        .await?
+        {
             Served::Done(outcome) => outcome,
             Served::Stored { key, value } => Outcome {
                 result: Ok(value),
@@ -525,14 +536,15 @@ fn raised(error: PyError) -> Outcome {
 
 /// An exception inside `delete_memoized`/`delete_memoized_verhash`: propagated, except in
 /// 0.13 where it is logged and swallowed unless `app.debug` (FC-3.3.2, FC-5.3).
-fn delete_failed(cx: Ctx, fx: &mut impl Effects, error: PyError) -> Result<Outcome, Flow> {
+async fn delete_failed(cx: Ctx, fx: &mut impl Effects, error: PyError) -> Result<Outcome, Flow> {
     if !cx.profile.swallows_delete_errors() || cx.debug {
         return Ok(raised(error));
     }
     fx.log(Diagnostic {
         message: BACKEND_EXCEPTION,
         error: error.clone(),
-    })?;
+    })
+    .await?;
     Ok(Outcome {
         result: Ok(Value::None),
         event: CacheEvent::Uncached { error },
@@ -540,7 +552,7 @@ fn delete_failed(cx: Ctx, fx: &mut impl Effects, error: PyError) -> Result<Outco
 }
 
 /// `cache.delete_memoized(f, *args, **kwargs)` (FC-3.2, FC-3.3): no exception handling.
-pub(crate) fn delete_memoized(
+pub(crate) async fn delete_memoized(
     cx: Ctx,
     fx: &mut impl Effects,
     m: &Memoized,
@@ -556,8 +568,8 @@ pub(crate) fn delete_memoized(
         let mode = VersionMode::Reset {
             timeout: cx.profile.version_reset_timeout(),
         };
-        return match memoize_version(cx, fx, callee, None, &[], mode)? {
-            Err(e) => delete_failed(cx, fx, e),
+        return match memoize_version(cx, fx, callee, None, &[], mode).await? {
+            Err(e) => delete_failed(cx, fx, e).await,
             Ok(state) => Ok(Outcome {
                 result: Ok(Value::None),
                 event: CacheEvent::VersionReset {
@@ -567,21 +579,21 @@ pub(crate) fn delete_memoized(
         };
     }
     let args = ensure_self_arg(callee, args, cx.profile);
-    let key = match memoize_key(cx, fx, m, &args, kwargs)? {
+    let key = match memoize_key(cx, fx, m, &args, kwargs).await? {
         Ok(k) => k,
-        Err(e) => return delete_failed(cx, fx, e),
+        Err(e) => return delete_failed(cx, fx, e).await,
     };
-    match backend::write(fx, StoreOp::Delete { key: key.clone() })? {
+    match backend::write(fx, StoreOp::Delete { key: key.clone() }).await? {
         Ok(_) => Ok(Outcome {
             result: Ok(Value::None),
             event: CacheEvent::Deleted { key },
         }),
-        Err(e) => delete_failed(cx, fx, e.to_py_error(cx.py)),
+        Err(e) => delete_failed(cx, fx, e.to_py_error(cx.py)).await,
     }
 }
 
 /// `cache.delete_memoized_verhash(f)` (FC-3.4.1).
-pub(crate) fn delete_memoized_verhash(
+pub(crate) async fn delete_memoized_verhash(
     cx: Ctx,
     fx: &mut impl Effects,
     m: &Memoized,
@@ -593,18 +605,18 @@ pub(crate) fn delete_memoized_verhash(
     };
     let namespace = match function_namespace(callee, None, cx.profile, cx.py) {
         Ok(ns) => ns,
-        Err(e) => return delete_failed(cx, fx, e),
+        Err(e) => return delete_failed(cx, fx, e).await,
     };
     let key = namespace.version_keys(&[]).last().to_owned();
     let op = StoreOp::DeleteMany {
         keys: vec![key.clone()],
     };
-    match backend::write(fx, op)? {
+    match backend::write(fx, op).await? {
         Ok(_) => Ok(Outcome {
             result: Ok(Value::None),
             event: CacheEvent::VersionDeleted { key },
         }),
-        Err(e) => delete_failed(cx, fx, e.to_py_error(cx.py)),
+        Err(e) => delete_failed(cx, fx, e.to_py_error(cx.py)).await,
     }
 }
 
@@ -618,7 +630,7 @@ pub(crate) struct DeleteCachedArgs<'a> {
 }
 
 /// `cache.delete_cached(f, path=, query_args=, **kwargs)` (FC-1.3.3; 2.5 only).
-pub(crate) fn delete_cached(
+pub(crate) async fn delete_cached(
     cx: Ctx,
     fx: &mut impl Effects,
     view: &CachedOptions,
@@ -644,7 +656,7 @@ pub(crate) fn delete_cached(
         Err(e) => return Ok(raised(e)),
     };
     Ok(
-        match backend::write(fx, StoreOp::Delete { key: key.clone() })? {
+        match backend::write(fx, StoreOp::Delete { key: key.clone() }).await? {
             Ok(reply) => Outcome {
                 result: Ok(reply_value(reply)),
                 event: CacheEvent::Deleted { key },
@@ -666,7 +678,11 @@ pub(crate) fn reply_value(reply: StoreReply) -> Value {
 
 /// `cache.get/set/add/has/delete/...`: a thin proxy (FC-3.1.1). In 0.13 only `get` and
 /// `get_many` return the backend's result, and there is no `has` (FC-5.1).
-pub(crate) fn backend_call(cx: Ctx, fx: &mut impl Effects, op: StoreOp) -> Result<Outcome, Flow> {
+pub(crate) async fn backend_call(
+    cx: Ctx,
+    fx: &mut impl Effects,
+    op: StoreOp,
+) -> Result<Outcome, Flow> {
     if matches!(op, StoreOp::Has { .. }) && !cx.profile.has_has_proxy() {
         return Ok(raised(PyError::new(
             PyExceptionType::AttributeError,
@@ -675,7 +691,7 @@ pub(crate) fn backend_call(cx: Ctx, fx: &mut impl Effects, op: StoreOp) -> Resul
     }
     let returns = cx.profile.proxies_return_results()
         || matches!(op, StoreOp::Get { .. } | StoreOp::GetMany { .. });
-    Ok(match fx.store(&op)? {
+    Ok(match fx.store(&op).await? {
         Ok(reply) => Outcome {
             result: Ok(if returns {
                 reply_value(reply)

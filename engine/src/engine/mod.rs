@@ -32,9 +32,18 @@ pub use types::{
     MemoizeOptions, Memoized, MemoizedId, Outcome, Request, Step,
 };
 
-use effects::Replay;
 pub(crate) use effects::{Effects, Flow, StoreResult};
+use effects::{Exchange, Stepper};
 use flows::Ctx;
+use std::borrow::Borrow;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use crate::error::PyError;
+use crate::store::StoreOp;
+use crate::value::Value;
 
 use crate::function::FunctionDescriptor;
 use crate::keys::{Version, VersionGenerator};
@@ -59,11 +68,9 @@ pub struct EngineConfig {
     pub version_seed: u64,
 }
 
-/// A call in progress: its command and every input received so far.
+/// A call in progress: its flow, suspended at the step it last emitted.
 struct InFlight {
-    command: Command,
-    inputs: Vec<Input>,
-    minted: Vec<Version>,
+    flow: Pin<Box<dyn Future<Output = Result<Outcome, Flow>> + Send>>,
     /// The last step emitted is `Compute` or `Hook`: user code is running, and may itself
     /// call cached functions.
     in_user_code: bool,
@@ -76,8 +83,8 @@ struct InFlight {
 /// which must finish before the outer one resumes.
 pub struct Engine {
     config: EngineConfig,
-    memoized: Vec<Memoized>,
-    cached: Vec<CachedOptions>,
+    memoized: Vec<Arc<Memoized>>,
+    cached: Vec<Arc<CachedOptions>>,
     versions: VersionSource,
     inflight: Vec<InFlight>,
 }
@@ -139,7 +146,7 @@ impl Engine {
                 "args_to_ignore",
             ),
         ])?;
-        self.memoized.push(Memoized { function, options });
+        self.memoized.push(Arc::new(Memoized { function, options }));
         Ok(MemoizedId(self.memoized.len() - 1))
     }
 
@@ -172,7 +179,7 @@ impl Engine {
                 "make_cache_key",
             ),
         ])?;
-        self.cached.push(options);
+        self.cached.push(Arc::new(options));
         Ok(CachedId(self.cached.len() - 1))
     }
 
@@ -189,12 +196,12 @@ impl Engine {
 
     /// The registered memoized function.
     pub fn memoized(&self, id: MemoizedId) -> Option<&Memoized> {
-        self.memoized.get(id.0)
+        self.memoized.get(id.0).map(|m| &**m)
     }
 
     /// The registered `@cached` function.
     pub fn cached_view(&self, id: CachedId) -> Option<&CachedOptions> {
-        self.cached.get(id.0)
+        self.cached.get(id.0).map(|c| &**c)
     }
 
     /// Starts a call and returns its first step.
@@ -206,10 +213,12 @@ impl Engine {
         if self.inflight.last().is_some_and(|call| !call.in_user_code) {
             return Err(EngineError::Busy);
         }
+        // The call's registration goes into its flow, so the flow owns all it reads.
+        let registry = Resolved::for_command(&command, &self.memoized, &self.cached)?;
+        let cx = self.ctx();
+        let flow = Box::pin(async move { run(cx, &mut Stepper, &registry, &command).await });
         self.inflight.push(InFlight {
-            command,
-            inputs: Vec::new(),
-            minted: Vec::new(),
+            flow,
             in_user_code: false,
         });
         self.advance()
@@ -217,10 +226,10 @@ impl Engine {
 
     /// Feeds the answer to the last step of the innermost call and returns its next step.
     pub fn resume(&mut self, input: Input) -> Result<Step, EngineError> {
-        match self.inflight.last_mut() {
-            Some(call) => call.inputs.push(input),
-            None => return Err(EngineError::Idle),
+        if self.inflight.is_empty() {
+            return Err(EngineError::Idle);
         }
+        effects::publish(Exchange::Input(input));
         self.advance()
     }
 
@@ -234,31 +243,52 @@ impl Engine {
         self.inflight.pop();
     }
 
-    fn advance(&mut self) -> Result<Step, EngineError> {
-        let Some(mut call) = self.inflight.pop() else {
-            return Err(EngineError::Idle);
-        };
-        let cx = Ctx {
+    fn ctx(&self) -> Ctx {
+        Ctx {
             profile: self.config.profile,
             py: self.config.python,
             debug: self.config.debug,
+        }
+    }
+
+    /// Polls the innermost call until it emits a step for the caller or ends. The flow
+    /// continues from the `.await` where it suspended: nothing before it runs again.
+    fn advance(&mut self) -> Result<Step, EngineError> {
+        let Engine {
+            inflight, versions, ..
+        } = self;
+        let Some(call) = inflight.last_mut() else {
+            return Err(EngineError::Idle);
         };
-        let mut fx = Replay {
-            inputs: &call.inputs,
-            position: 0,
-            minted: &mut call.minted,
-            mint_position: 0,
-            source: &mut self.versions,
-        };
-        let result = run(cx, &mut fx, &self.memoized, &self.cached, &call.command);
-        match result {
-            Ok(outcome) => Ok(Step::Done(outcome)),
-            Err(Flow::Suspend(step)) => {
-                call.in_user_code = matches!(step, Step::Compute | Step::Hook(_));
-                self.inflight.push(call);
-                Ok(step)
+        let mut context = Context::from_waker(Waker::noop());
+        loop {
+            match call.flow.as_mut().poll(&mut context) {
+                Poll::Ready(result) => {
+                    inflight.pop();
+                    effects::collect();
+                    return match result {
+                        Ok(outcome) => Ok(Step::Done(outcome)),
+                        Err(Flow::Abort(e)) => Err(e),
+                    };
+                }
+                Poll::Pending => match effects::collect() {
+                    Exchange::Step(step) => {
+                        call.in_user_code = matches!(step, Step::Compute | Step::Hook(_));
+                        return Ok(step);
+                    }
+                    // Minting is answered here and the flow polled again at once.
+                    Exchange::Mint => {
+                        effects::publish(Exchange::Minted(versions.next_version()));
+                    }
+                    // A flow suspends only through its effects, which always publish.
+                    _ => {
+                        inflight.pop();
+                        return Err(EngineError::UnexpectedInput {
+                            expected: "a step from the suspended flow",
+                        });
+                    }
+                },
             }
-            Err(Flow::Abort(e)) => Err(e),
         }
     }
 
@@ -269,22 +299,16 @@ impl Engine {
         command: &Command,
         fx: &mut impl DirectEffects,
     ) -> Result<Outcome, EngineError> {
-        let cx = Ctx {
-            profile: self.config.profile,
-            py: self.config.python,
-            debug: self.config.debug,
-        };
+        let cx = self.ctx();
         let mut adapter = Direct {
             inner: fx,
             versions: &mut self.versions,
         };
-        match run(cx, &mut adapter, &self.memoized, &self.cached, command) {
-            Ok(outcome) => Ok(outcome),
-            Err(Flow::Abort(e)) => Err(e),
-            Err(Flow::Suspend(_)) => Err(EngineError::UnexpectedInput {
-                expected: "a direct answer",
-            }),
-        }
+        let registry = Slices {
+            memoized: &self.memoized,
+            cached: &self.cached,
+        };
+        effects::run_to_end(run(cx, &mut adapter, &registry, command))
     }
 }
 
@@ -306,29 +330,92 @@ struct Direct<'a, D> {
 }
 
 impl<D: DirectEffects> Effects for Direct<'_, D> {
-    fn store(&mut self, op: &crate::store::StoreOp) -> Result<StoreResult, Flow> {
+    async fn store(&mut self, op: &StoreOp) -> Result<StoreResult, Flow> {
         Ok(self.inner.store(op))
     }
-    fn compute(&mut self) -> Result<Result<crate::value::Value, crate::error::PyError>, Flow> {
+    async fn compute(&mut self) -> Result<Result<Value, PyError>, Flow> {
         Ok(self.inner.compute())
     }
-    fn hook(&mut self, query: HookQuery) -> Result<Result<bool, crate::error::PyError>, Flow> {
+    async fn hook(&mut self, query: HookQuery) -> Result<Result<bool, PyError>, Flow> {
         Ok(self.inner.hook(&query))
     }
-    fn log(&mut self, diagnostic: Diagnostic) -> Result<(), Flow> {
+    async fn log(&mut self, diagnostic: Diagnostic) -> Result<(), Flow> {
         self.inner.log(diagnostic);
         Ok(())
     }
-    fn mint(&mut self) -> Version {
-        self.versions.next_version()
+    async fn mint(&mut self) -> Result<Version, Flow> {
+        Ok(self.versions.next_version())
     }
 }
 
-fn run(
+/// Where a flow finds the registration its command names.
+trait Registry {
+    fn memoized(&self, id: MemoizedId) -> Option<&Memoized>;
+    fn cached(&self, id: CachedId) -> Option<&CachedOptions>;
+}
+
+/// Registrations held by the caller: `MemoizedId(i)` names `memoized[i]`.
+struct Slices<'a, M, C> {
+    memoized: &'a [M],
+    cached: &'a [C],
+}
+
+impl<M: Borrow<Memoized>, C: Borrow<CachedOptions>> Registry for Slices<'_, M, C> {
+    fn memoized(&self, id: MemoizedId) -> Option<&Memoized> {
+        self.memoized.get(id.0).map(Borrow::borrow)
+    }
+    fn cached(&self, id: CachedId) -> Option<&CachedOptions> {
+        self.cached.get(id.0).map(Borrow::borrow)
+    }
+}
+
+/// The one registration a stepped call uses, owned by its flow.
+enum Resolved {
+    Memoized(MemoizedId, Arc<Memoized>),
+    Cached(CachedId, Arc<CachedOptions>),
+    None,
+}
+
+impl Resolved {
+    fn for_command(
+        command: &Command,
+        memoized: &[Arc<Memoized>],
+        cached: &[Arc<CachedOptions>],
+    ) -> Result<Resolved, EngineError> {
+        let found = match command {
+            Command::CallMemoized { function, .. }
+            | Command::DeleteMemoized { function, .. }
+            | Command::DeleteMemoizedVerhash { function, .. } => memoized
+                .get(function.0)
+                .map(|m| Resolved::Memoized(*function, Arc::clone(m))),
+            Command::CallCached { view, .. } | Command::DeleteCached { view, .. } => cached
+                .get(view.0)
+                .map(|c| Resolved::Cached(*view, Arc::clone(c))),
+            Command::Backend(_) | Command::Tick => Some(Resolved::None),
+        };
+        found.ok_or(EngineError::UnknownHandle)
+    }
+}
+
+impl Registry for Resolved {
+    fn memoized(&self, id: MemoizedId) -> Option<&Memoized> {
+        match self {
+            Resolved::Memoized(i, m) if *i == id => Some(m),
+            _ => None,
+        }
+    }
+    fn cached(&self, id: CachedId) -> Option<&CachedOptions> {
+        match self {
+            Resolved::Cached(i, c) if *i == id => Some(c),
+            _ => None,
+        }
+    }
+}
+
+async fn run(
     cx: Ctx,
     fx: &mut impl Effects,
-    memoized: &[Memoized],
-    cached: &[CachedOptions],
+    registry: &impl Registry,
     command: &Command,
 ) -> Result<Outcome, Flow> {
     let unknown = || Flow::Abort(EngineError::UnknownHandle);
@@ -339,8 +426,8 @@ fn run(
             args,
             kwargs,
         } => {
-            let m = memoized.get(function.0).ok_or_else(unknown)?;
-            flows::call_memoized(cx, fx, m, bound_to.as_ref(), args, kwargs)
+            let m = registry.memoized(*function).ok_or_else(unknown)?;
+            flows::call_memoized(cx, fx, m, bound_to.as_ref(), args, kwargs).await
         }
         Command::CallCached {
             view,
@@ -348,7 +435,7 @@ fn run(
             prefix_result,
             custom_key,
         } => {
-            let v = cached.get(view.0).ok_or_else(unknown)?;
+            let v = registry.cached(*view).ok_or_else(unknown)?;
             flows::call_cached(
                 cx,
                 fx,
@@ -357,6 +444,7 @@ fn run(
                 prefix_result.as_deref(),
                 custom_key.as_deref(),
             )
+            .await
         }
         Command::DeleteMemoized {
             function,
@@ -364,12 +452,12 @@ fn run(
             args,
             kwargs,
         } => {
-            let m = memoized.get(function.0).ok_or_else(unknown)?;
-            flows::delete_memoized(cx, fx, m, bound_to.as_ref(), args, kwargs)
+            let m = registry.memoized(*function).ok_or_else(unknown)?;
+            flows::delete_memoized(cx, fx, m, bound_to.as_ref(), args, kwargs).await
         }
         Command::DeleteMemoizedVerhash { function, bound_to } => {
-            let m = memoized.get(function.0).ok_or_else(unknown)?;
-            flows::delete_memoized_verhash(cx, fx, m, bound_to.as_ref())
+            let m = registry.memoized(*function).ok_or_else(unknown)?;
+            flows::delete_memoized_verhash(cx, fx, m, bound_to.as_ref()).await
         }
         Command::DeleteCached {
             view,
@@ -379,7 +467,7 @@ fn run(
             prefix_result,
             request,
         } => {
-            let v = cached.get(view.0).ok_or_else(unknown)?;
+            let v = registry.cached(*view).ok_or_else(unknown)?;
             let a = flows::DeleteCachedArgs {
                 path: path.as_deref(),
                 query_args: query_args.as_ref(),
@@ -387,11 +475,11 @@ fn run(
                 prefix_result: prefix_result.as_deref(),
                 request: request.as_ref(),
             };
-            flows::delete_cached(cx, fx, v, a)
+            flows::delete_cached(cx, fx, v, a).await
         }
-        Command::Backend(op) => flows::backend_call(cx, fx, op.clone()),
+        Command::Backend(op) => flows::backend_call(cx, fx, op.clone()).await,
         Command::Tick => Ok(Outcome {
-            result: Ok(crate::value::Value::None),
+            result: Ok(Value::None),
             event: CacheEvent::Direct,
         }),
     }
@@ -423,21 +511,21 @@ pub trait EmbeddedEffects {
 struct Embedded<'a, D>(&'a mut D);
 
 impl<D: EmbeddedEffects> Effects for Embedded<'_, D> {
-    fn store(&mut self, op: &crate::store::StoreOp) -> Result<StoreResult, Flow> {
+    async fn store(&mut self, op: &StoreOp) -> Result<StoreResult, Flow> {
         Ok(self.0.store(op))
     }
-    fn compute(&mut self) -> Result<Result<crate::value::Value, crate::error::PyError>, Flow> {
+    async fn compute(&mut self) -> Result<Result<Value, PyError>, Flow> {
         Ok(self.0.compute())
     }
-    fn hook(&mut self, query: HookQuery) -> Result<Result<bool, crate::error::PyError>, Flow> {
+    async fn hook(&mut self, query: HookQuery) -> Result<Result<bool, PyError>, Flow> {
         Ok(self.0.hook(&query))
     }
-    fn log(&mut self, diagnostic: Diagnostic) -> Result<(), Flow> {
+    async fn log(&mut self, diagnostic: Diagnostic) -> Result<(), Flow> {
         self.0.log(diagnostic);
         Ok(())
     }
-    fn mint(&mut self) -> Version {
-        self.0.mint()
+    async fn mint(&mut self) -> Result<Version, Flow> {
+        Ok(self.0.mint())
     }
 }
 
@@ -497,11 +585,6 @@ pub fn run_embedded(
         py: config.python,
         debug: config.debug,
     };
-    match run(cx, &mut Embedded(fx), memoized, cached, command) {
-        Ok(outcome) => Ok(outcome),
-        Err(Flow::Abort(e)) => Err(e),
-        Err(Flow::Suspend(_)) => Err(EngineError::UnexpectedInput {
-            expected: "a direct answer",
-        }),
-    }
+    let registry = Slices { memoized, cached };
+    effects::run_to_end(run(cx, &mut Embedded(fx), &registry, command))
 }
