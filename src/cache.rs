@@ -323,6 +323,10 @@ struct Driver<'a, C, H> {
     hook: H,
     /// The backend's answer to the last `delete`.
     existed: Option<bool>,
+    /// The time of this stretch of backend operations: read at the first one and kept
+    /// until user code (the body, a hook) runs. Python reads `time()` per operation; the
+    /// operations of one stretch run back to back, so one reading serves them all.
+    now: Option<Timestamp>,
 }
 
 impl<C, H> EmbeddedEffects for Driver<'_, C, H>
@@ -331,16 +335,19 @@ where
     H: FnMut(&HookQuery) -> Result<bool, PyError>,
 {
     fn store(&mut self, op: &StoreOp) -> Result<StoreReply, StoreError> {
-        let reply = self.inner.store.execute(op, self.inner.clock.now());
+        let now = *self.now.get_or_insert_with(|| self.inner.clock.now());
+        let reply = self.inner.store.execute(op, now);
         if let (StoreOp::Delete { .. }, Ok(StoreReply::Bool(b))) = (op, &reply) {
             self.existed = Some(*b);
         }
         reply
     }
     fn compute(&mut self) -> Result<Value, PyError> {
+        self.now = None;
         (self.compute)()
     }
     fn hook(&mut self, query: &HookQuery) -> Result<bool, PyError> {
+        self.now = None;
         (self.hook)(query)
     }
     fn log(&mut self, diagnostic: Diagnostic) {
@@ -473,6 +480,7 @@ impl Cache {
             compute,
             hook,
             existed: None,
+            now: None,
         };
         let outcome = run_embedded(&self.inner.config, &mut driver, memoized, cached, command)?;
         Ok((outcome, driver.existed))

@@ -47,13 +47,19 @@ enum VersionMode {
 
 /// What `_memoize_version` found.
 struct VersionState {
-    /// The function's namespace (hashed into the key, FC-2.1).
-    fname: String,
     /// The version strings joined (`V_ns [+ V_inst]`).
     versions: String,
     /// The version keys read, in fetch order: the last is the one a reset writes
-    /// (FC-3.2.2).
+    /// (FC-3.2.2). The first is the function's: its namespace plus `_memver`.
     keys: Vec<String>,
+}
+
+impl VersionState {
+    /// The function's namespace (hashed into the key, FC-2.1).
+    fn fname(&self) -> &str {
+        let function = self.keys.first().map_or("", String::as_str);
+        function.strip_suffix(keys::MEMVER).unwrap_or(function)
+    }
 }
 
 /// `_memoize_version(f, args, ...)` (FC-2.5.3, FC-2.5.4, FC-3.2.2).
@@ -69,7 +75,7 @@ async fn memoize_version(
         Ok(ns) => ns,
         Err(e) => return Ok(Err(e)),
     };
-    let VersionKeys { function, instance } = namespace.version_keys(args_to_ignore);
+    let VersionKeys { function, instance } = namespace.into_version_keys(args_to_ignore);
     let mut keys: Vec<String> = std::iter::once(function).chain(instance).collect();
     let mut versions = match backend::get_many(fx, &mut keys).await? {
         Ok(values) => values,
@@ -133,7 +139,6 @@ async fn memoize_version(
         }
     }
     Ok(Ok(VersionState {
-        fname: namespace.fname,
         versions: joined,
         keys,
     }))
@@ -154,9 +159,7 @@ async fn memoize_key(
         forced_update: cx.profile.forced_update_in_version() && o.hooks.forced_update,
     };
     let callee = Callee::unbound(&m.function);
-    let VersionState {
-        fname, versions, ..
-    } = match memoize_version(cx, fx, callee, Some(args), &o.args_to_ignore, mode).await? {
+    let state = match memoize_version(cx, fx, callee, Some(args), &o.args_to_ignore, mode).await? {
         Ok(v) => v,
         Err(e) => return Ok(Err(e)),
     };
@@ -171,12 +174,13 @@ async fn memoize_key(
         Ok(n) => n,
         Err(e) => return Ok(Err(e)),
     };
-    let altfname = o.make_name.as_ref().map(|mk| mk.apply(&fname));
+    let fname = state.fname();
+    let altfname = o.make_name.as_ref().map(|mk| mk.apply(fname));
     // The text is hashed, then the key replaces it in the same buffer.
     let mut key = String::with_capacity(64);
     keys::write_key_text(
         &mut key,
-        altfname.as_deref().unwrap_or(&fname),
+        altfname.as_deref().unwrap_or(fname),
         &normalized,
         cx.py,
     );
@@ -184,7 +188,7 @@ async fn memoize_key(
     let digest = keys::key_digest(&key, hash, o.source.as_deref());
     key.clear();
     digest.write_b64_16(&mut key);
-    key.push_str(&versions);
+    key.push_str(&state.versions);
     Ok(Ok(key))
 }
 

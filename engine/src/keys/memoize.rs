@@ -29,6 +29,9 @@ pub struct Namespace {
     pub instance_fname: Option<String>,
 }
 
+/// The suffix of a version key.
+pub const MEMVER: &str = "_memver";
+
 /// The version keys a memoized call reads, in fetch order (FC-2.5.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VersionKeys {
@@ -52,6 +55,24 @@ impl VersionKeys {
 }
 
 impl Namespace {
+    /// [`Namespace::version_keys`], reusing the namespace's own buffer for the function's
+    /// version key (`fname` is its text without the `_memver` suffix).
+    pub fn into_version_keys(self, args_to_ignore: &[String]) -> VersionKeys {
+        let ignore_self = args_to_ignore.iter().any(|a| a == "self");
+        let mut function = self.fname;
+        function.push_str(MEMVER);
+        VersionKeys {
+            function,
+            instance: self
+                .instance_fname
+                .filter(|_| !ignore_self)
+                .map(|mut name| {
+                    name.push_str(MEMVER);
+                    name
+                }),
+        }
+    }
+
     /// The version keys, honouring `args_to_ignore=["self"]` (FC-2.4.3).
     pub fn version_keys(&self, args_to_ignore: &[String]) -> VersionKeys {
         let ignore_self = args_to_ignore.iter().any(|a| a == "self");
@@ -175,7 +196,9 @@ pub fn function_namespace(
     }
 
     let function = callee.function;
-    let mut fname = String::with_capacity(function.module.len() + function.qualname.len() + 1);
+    // Room for the `_memver` suffix: the function's version key reuses this buffer.
+    let mut fname =
+        String::with_capacity(function.module.len() + function.qualname.len() + 1 + MEMVER.len());
     fname.push_str(&function.module);
     fname.push('.');
     fname.push_str(&function.qualname);

@@ -12,7 +12,7 @@ pub use hash::{DigestBytes, HashMethod, Hasher};
 pub use memoize::{
     call_args, call_args_cow, check_kwargs, ensure_self_arg, function_namespace, get_id,
     key_digest, normalize_args, sanitize, write_key_body, write_key_text, KeyArg, MakeName,
-    Namespace, NormalizedArgs, VersionKeys,
+    Namespace, NormalizedArgs, VersionKeys, MEMVER,
 };
 pub use percent_format::percent_format;
 pub use query::{parse_qsl, unquote_plus, QueryArgs};
