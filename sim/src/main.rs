@@ -88,6 +88,42 @@ enum Command {
     ///   flaskcache redis invalidate --view /products/1 --declarations app.trace.jsonl
     #[command(verbatim_doc_comment)]
     Redis(flaskcache_sim::redis_tool::RedisArgs),
+    /// Measure flaskcache: micro-benchmarks against a floor, or recorded traces against
+    /// the real Flask-Caching.
+    ///
+    /// `bench --micro` runs the micro-benchmark catalogue (key derivation, memoize and
+    /// view hits and misses through flaskcache::Cache and through the sans-IO stepper,
+    /// deletes, MemoryStore get and set at its threshold) with its own timing loop: a
+    /// warm-up, then 15 batches; it prints each case's median ns/op and its ratio to the
+    /// floor measured in the same run. The floor is the work no memoize hit can avoid:
+    /// one sha256 of the hit's key text, its base64 head, the version appended, and two
+    /// lookups in an index hashed as the store's is. No Python is needed.
+    ///
+    /// `bench TRACE...` replays each SimpleCache trace of profile 2.5 or 2.4 (after
+    /// checking that `flaskcache replay` reproduces it) in rounds, alternately through
+    /// flaskcache's engine over its MemoryStore and in-process in the real Flask-Caching
+    /// (an app rebuilt from the trace's declarations; every result is checked against the
+    /// recording). Every top-level event but clock advances is an operation, timed on its
+    /// own; the time of a miss includes the cached calls its function body made. For each
+    /// operation kind it prints the median ns/op of each side and the ratio Flask-Caching
+    /// / flaskcache. The last line is
+    ///   speedup vs Flask-Caching X.Y (median), engine ns/op N, floor ratio F
+    /// where, over every operation of every trace given:
+    ///   X.Y = the median of (Flask-Caching's median ns / flaskcache's median ns), each
+    ///         operation's medians taken over the rounds;
+    ///   N   = the median of flaskcache's median ns per operation;
+    ///   F   = flaskcache's median ns over every sample of a memoize hit, divided by the
+    ///         floor's ns/op measured at the start of the same run (n/a without hits).
+    /// RedisCache traces are refused (exit 2): their Python side would time a server.
+    /// Exit status: 0 success; 1 a side does not reproduce the recording (the event is
+    /// named); 2 bad input (FILE:LINE), an unsupported trace, or no usable Python.
+    ///
+    /// Examples:
+    ///   flaskcache bench --micro
+    ///   flaskcache bench docs/examples/student.2.5.trace.jsonl
+    ///   flaskcache bench --python .venv-fc24/bin/python --rounds 50 docs/examples/*.2.4.trace.jsonl
+    #[command(verbatim_doc_comment)]
+    Bench(flaskcache_sim::bench::BenchArgs),
     /// Check golden key vectors recorded from the real Flask-Caching.
     ///
     /// Each FILE is written by tests/vectors/generate.py (format: docs/vectors.md). Every
@@ -202,6 +238,7 @@ fn main() -> ExitCode {
         Command::Oracle(args) => flaskcache_sim::oracle::run(&args, &mut out),
         Command::Explore(args) => flaskcache_sim::explore::run(&args, &mut out),
         Command::Redis(args) => flaskcache_sim::redis_tool::run(&args, &mut out),
+        Command::Bench(args) => flaskcache_sim::bench::run(&args, &mut out),
         Command::Vectors { files } => check_vectors(&files, &mut out),
         Command::ViewKey {
             path,
