@@ -4,15 +4,18 @@
 //!
 //! Entries live in insertion order, as in the Python dict SimpleCache keeps: a `Vec` of
 //! slots (removed entries leave tombstones, compacted once they are more than half of the
-//! slots) plus a hash index from key to slot. The index hashes with SipHash-1-3 under fixed
-//! keys, so nothing depends on OS randomness, and every operation except pruning is O(1)
+//! slots) plus a hash index of slot positions. Each key is stored once, in its slot; the
+//! index holds only 32-bit positions and finds a key by comparing against the slot it
+//! points to. The index hashes with foldhash under a fixed seed ([`FixedFoldState`]):
+//! nothing depends on OS randomness, and nothing observable depends on the hasher at all,
+//! since iteration and pruning walk the slots. Every operation except pruning is O(1)
 //! amortised; pruning scans the entries once, as cachelib's does.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::hash::BuildHasher;
 
-use hashbrown::HashMap;
+use hashbrown::{HashMap, HashTable};
 use siphasher::sip::SipHasher13;
 
 use super::flavor::{werkzeug_expires, StoreFlavor};
@@ -28,8 +31,8 @@ const FALLBACK_THRESHOLD: usize = 500;
 const SIP_K0: u64 = 0x666c_6173_6b63_6163;
 const SIP_K1: u64 = 0x6865_2d73_746f_7265;
 
-/// SipHash-1-3 with fixed keys: the hasher of the store's key index (deterministic, no OS
-/// randomness).
+/// SipHash-1-3 with fixed keys: a deterministic hasher (no OS randomness) for maps whose
+/// behaviour must be reproducible across runs.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FixedSipState;
 
@@ -38,6 +41,64 @@ impl BuildHasher for FixedSipState {
 
     fn build_hasher(&self) -> SipHasher13 {
         SipHasher13::new_with_keys(SIP_K0, SIP_K1)
+    }
+}
+
+const FOLD_SEED: u64 = 0x666c_6173_6b63_6163;
+
+/// foldhash with a fixed seed: the hasher of the store's key index. Deterministic (no OS
+/// randomness) and several times cheaper than SipHash on short keys; the store's iteration
+/// and pruning order never depend on it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FixedFoldState;
+
+impl BuildHasher for FixedFoldState {
+    type Hasher = foldhash::fast::FoldHasher;
+
+    fn build_hasher(&self) -> foldhash::fast::FoldHasher {
+        foldhash::fast::FixedState::with_seed(FOLD_SEED).build_hasher()
+    }
+}
+
+/// The hash of a stored key in the index.
+fn key_hash(key: &str) -> u64 {
+    FixedFoldState.hash_one(key)
+}
+
+/// The index's hash of the entry at `position`; a tombstone is never indexed, so its `0`
+/// is never used.
+fn slot_hash(slots: &[Option<Slot>], position: u32) -> u64 {
+    match slots.get(position as usize) {
+        Some(Some(slot)) => key_hash(&slot.key),
+        _ => 0,
+    }
+}
+
+/// An expiry time (`i128`) split into two words, so that a slot is 8-byte aligned rather
+/// than 16 and carries no padding.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Expiry {
+    lo: u64,
+    hi: i64,
+}
+
+impl Expiry {
+    fn new(expires: i128) -> Self {
+        // Truncating casts: the two halves of the two's-complement value.
+        Expiry {
+            lo: expires as u64,
+            hi: (expires >> 64) as i64,
+        }
+    }
+
+    fn get(self) -> i128 {
+        (i128::from(self.hi) << 64) | i128::from(self.lo)
+    }
+}
+
+impl std::fmt::Debug for Expiry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
     }
 }
 
@@ -94,11 +155,19 @@ impl StoreConfig {
     }
 }
 
+/// One entry: 80 bytes inline (key pointer and length, expiry, value). `Option<Slot>` is as
+/// large, the key's pointer serving as the tombstone niche.
 #[derive(Clone, Debug)]
 struct Slot {
-    key: String,
-    expires: i128,
+    key: Box<str>,
+    expiry: Expiry,
     value: Value,
+}
+
+impl Slot {
+    fn expires(&self) -> i128 {
+        self.expiry.get()
+    }
 }
 
 /// An in-memory cache backend that behaves exactly like cachelib 0.17.0's `SimpleCache`
@@ -120,10 +189,14 @@ struct Slot {
 /// `false` (`set`, `add`) or as no keys (`set_many`), and `delete` and `clear`, which take
 /// no time, use the time of the latest call that did. Their clock must not go backwards:
 /// whether a key that had expired is visible again is then unspecified.
+///
+/// A store holds at most 2^32 − 1 slots (some 400 GB of entries); past that, a write of a
+/// new key is not stored.
 #[derive(Clone, Debug)]
 pub struct MemoryStore {
     config: StoreConfig,
-    index: HashMap<String, usize, FixedSipState>,
+    /// Positions in `slots` of the stored entries, hashed by their keys ([`key_hash`]).
+    index: HashTable<u32>,
     slots: Vec<Option<Slot>>,
     live: usize,
     /// The time of the latest call that read the clock (Redis flavours).
@@ -144,7 +217,7 @@ impl MemoryStore {
     pub fn new(config: StoreConfig) -> Self {
         MemoryStore {
             config,
-            index: HashMap::with_hasher(FixedSipState),
+            index: HashTable::new(),
             slots: Vec::new(),
             live: 0,
             clock: Timestamp::EPOCH,
@@ -184,13 +257,13 @@ impl MemoryStore {
     /// Stored keys and values in insertion order, dead entries included; keys carry the
     /// configured prefix (FC-4.3.1, FC-4.3.4).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> + '_ {
-        self.slots_in_order().map(|s| (s.key.as_str(), &s.value))
+        self.slots_in_order().map(|s| (&*s.key, &s.value))
     }
 
     /// Stored keys in insertion order, dead entries included, with the configured prefix
     /// (FC-4.3.1, FC-4.3.4).
     pub fn keys(&self) -> impl Iterator<Item = &str> + '_ {
-        self.slots_in_order().map(|s| s.key.as_str())
+        self.slots_in_order().map(|s| &*s.key)
     }
 
     /// Stored `(key, expires, value)` triples in insertion order, dead entries included;
@@ -199,14 +272,14 @@ impl MemoryStore {
     /// [`StoreFlavor::is_alive`] describes.
     pub fn entries(&self) -> impl Iterator<Item = (&str, i128, &Value)> + '_ {
         self.slots_in_order()
-            .map(|s| (s.key.as_str(), s.expires, &s.value))
+            .map(|s| (&*s.key, s.expires(), &s.value))
     }
 
     /// The raw entry for `key` (prefix applied), alive or dead: its expiry and value
     /// (FC-4.3.1). Reads no clock and changes nothing.
     pub fn peek(&self, key: &str) -> Option<(i128, &Value)> {
         let key = self.stored_key(key);
-        self.lookup(&key).map(|s| (s.expires, &s.value))
+        self.lookup(&key).map(|s| (s.expires(), &s.value))
     }
 
     /// The `expires` value a `set`/`add` at `now` with `timeout` stores: `None` takes the
@@ -307,7 +380,7 @@ impl MemoryStore {
     pub fn get(&self, key: &str, now: Timestamp) -> Value {
         let key = self.stored_key(key);
         match self.lookup(&key) {
-            Some(slot) if self.alive(slot.expires, now) => slot.value.clone(),
+            Some(slot) if self.alive(slot.expires(), now) => slot.value.clone(),
             _ => Value::None,
         }
     }
@@ -321,7 +394,7 @@ impl MemoryStore {
     pub fn has(&self, key: &str, now: Timestamp) -> bool {
         let key = self.stored_key(key);
         self.lookup(&key)
-            .is_some_and(|slot| self.alive(slot.expires, now))
+            .is_some_and(|slot| self.alive(slot.expires(), now))
     }
 
     /// `set(key, value, timeout)`: prunes, then stores; always `true` (FC-4.3.3). An
@@ -379,7 +452,7 @@ impl MemoryStore {
             StoreFlavor::Werkzeug016 => self.lookup(&key).is_some(),
             _ => self
                 .lookup(&key)
-                .is_some_and(|slot| self.alive(slot.expires, now)),
+                .is_some_and(|slot| self.alive(slot.expires(), now)),
         };
         if refused {
             return false;
@@ -396,8 +469,8 @@ impl MemoryStore {
             return self.redis_delete(key, self.clock);
         }
         let key = self.stored_key(key);
-        let removed = match self.index.get(key.as_ref()) {
-            Some(&i) => self.remove_slot(i).is_some(),
+        let removed = match self.position(&key) {
+            Some(i) => self.remove_slot(i).is_some(),
             None => false,
         };
         self.maybe_compact();
@@ -584,14 +657,14 @@ impl MemoryStore {
         if redis::sends_ex(t) {
             match redis::expire(t, now).map_err(StoreError::Raised)? {
                 redis::Expire::At(expires) => {
-                    if let Some(&i) = self.index.get(stored.as_str()) {
+                    if let Some(i) = self.position(&stored) {
                         if let Some(Some(slot)) = self.slots.get_mut(i) {
-                            slot.expires = expires;
+                            slot.expiry = Expiry::new(expires);
                         }
                     }
                 }
                 redis::Expire::Delete => {
-                    if let Some(&i) = self.index.get(stored.as_str()) {
+                    if let Some(i) = self.position(&stored) {
                         self.remove_slot(i);
                         self.maybe_compact();
                     }
@@ -604,10 +677,10 @@ impl MemoryStore {
     /// `DEL key` > 0: whether a live key was removed (an expired one is dropped too).
     fn redis_delete(&mut self, key: &str, now: Timestamp) -> bool {
         let key = self.stored_key(key);
-        let removed = match self.index.get(key.as_ref()) {
-            Some(&i) => self
+        let removed = match self.position(&key) {
+            Some(i) => self
                 .remove_slot(i)
-                .is_some_and(|slot| self.alive(slot.expires, now)),
+                .is_some_and(|slot| self.alive(slot.expires(), now)),
             None => false,
         };
         self.maybe_compact();
@@ -649,7 +722,7 @@ impl MemoryStore {
             .enumerate()
             .filter_map(|(i, s)| s.as_ref().map(|s| (i, s)))
             .filter(|(_, s)| {
-                self.alive(s.expires, now) && redis::glob_match(&pattern, s.key.as_bytes())
+                self.alive(s.expires(), now) && redis::glob_match(&pattern, s.key.as_bytes())
             })
             .map(|(i, _)| i)
             .collect();
@@ -673,7 +746,7 @@ impl MemoryStore {
                 .slots
                 .get(i)
                 .and_then(Option::as_ref)
-                .is_some_and(|s| !self.alive(s.expires, now));
+                .is_some_and(|s| !self.alive(s.expires(), now));
             if dead {
                 self.remove_slot(i);
             }
@@ -698,34 +771,68 @@ impl MemoryStore {
         self.slots.iter().flatten()
     }
 
+    /// The slot position of `stored_key`, if it is stored.
+    fn position(&self, stored_key: &str) -> Option<usize> {
+        let slots = &self.slots;
+        let found = self.index.find(
+            key_hash(stored_key),
+            |&p| matches!(slots.get(p as usize), Some(Some(s)) if *s.key == *stored_key),
+        )?;
+        Some(*found as usize)
+    }
+
     fn lookup(&self, stored_key: &str) -> Option<&Slot> {
-        let &i = self.index.get(stored_key)?;
-        self.slots.get(i)?.as_ref()
+        self.slots.get(self.position(stored_key)?)?.as_ref()
     }
 
     /// Stores under `stored_key`: in place if present (a dict assignment keeps the key's
     /// position), else at the end.
     fn insert(&mut self, stored_key: String, expires: i128, value: Value) {
-        if let Some(&i) = self.index.get(stored_key.as_str()) {
-            if let Some(Some(slot)) = self.slots.get_mut(i) {
-                slot.expires = expires;
+        let hash = key_hash(&stored_key);
+        let slots = &mut self.slots;
+        let found = self.index.find(
+            hash,
+            |&p| matches!(slots.get(p as usize), Some(Some(s)) if *s.key == *stored_key),
+        );
+        if let Some(&p) = found {
+            if let Some(Some(slot)) = slots.get_mut(p as usize) {
+                slot.expiry = Expiry::new(expires);
                 slot.value = value;
                 return;
             }
         }
-        let i = self.slots.len();
-        self.index.insert(stored_key.clone(), i);
+        if u32::try_from(self.slots.len()).is_err() {
+            self.compact();
+        }
+        let Ok(position) = u32::try_from(self.slots.len()) else {
+            // 2^32 slots, every one live: the documented capacity limit.
+            return;
+        };
+        if self.slots.len() == self.slots.capacity() {
+            // Grow by an eighth rather than doubling: spare capacity is at most an eighth of
+            // the slots, at amortised O(1) per insertion still.
+            let extra = (self.slots.len() / 8).max(16);
+            self.slots.reserve_exact(extra);
+        }
         self.slots.push(Some(Slot {
-            key: stored_key,
-            expires,
+            key: stored_key.into_boxed_str(),
+            expiry: Expiry::new(expires),
             value,
         }));
+        let slots = &self.slots;
+        self.index
+            .insert_unique(hash, position, |&p| slot_hash(slots, p));
         self.live += 1;
     }
 
     fn remove_slot(&mut self, i: usize) -> Option<Slot> {
         let slot = self.slots.get_mut(i)?.take()?;
-        self.index.remove(slot.key.as_str());
+        if let Ok(entry) = self
+            .index
+            .find_entry(key_hash(&slot.key), |&p| p as usize == i)
+        {
+            entry.remove();
+        }
         self.live = self.live.saturating_sub(1);
         Some(slot)
     }
@@ -750,7 +857,7 @@ impl MemoryStore {
         for i in 0..self.slots.len() {
             let doomed = match self.slots.get(i).and_then(Option::as_ref) {
                 Some(s) => {
-                    let doomed = position.is_multiple_of(3) || !self.alive(s.expires, now);
+                    let doomed = position.is_multiple_of(3) || !self.alive(s.expires(), now);
                     position += 1;
                     doomed
                 }
@@ -772,7 +879,7 @@ impl MemoryStore {
                 .slots
                 .get(i)
                 .and_then(Option::as_ref)
-                .is_some_and(|s| now.cmp_secs(s.expires) == Ordering::Greater);
+                .is_some_and(|s| now.cmp_secs(s.expires()) == Ordering::Greater);
             if expired {
                 self.remove_slot(i);
             }
@@ -785,7 +892,7 @@ impl MemoryStore {
                 .slots
                 .iter()
                 .enumerate()
-                .filter_map(|(i, s)| s.as_ref().map(|s| (s.expires, i)))
+                .filter_map(|(i, s)| s.as_ref().map(|s| (s.expires(), i)))
                 .collect();
             if excess < order.len() {
                 order.select_nth_unstable(excess);
@@ -802,12 +909,24 @@ impl MemoryStore {
         if tombstones == 0 || tombstones * 2 <= self.slots.len() {
             return;
         }
+        self.compact();
+    }
+
+    /// Drops the tombstones, keeping order, and re-indexes the positions that moved. Spare
+    /// room left by a large removal is returned to the allocator.
+    fn compact(&mut self) {
         self.slots.retain(Option::is_some);
-        for (i, slot) in self.slots.iter().enumerate() {
-            if let Some(slot) = slot {
-                if let Some(pos) = self.index.get_mut(slot.key.as_str()) {
-                    *pos = i;
-                }
+        let len = self.slots.len();
+        if self.slots.capacity() > 2 * len + 16 {
+            self.slots.shrink_to(len + len / 8);
+        }
+        let slots = &self.slots;
+        self.index.clear();
+        self.index.shrink_to(len, |&p| slot_hash(slots, p));
+        for (i, slot) in slots.iter().enumerate() {
+            if let (Some(slot), Ok(p)) = (slot, u32::try_from(i)) {
+                self.index
+                    .insert_unique(key_hash(&slot.key), p, |&q| slot_hash(slots, q));
             }
         }
     }
@@ -817,8 +936,8 @@ impl MemoryStore {
 /// takes its last value.
 fn dict_items(items: &[(String, Value)]) -> Vec<(&str, &Value)> {
     let mut mapping: Vec<(&str, &Value)> = Vec::with_capacity(items.len());
-    let mut position: HashMap<&str, usize, FixedSipState> =
-        HashMap::with_capacity_and_hasher(items.len(), FixedSipState);
+    let mut position: HashMap<&str, usize, FixedFoldState> =
+        HashMap::with_capacity_and_hasher(items.len(), FixedFoldState);
     for (key, value) in items {
         match position.get(key.as_str()) {
             Some(&i) => {
