@@ -41,6 +41,14 @@ make_venv() { # dir python flask-caching-version
 }
 make_venv "$root/.venv-fc25" "$python311" 2.5.1
 make_venv "$root/.venv-fc24" "$python311" 2.4.1
+# pytest, for recording a test suite (tests/suite_recording.rs: module mode and the plugin).
+pytest_pins="pytest==8.3.4 pluggy==1.5.0 iniconfig==2.0.0 packaging==24.2"
+for v in fc25 fc24; do
+  if ! "$root/.venv-$v/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('pytest') != '8.3.4')" 2>/dev/null; then
+    step "venv .venv-$v: + $pytest_pins"
+    "$root/.venv-$v/bin/pip" install --quiet --disable-pip-version-check $pytest_pins
+  fi
+done
 # RedisCache apps are recorded over fakeredis (its clock follows the recorder's virtual clock).
 make_redis_venv() { # dir flask-caching-version
   local dir=$1 fc=$2

@@ -13,7 +13,9 @@ recorder=$(cd "$here/../../sim/recorder" && pwd)
 [ $# -gt 0 ] || { echo "usage: $0 PYTHON [PYTHON...]" >&2; exit 2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-cd "$here"
+# Recorded from the repository's root, as CI re-records them: each event's call site names
+# the script as `docs/examples/<name>.py`.
+cd "$here/../.."
 for python in "$@"; do
   scripts="student.py blueprint_api.py services.py"
   # The RedisCache example needs redis and fakeredis installed beside the library.
@@ -21,7 +23,7 @@ for python in "$@"; do
   for script in $scripts; do
     name=${script%.py}
     for run in 1 2; do
-      PYTHONPATH="$recorder" "$python" -m flaskcache_recorder -o "$tmp/$name.$run.jsonl" "$script" \
+      PYTHONPATH="$recorder" "$python" -m flaskcache_recorder -o "$tmp/$name.$run.jsonl" "docs/examples/$script" \
         >"$tmp/$name.out" 2>"$tmp/$name.err" || {
         echo "$python $script failed:" >&2; cat "$tmp/$name.err" >&2; exit 1; }
     done

@@ -16,8 +16,10 @@ use flaskcache_engine::engine::{
 };
 use flaskcache_engine::error::PyError;
 use flaskcache_engine::keys::VersionGenerator;
-use flaskcache_engine::store::{MemoryStore, StoreConfig, StoreError, StoreFlavor, StoreOp};
-use flaskcache_engine::{Profile, PythonVersion};
+use flaskcache_engine::store::{
+    MemoryStore, StoreConfig, StoreError, StoreFlavor, StoreOp, StoreReply,
+};
+use flaskcache_engine::{Profile, PythonVersion, Value};
 use std::collections::HashMap;
 use std::io::Write;
 use std::process::ExitCode;
@@ -206,7 +208,11 @@ impl Replayer {
                                 Some(real) => real.execute(op, event.at, &mut self.store),
                                 None => self.store.execute(op, event.at),
                             };
-                            if ours.as_ref() != Ok(rreply) {
+                            let same = match &ours {
+                                Ok(reply) => same_after_pickle(reply, rreply),
+                                Err(_) => false,
+                            };
+                            if !same {
                                 return Err(self.mismatch(
                                     event,
                                     index,
@@ -214,7 +220,9 @@ impl Replayer {
                                     render_store_call(op, &ours, py),
                                 ));
                             }
-                            Input::Store(ours)
+                            // What the library got back (an object read back is a new
+                            // object, with its own address in a default repr).
+                            Input::Store(Ok(rreply.clone()))
                         }
                         Err(e) => Input::Store(Err(self.failed_call(event, index, op, e)?)),
                     }
@@ -272,6 +280,71 @@ impl Replayer {
         self.engine.set_version_source(outer_versions);
         Ok(())
     }
+}
+
+/// Whether the real backend's `recorded` reply is the model's `ours` as the backend's
+/// serializer gives it back: equal, except that an object whose repr shows a memory address
+/// (CPython's default `<app.Session object at 0x7f…>`, or any repr with `at 0x…` in it) may
+/// show another address there, because unpickling makes a new object. Everything else
+/// (class, `__caching_id__`, the rest of the repr, every other value) must be equal.
+pub fn same_after_pickle(ours: &StoreReply, recorded: &StoreReply) -> bool {
+    match (ours, recorded) {
+        (StoreReply::Value(a), StoreReply::Value(b)) => same_value(a, b),
+        (StoreReply::Values(a), StoreReply::Values(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same_value(a, b))
+        }
+        (a, b) => a == b,
+    }
+}
+
+fn same_value(a: &Value, b: &Value) -> bool {
+    let all = |a: &[Value], b: &[Value]| {
+        a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same_value(a, b))
+    };
+    let pairs = |a: &[(Value, Value)], b: &[(Value, Value)]| {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|((ka, va), (kb, vb))| same_value(ka, kb) && same_value(va, vb))
+    };
+    match (a, b) {
+        (Value::Tuple(a), Value::Tuple(b)) | (Value::List(a), Value::List(b)) => all(a, b),
+        (Value::Dict(a), Value::Dict(b)) | (Value::OrderedDict(a), Value::OrderedDict(b)) => {
+            pairs(a, b)
+        }
+        (Value::Object(a), Value::Object(b)) if a != b => {
+            a.class == b.class
+                && a.caching_id == b.caching_id
+                && has_address(&a.repr)
+                && without_addresses(&a.repr) == without_addresses(&b.repr)
+        }
+        (a, b) => a == b,
+    }
+}
+
+/// The marker of an address in a repr: `at 0x` followed by hex digits.
+const ADDRESS_MARK: &str = "at 0x";
+
+fn has_address(repr: &str) -> bool {
+    repr.match_indices(ADDRESS_MARK).any(|(i, m)| {
+        repr[i + m.len()..]
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_hexdigit())
+    })
+}
+
+/// `repr` with the hex digits after every `at 0x` removed.
+fn without_addresses(repr: &str) -> String {
+    let mut out = String::with_capacity(repr.len());
+    let mut rest = repr;
+    while let Some(i) = rest.find(ADDRESS_MARK) {
+        let end = i + ADDRESS_MARK.len();
+        out.push_str(&rest[..end]);
+        rest = rest[end..].trim_start_matches(|c: char| c.is_ascii_hexdigit());
+    }
+    out.push_str(rest);
+    out
 }
 
 fn describe_step(step: &Step, py: PythonVersion) -> String {
@@ -510,4 +583,54 @@ pub fn run(args: &ReplayArgs, out: &mut dyn Write) -> std::io::Result<ExitCode> 
     } else {
         ExitCode::FAILURE
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flaskcache_engine::value::{ClassRef, PyObject};
+
+    fn object(repr: &str) -> Value {
+        Value::Object(Box::new(PyObject {
+            class: ClassRef::new("app", "Session"),
+            repr: repr.into(),
+            caching_id: None,
+        }))
+    }
+
+    #[test]
+    fn a_default_repr_read_back_may_show_another_address() {
+        let stored = object("<app.Session object at 0x7f00aa>");
+        let back = object("<app.Session object at 0x7f00bb>");
+        let reply = |v: Value| StoreReply::Value(Value::List(vec![Value::int(1), v]));
+        assert!(same_after_pickle(
+            &reply(stored.clone()),
+            &reply(back.clone())
+        ));
+        assert!(same_after_pickle(
+            &StoreReply::Values(vec![stored.clone()]),
+            &StoreReply::Values(vec![back])
+        ));
+        // Anything but the address must be the same.
+        assert!(!same_after_pickle(
+            &reply(stored.clone()),
+            &reply(object("<app.Other object at 0x7f00bb>"))
+        ));
+        assert!(!same_after_pickle(
+            &StoreReply::Value(object("Session(1)")),
+            &StoreReply::Value(object("Session(2)"))
+        ));
+        assert!(!same_after_pickle(
+            &StoreReply::Value(stored.clone()),
+            &StoreReply::Value(Value::str("<app.Session object at 0x7f00aa>"))
+        ));
+        assert!(!same_after_pickle(
+            &StoreReply::Value(Value::str("at 0x1")),
+            &StoreReply::Value(Value::str("at 0x2"))
+        ));
+        assert_eq!(
+            without_addresses("<a at 0x1f at 0x at 0xg>"),
+            "<a at 0x at 0x at 0xg>"
+        );
+    }
 }

@@ -15,7 +15,7 @@ use flaskcache_engine::keys::{CachedKeySpec, HashMethod, KeyPrefix, MakeName, Qu
 use flaskcache_engine::store::{StoreOp, StoreReply, Timestamp};
 use flaskcache_engine::{Profile, PythonVersion, Value};
 use serde_json::{json, Value as Json};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 /// The trace format version this module reads and writes.
@@ -176,6 +176,30 @@ pub struct Event {
     /// What the call returned or raised.
     pub result: Result<Value, PyError>,
 }
+
+/// Where the app's own code made a call: the innermost frame outside Flask, Flask-Caching,
+/// Flask-Cache, cachelib, Werkzeug and the recorder (an event's optional `"site"`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Site {
+    /// The source file as the app's Python named it, relative to the directory the
+    /// recording ran in when it is inside it (`app/views.py`), else as Python has it.
+    pub file: String,
+    /// The 1-based line of the call.
+    pub line: u64,
+    /// The name of the function making the call (`<module>` for a script's top level).
+    pub function: String,
+}
+
+impl fmt::Display for Site {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{} (in {})", self.file, self.line, self.function)
+    }
+}
+
+/// The call sites of a trace's events, by event number (nested events included). Events
+/// recorded without a site (older traces, or a call no frame of the app's code made) are
+/// absent.
+pub type EventSites = BTreeMap<u64, Site>;
 
 /// A line after the configuration.
 #[derive(Clone, Debug, PartialEq)]
@@ -700,10 +724,35 @@ fn encode_command(c: &TraceCommand) -> Json {
     }
 }
 
-fn decode_event(json: &Json, at: &str) -> Decoded<Event> {
+fn decode_site(json: Option<&Json>, at: &str) -> Decoded<Option<Site>> {
+    let json = match json {
+        None | Some(Json::Null) => return Ok(None),
+        Some(j) => j,
+    };
+    let at = format!("{at}/site");
+    if !json.is_object() {
+        return Err(bad(
+            &at,
+            "expected {\"file\", \"line\", \"function\"} or null",
+        ));
+    }
+    let line = field(json, "line", &at)?
+        .as_u64()
+        .ok_or_else(|| bad(&format!("{at}/line"), "expected a non-negative integer"))?;
+    Ok(Some(Site {
+        file: str_field(json, "file", &at)?.to_owned(),
+        line,
+        function: str_field(json, "function", &at)?.to_owned(),
+    }))
+}
+
+fn decode_event(json: &Json, at: &str, sites: &mut EventSites) -> Decoded<Event> {
     let number = field(json, "event", at)?
         .as_u64()
         .ok_or_else(|| bad(&format!("{at}/event"), "expected a positive integer"))?;
+    if let Some(site) = decode_site(json.get("site"), at)? {
+        sites.insert(number, site);
+    }
     let at_time = parse_time(str_field(json, "at", at)?, &format!("{at}/at"))?;
     let command = decode_command(field(json, "command", at)?, &format!("{at}/command"))?;
     let versions = match json.get("versions") {
@@ -727,7 +776,7 @@ fn decode_event(json: &Json, at: &str) -> Decoded<Event> {
             .ok_or_else(|| bad(&format!("{at}/steps"), "expected an array"))?
             .iter()
             .enumerate()
-            .map(|(i, step)| decode_step(step, &format!("{at}/steps/{i}")))
+            .map(|(i, step)| decode_step(step, &format!("{at}/steps/{i}"), sites))
             .collect::<Decoded<_>>()?,
     };
     let result = match json.get("result") {
@@ -744,7 +793,7 @@ fn decode_event(json: &Json, at: &str) -> Decoded<Event> {
     })
 }
 
-fn decode_step(json: &Json, at: &str) -> Decoded<TraceStep> {
+fn decode_step(json: &Json, at: &str, sites: &mut EventSites) -> Decoded<TraceStep> {
     if let Some(op) = json.get("store") {
         let reply = decode_reply(field(json, "reply", at)?, &format!("{at}/reply"))?;
         return Ok(TraceStep::Store {
@@ -760,7 +809,7 @@ fn decode_step(json: &Json, at: &str) -> Decoded<TraceStep> {
                 .ok_or_else(|| bad(&format!("{at}/events"), "expected an array"))?
                 .iter()
                 .enumerate()
-                .map(|(i, ev)| decode_event(ev, &format!("{at}/events/{i}")))
+                .map(|(i, ev)| decode_event(ev, &format!("{at}/events/{i}"), sites))
                 .collect::<Decoded<_>>()?,
         };
         return Ok(TraceStep::Compute {
@@ -791,18 +840,25 @@ fn decode_step(json: &Json, at: &str) -> Decoded<TraceStep> {
     ))
 }
 
-fn encode_event(e: &Event) -> Json {
-    json!({
+fn encode_event(e: &Event, sites: &EventSites) -> Json {
+    let mut json = json!({
         "event": e.number,
         "at": format_time(e.at),
         "command": encode_command(&e.command),
         "versions": e.versions.iter().map(|v| v.as_str().to_owned()).collect::<Vec<_>>(),
-        "steps": e.steps.iter().map(encode_step).collect::<Vec<_>>(),
+        "steps": e.steps.iter().map(|s| encode_step(s, sites)).collect::<Vec<_>>(),
         "result": encode_result(&e.result),
-    })
+    });
+    if let (Some(site), Some(obj)) = (sites.get(&e.number), json.as_object_mut()) {
+        obj.insert(
+            "site".into(),
+            json!({"file": site.file, "line": site.line, "function": site.function}),
+        );
+    }
+    json
 }
 
-fn encode_step(s: &TraceStep) -> Json {
+fn encode_step(s: &TraceStep, sites: &EventSites) -> Json {
     match s {
         TraceStep::Store { op, reply } => {
             json!({"store": encode_op(op), "reply": encode_reply(reply)})
@@ -811,7 +867,7 @@ fn encode_step(s: &TraceStep) -> Json {
             json!({"compute": encode_result(result)})
         }
         TraceStep::Compute { result, events } => {
-            json!({"compute": encode_result(result), "events": events.iter().map(encode_event).collect::<Vec<_>>()})
+            json!({"compute": encode_result(result), "events": events.iter().map(|e| encode_event(e, sites)).collect::<Vec<_>>()})
         }
         TraceStep::Hook { name, answer } => match answer {
             Ok(b) => json!({"hook": name, "answer": b}),
@@ -924,8 +980,15 @@ fn decode_cached(json: &Json) -> Decoded<Record> {
     })
 }
 
-/// Reads a trace. Errors name the 1-based line.
+/// Reads a trace. Errors name the 1-based line. (The events' call sites are checked and
+/// dropped; [`parse_trace_with_sites`] keeps them.)
 pub fn parse_trace(text: &str) -> Result<Trace, TraceError> {
+    parse_trace_with_sites(text).map(|(trace, _)| trace)
+}
+
+/// Reads a trace and the call sites of its events (`"site"`, optional: traces recorded
+/// without sites read with none). Errors name the 1-based line.
+pub fn parse_trace_with_sites(text: &str) -> Result<(Trace, EventSites), TraceError> {
     let mut lines = text
         .split('\n')
         .enumerate()
@@ -959,6 +1022,7 @@ pub fn parse_trace(text: &str) -> Result<Trace, TraceError> {
     // The ids declared so far: a set, so that each declaration and event is checked in
     // constant time and reading stays linear in the size of the trace.
     let mut declared: HashSet<String> = HashSet::new();
+    let mut sites = EventSites::new();
     let mut last_event = 0u64;
     let mut last_time = config.start_time;
     for (line, text) in lines {
@@ -971,7 +1035,7 @@ pub fn parse_trace(text: &str) -> Result<Trace, TraceError> {
         } else if let Some(c) = json.get("cached") {
             decode_cached(c).map_err(at(line))?
         } else if json.get("event").is_some() {
-            Record::Event(decode_event(&json, "").map_err(at(line))?)
+            Record::Event(decode_event(&json, "", &mut sites).map_err(at(line))?)
         } else if json.get("config").is_some() {
             return Err(err(line, "a second config line".into()));
         } else {
@@ -993,7 +1057,7 @@ pub fn parse_trace(text: &str) -> Result<Trace, TraceError> {
         }
         records.push(record);
     }
-    Ok(Trace { config, records })
+    Ok((Trace { config, records }, sites))
 }
 
 /// Events are numbered in file order (nested ones too), in time order, and name declared
@@ -1114,8 +1178,14 @@ impl TraceCommand {
 }
 
 impl Trace {
-    /// Writes the trace as JSON Lines.
+    /// Writes the trace as JSON Lines (without call sites).
     pub fn to_jsonl(&self) -> String {
+        self.to_jsonl_with_sites(&EventSites::new())
+    }
+
+    /// Writes the trace as JSON Lines, each event with its call site from `sites` (events
+    /// not in `sites` get none).
+    pub fn to_jsonl_with_sites(&self, sites: &EventSites) -> String {
         let c = &self.config;
         let mut out = String::new();
         let mut line = |j: Json| {
@@ -1159,7 +1229,7 @@ impl Trace {
                         "make_cache_key": o.custom_make_cache_key, "hooks": encode_hooks(&o.hooks),
                     }}})
                 }
-                Record::Event(e) => encode_event(e),
+                Record::Event(e) => encode_event(e, sites),
             });
         }
         out
@@ -1183,6 +1253,46 @@ mod tests {
         assert_eq!(trace.records.len(), 2);
         let again = parse_trace(&trace.to_jsonl()).expect("written trace reads back");
         assert_eq!(again, trace);
+    }
+
+    #[test]
+    fn call_sites_are_optional_and_round_trip() {
+        let memoize = r#"{"memoize": {"id": "m1", "function": {"module": "app", "qualname": "f", "binding": "function", "params": []}, "options": {}}}"#;
+        let call = |n: u64, site: &str| {
+            format!(
+                r#"{{"event": {n}, "at": "1000.000000"{site}, "command": {{"call": "m1", "bound_to": null, "args": [], "kwargs": []}}, "versions": [], "steps": [{{"compute": {{"value": {{"t": "none"}}}}}}], "result": {{"value": {{"t": "none"}}}}}}"#
+            )
+        };
+        let with = r#", "site": {"file": "app/views.py", "line": 12, "function": "index"}"#;
+        let text = format!(
+            "{HEAD}{memoize}\n{}\n{}\n{}\n",
+            call(1, with),
+            call(2, ""),
+            call(3, r#", "site": null"#)
+        );
+        let (trace, sites) = parse_trace_with_sites(&text).expect("valid trace");
+        assert_eq!(trace, parse_trace(&text).expect("valid trace"));
+        let site = Site {
+            file: "app/views.py".into(),
+            line: 12,
+            function: "index".into(),
+        };
+        assert_eq!(sites, EventSites::from([(1, site.clone())]));
+        assert_eq!(site.to_string(), "app/views.py:12 (in index)");
+        let again = parse_trace_with_sites(&trace.to_jsonl_with_sites(&sites)).expect("reads back");
+        assert_eq!(again, (trace.clone(), sites));
+        assert!(!trace.to_jsonl().contains("site"));
+        for broken in [
+            r#", "site": 12"#,
+            r#", "site": {"file": "a.py", "line": -1, "function": "f"}"#,
+            r#", "site": {"line": 1, "function": "f"}"#,
+        ] {
+            let text = format!("{HEAD}{memoize}\n{}\n", call(1, broken));
+            assert!(
+                parse_trace(&text).is_err_and(|e| e.line == 4 && e.reason.contains("/site")),
+                "{broken}"
+            );
+        }
     }
 
     #[test]

@@ -10,17 +10,37 @@ Contexts (innermost last) say what is running right now:
 - ``Hook``: a user callback the library called (`unless`, `forced_update`, `is_stale`,
   `response_filter`, a callable `key_prefix`, a custom `make_cache_key`). The trace cannot
   say what such a callback did to the cache, so cache calls there are refused.
+
+Threads: each thread has its own stack of contexts. A top-level event holds the recording
+lock from its start to its end (nested events and the function body included), so events
+of different threads never interleave: each one is recorded, and replayed, as one atomic
+call, in the order the threads got the lock (which is the order they completed).
 """
 
 import hashlib
 import json
+import os
+import site as site_module
 import sys
+import sysconfig
+import threading
 import uuid
 
-from . import encode
+from . import encode, errors
 from .errors import RecorderError
 
 START_TIME_US = 1000 * 1000000
+
+# Packages whose frames are never a call site: the caching library, what it runs on, and
+# the recorder itself.
+LIBRARY_PACKAGES = frozenset(("flask", "flask_caching", "flask_cache", "cachelib", "werkzeug",
+                              "flaskcache_recorder"))
+
+# The recorder's own files.
+RECORDER_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "")
+
+# How long a thread waits for another thread's cached call before the run is stopped.
+LOCK_WAIT_SECONDS = 60.0
 
 
 def format_time(us):
@@ -28,18 +48,21 @@ def format_time(us):
 
 
 class Event(object):
-    def __init__(self, number, at, command):
+    def __init__(self, number, at, command, site=None):
         self.number = number
         self.at = at
         self.command = command
+        self.site = site
         self.versions = []
         self.steps = []
         self.result = None
+        self.parent = None
 
     def to_json(self):
         return {
             "event": self.number,
             "at": format_time(self.at),
+            "site": self.site,
             "command": self.command,
             "versions": self.versions,
             "steps": self.steps,
@@ -78,11 +101,114 @@ class Declaration(object):
         return {self.kind: self.body}
 
 
+def _installed_dirs():
+    """`(stdlib, site)`: the directories of the standard library and of installed
+    packages, each with a trailing separator."""
+    def norm(paths):
+        out = set()
+        for p in paths:
+            if p:
+                out.add(os.path.join(os.path.realpath(p), ""))
+                out.add(os.path.join(os.path.abspath(p), ""))
+        return tuple(sorted(out))
+
+    paths = sysconfig.get_paths()
+    stdlib = [paths.get("stdlib"), paths.get("platstdlib")]
+    site_dirs = [paths.get("purelib"), paths.get("platlib")]
+    try:
+        site_dirs.extend(site_module.getsitepackages())
+    except AttributeError:  # pragma: no cover - old virtualenv's site module
+        pass
+    site_dirs.append(getattr(site_module, "USER_SITE", None))
+    site_dirs.extend(p for p in sys.path
+                     if os.path.basename(p.rstrip(os.sep)) in ("site-packages", "dist-packages"))
+    return norm(stdlib), norm(site_dirs)
+
+
+class Sites(object):
+    """Finds where the user's code made a call: the innermost frame outside
+    `LIBRARY_PACKAGES`, preferring the script's own code (not the standard library or an
+    installed package) when the stack has any. Frames are classified once per code object,
+    so a lookup is a walk over `f_back` links and dict lookups."""
+
+    USER, INSTALLED, SKIPPED = 0, 1, 2
+
+    def __init__(self, cwd=None):
+        self.cwd = os.path.join(os.path.abspath(cwd or os.getcwd()), "")
+        self.stdlib, self.site_dirs = _installed_dirs()
+        self.kinds = {}
+        self.files = {}
+
+    def kind(self, frame):
+        code = frame.f_code
+        kind = self.kinds.get(code)
+        if kind is None:
+            kind = self._classify(frame)
+            self.kinds[code] = kind
+        return kind
+
+    def _classify(self, frame):
+        module = frame.f_globals.get("__name__")
+        if isinstance(module, str) and module.partition(".")[0] in LIBRARY_PACKAGES:
+            return self.SKIPPED
+        filename = frame.f_code.co_filename
+        if filename.startswith("<frozen"):
+            return self.SKIPPED
+        if filename.startswith("<"):
+            return self.USER
+        path = os.path.abspath(filename)
+        if path.startswith(RECORDER_DIR):
+            return self.SKIPPED  # the recorder's __main__ runs as `__main__`
+        if path.startswith(self.site_dirs):
+            return self.INSTALLED
+        if path.startswith(self.stdlib):
+            return self.SKIPPED
+        return self.USER
+
+    def file(self, filename):
+        name = self.files.get(filename)
+        if name is None:
+            name = filename
+            if not filename.startswith("<"):
+                path = os.path.abspath(filename)
+                if path.startswith(self.cwd):
+                    name = os.path.relpath(path, self.cwd).replace(os.sep, "/")
+            self.files[filename] = name
+        return name
+
+    def site(self, frame):
+        """`{"file", "line", "function"}` of the call site at or outside `frame`, or None
+        when no frame of the stack is outside the libraries and the standard library."""
+        fallback = None
+        while frame is not None:
+            kind = self.kind(frame)
+            if kind == self.USER:
+                break
+            if kind == self.INSTALLED and fallback is None:
+                fallback = frame
+            frame = frame.f_back
+        frame = frame or fallback
+        if frame is None:
+            return None
+        code = frame.f_code
+        return {"file": self.file(code.co_filename), "line": frame.f_lineno,
+                "function": code.co_name}
+
+
 class Recorder(object):
     def __init__(self, libraries):
         self.libraries = libraries
         self.clock_us = START_TIME_US
-        self.stack = []
+        self.local = threading.local()
+        # Held by the thread whose top-level event is in progress, and around every
+        # write; reentrant so that nested events of that thread go through.
+        self.lock = threading.RLock()
+        self.holder = None
+        self.uuid_lock = threading.Lock()
+        self.sites = Sites()
+        errors.locate = self.sites.site
+        errors.report = self._report
+        self.closed = False
         self.lines = []
         self.pending = []
         self.config = None
@@ -92,7 +218,6 @@ class Recorder(object):
         self.app = None
         self.backend = None
         self.real_backend = {}
-        self.backend_depth = 0
         self.events = 0
         self.counts = {"memoize": 0, "cached": 0}
         self.registry = {}
@@ -105,10 +230,52 @@ class Recorder(object):
 
     def fail(self, message):
         """Stop the run: `message` says what cannot be recorded."""
-        error = RecorderError(message)
+        raise RecorderError(message)
+
+    def _report(self, error):
+        """Every RecorderError made: the first one is why the run failed."""
         if self.failure is None:
             self.failure = error
-        raise error
+
+    # -- per-thread state -------------------------------------------------------------
+
+    @property
+    def stack(self):
+        """This thread's contexts, innermost last."""
+        stack = getattr(self.local, "stack", None)
+        if stack is None:
+            stack = self.local.stack = []
+        return stack
+
+    @property
+    def backend_depth(self):
+        """How deep this thread is inside traced backend methods."""
+        return getattr(self.local, "backend_depth", 0)
+
+    @backend_depth.setter
+    def backend_depth(self, depth):
+        self.local.backend_depth = depth
+
+    def _acquire(self, what):
+        """Takes the recording lock for a top-level event of this thread."""
+        waited = 0.0
+        while not self.lock.acquire(timeout=1.0):
+            if self.failure is not None:
+                raise RecorderError(self.failure.message, located=False)
+            waited += 1.0
+            if waited >= LOCK_WAIT_SECONDS:
+                holder = self.holder
+                self.fail("%s in thread %r waited %d s for the cached call of thread %r "
+                          "(started%s) to finish. The recorder runs one cached call at a "
+                          "time, so a function body that waits for a cached call of another "
+                          "thread cannot be recorded"
+                          % (what, threading.current_thread().name, waited,
+                             holder[0] if holder else "?",
+                             (" at %s:%d" % (holder[1]["file"], holder[1]["line"]))
+                             if holder and holder[1] else ""))
+        if self.failure is not None:
+            self.lock.release()
+            raise RecorderError(self.failure.message, located=False)
 
     # -- clock and versions -----------------------------------------------------------
 
@@ -124,15 +291,18 @@ class Recorder(object):
             self.fail("time.sleep(%r) inside a hook or key callback of a cached call cannot be "
                       "recorded" % seconds)
         if self.config is None:
-            self.clock_us += int(round(seconds * 1e6))
+            with self.lock:
+                self.clock_us += int(round(seconds * 1e6))
             return
         event = self.begin({"tick": seconds})
         self.clock_us += int(round(seconds * 1e6))
         self.end(event, encode.result(None))
 
     def uuid4(self):
-        self.uuid_draws += 1
-        seed = ("flaskcache_recorder uuid4 %d" % self.uuid_draws).encode("ascii")
+        with self.uuid_lock:
+            self.uuid_draws += 1
+            draw = self.uuid_draws
+        seed = ("flaskcache_recorder uuid4 %d" % draw).encode("ascii")
         return uuid.UUID(bytes=hashlib.sha256(seed).digest()[:16], version=4)
 
     def minted(self, version):
@@ -179,12 +349,18 @@ class Recorder(object):
             self.cache = cache
         elif self.cache is not cache:
             self.fail("the script uses a second Cache instance; a trace records one Cache "
-                      "bound to one app")
+                      "bound to one app (record each Cache's use in a script of its own)")
 
     def configure(self, library, cache, app, config, backend, backend_name="SimpleCache",
                   key_prefix=None):
+        with self.lock:
+            self._configure(library, cache, app, config, backend, backend_name, key_prefix)
+
+    def _configure(self, library, cache, app, config, backend, backend_name, key_prefix):
+        self.claim(cache)
         if self.config is not None:
-            self.fail("Cache.init_app ran a second time; a trace records one Cache bound to one app")
+            self.fail("Cache.init_app ran a second time (a second app, or the same app "
+                      "again); a trace records one Cache bound to one app")
         self.claim(cache)
         self.library = library
         self.app = app
@@ -236,6 +412,10 @@ class Recorder(object):
     # -- declarations -----------------------------------------------------------------
 
     def declare(self, kind, body, finish, objects):
+        with self.lock:
+            return self._declare(kind, body, finish, objects)
+
+    def _declare(self, kind, body, finish, objects):
         self.counts[kind] += 1
         ident = ("m%d" if kind == "memoize" else "c%d") % self.counts[kind]
         body = dict([("id", ident)] + list(body.items()))
@@ -258,6 +438,20 @@ class Recorder(object):
         entry = self.registry.get(id(func)) if func is not None else None
         if entry is not None and entry[0] is func and entry[1].kind == kind:
             return entry[1], encode.receiver(f.__self__)
+        other = entry if entry is not None and entry[0] is func else self.registry.get(id(f))
+        if other is not None and other[1].kind != kind:
+            qualname = getattr(f, "__qualname__", repr(f))
+            if kind == "memoize":
+                self.fail("%s(%s): %s is decorated with @cache.cached, not @cache.memoize. "
+                          "Flask-Caching then resets a memoize version key of that name (no "
+                          "arguments) or deletes the key that %s.make_cache_key(%s.uncached, "
+                          "*args) builds (with arguments); the trace cannot express "
+                          "delete_memoized of a @cached function. Use cache.delete_cached(%s) "
+                          "(2.5) or cache.delete(key) to remove its entry"
+                          % (what, qualname, qualname, qualname, qualname, qualname))
+            self.fail("%s(%s): %s is decorated with @cache.memoize, not @cache.cached; the trace "
+                      "cannot express that (use cache.delete_memoized)"
+                      % (what, qualname, qualname))
         self.fail("%s(%r): not a function decorated with this Cache's @%s, so the trace cannot "
                   "name it" % (what, f, kind))
 
@@ -276,12 +470,26 @@ class Recorder(object):
     # -- events -----------------------------------------------------------------------
 
     def begin(self, command):
-        self.write_config()
-        if "tick" not in command:
-            self.check_debug()
-        self.events += 1
-        event = Event(self.events, self.clock_us, command)
+        """Starts an event of this thread. A top-level event takes the recording lock,
+        which `end` or `abort` releases."""
         top = self.top()
+        if top is None:
+            if self.closed:
+                self.fail("a cache call in thread %r came after the script ended and the "
+                          "trace was written" % threading.current_thread().name)
+            self._acquire("a cache call")
+        try:
+            self.write_config()
+            if "tick" not in command:
+                self.check_debug()
+            self.events += 1
+            event = Event(self.events, self.clock_us, command, self.sites.site(sys._getframe(1)))
+            if top is None:
+                self.holder = (threading.current_thread().name, event.site)
+        except BaseException:
+            if top is None:
+                self.lock.release()
+            raise
         if isinstance(top, Compute):
             top.events.append(event)
         event.parent = top
@@ -289,10 +497,35 @@ class Recorder(object):
         return event
 
     def end(self, event, result):
-        self.pop(event)
-        event.result = result
+        try:
+            self.pop(event)
+            event.result = result
+            if event.parent is None:
+                self.emit(event.to_json())
+        finally:
+            if event.parent is None:
+                self.holder = None
+                self.lock.release()
+
+    def abort(self, event):
+        """Unwinds this thread's contexts down to `event` (a RecorderError is on its way
+        out) and releases the lock if the event was top-level."""
+        stack = self.stack
+        if event in stack:
+            del stack[stack.index(event):]
         if event.parent is None:
-            self.emit(event.to_json())
+            self.holder = None
+            self.lock.release()
+
+    def finish(self, event, outcome):
+        """Ends `event` with `outcome()` (an encoded result), aborting it when encoding
+        fails."""
+        try:
+            result = outcome()
+        except RecorderError:
+            self.abort(event)
+            raise
+        self.end(event, result)
 
     def run(self, command, fn, args, kwargs):
         """Runs `fn(*args, **kwargs)` as one event with `command`."""
@@ -300,11 +533,12 @@ class Recorder(object):
         try:
             rv = fn(*args, **kwargs)
         except RecorderError:
+            self.abort(event)
             raise
         except BaseException as exc:
-            self.end(event, encode.raises(exc))
+            self.finish(event, lambda: encode.raises(exc))
             raise
-        self.end(event, encode.result(rv))
+        self.finish(event, lambda: encode.result(rv))
         return rv
 
     def step(self, step):
@@ -316,6 +550,10 @@ class Recorder(object):
     # -- output -----------------------------------------------------------------------
 
     def emit(self, record):
+        with self.lock:
+            self._emit(record)
+
+    def _emit(self, record):
         try:
             line = json.dumps(record, ensure_ascii=False)
             line.encode("utf-8")
@@ -327,9 +565,31 @@ class Recorder(object):
         self.lines.append(line)
 
     def text(self):
-        if self.config is None:
-            self.fail("the script never bound a Flask-Caching Cache to an app (Cache(app) or "
-                      "cache.init_app(app)), so there is nothing to record")
-        self.write_config()
-        header = json.dumps({"flaskcache_trace": 1})
-        return "".join(line + "\n" for line in [header] + self.lines)
+        """The trace. Waits for the script's other (non-daemon) threads first, as Python
+        does at exit; a daemon thread still inside a cached call stops the run. Cache calls
+        made after this are refused."""
+        current = threading.current_thread()
+        pools = sys.modules.get("concurrent.futures.thread")
+        if pools is not None and hasattr(pools, "_python_exit"):
+            # What Python runs at exit before joining threads: idle pool workers stop.
+            pools._python_exit()
+        for thread in threading.enumerate():
+            if thread is not current and not thread.daemon and thread is not threading.main_thread():
+                thread.join()
+        with self.lock:
+            self.closed = True
+            if self.failure is not None:
+                raise RecorderError(self.failure.message, located=False)
+            if self.config is None:
+                self.fail("the script never bound a Flask-Caching Cache to an app (Cache(app) or "
+                          "cache.init_app(app)), so there is nothing to record")
+            self.write_config()
+            header = json.dumps({"flaskcache_trace": 1})
+            text = "".join(line + "\n" for line in [header] + self.lines)
+        if encode.ADDRESSES.count:
+            sys.stderr.write(
+                "flaskcache_recorder: note: %d recorded values show memory addresses (default "
+                "reprs such as %s); such a trace differs from run to run, so compare "
+                "recordings by replaying them, not byte for byte\n"
+                % (encode.ADDRESSES.count, encode.ADDRESSES.example))
+        return text

@@ -10,6 +10,17 @@ from .errors import RecorderError
 # A memory address as CPython prints it in default reprs (`<Foo object at 0x7f3a...>`).
 ADDRESS = re.compile(r"\bat 0x[0-9a-fA-F]+|0x[0-9a-fA-F]{9,}")
 
+
+class _Addresses(object):
+    """How many recorded texts showed a memory address, and the first of them."""
+
+    def __init__(self):
+        self.count = 0
+        self.example = None
+
+
+ADDRESSES = _Addresses()
+
 KIND_NAMES = {
     inspect.Parameter.POSITIONAL_ONLY: "positional_only",
     inspect.Parameter.POSITIONAL_OR_KEYWORD: "positional_or_keyword",
@@ -22,13 +33,13 @@ HASH_NAMES = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
 
 
 def check_text(text, what):
-    """Refuse text that would differ from run to run because it shows a memory address."""
+    """`text`, counted in `ADDRESSES` when it shows a memory address: such a text (a
+    default repr, a function's repr) is what the library saw, but it differs from run to
+    run, and so does the trace."""
     if ADDRESS.search(text):
-        raise RecorderError(
-            "%s contains a memory address, which differs on every run: %r. Give the class a "
-            "__repr__ that shows what identifies the object (Flask-Caching keys are built "
-            "from it too), or keep such objects out of cached calls." % (what, text)
-        )
+        ADDRESSES.count += 1
+        if ADDRESSES.example is None:
+            ADDRESSES.example = text if len(text) <= 80 else text[:77] + "..."
     return text
 
 
@@ -86,13 +97,14 @@ def _value(v, stack):
 
 def _object(v, t):
     what = "the repr of a %s.%s value" % (t.__module__, t.__qualname__)
-    if t.__repr__ is object.__repr__:
-        raise RecorderError(
-            "%s is the default one, with a memory address that differs on every run. Give "
-            "the class a __repr__ that shows what identifies the object (Flask-Caching keys "
-            "are built from it too), or keep such objects out of cached calls." % what
-        )
-    text = check_text(repr(v), what)
+    try:
+        text = check_text(repr(v), what)
+    except RecursionError:
+        raise RecorderError("%s recurses without end; it cannot be recorded" % what)
+    except Exception as exc:  # noqa: BLE001 - reported with its cause
+        raise RecorderError("%s raised %s: %s" % (what, type(exc).__name__, exc))
+    if not isinstance(text, str):
+        raise RecorderError("%s is not a str" % what)
     caching_id = None
     if getattr(t, "__caching_id__", None) is not None:
         try:

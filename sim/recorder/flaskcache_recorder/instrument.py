@@ -267,19 +267,32 @@ def _tracer(rec, name, real):
         event = rec.begin({"backend": op}) if standalone else None
         rec.backend_depth += 1
         try:
-            rv = real(*args, **kwargs)
+            try:
+                rv = real(*args, **kwargs)
+            finally:
+                rec.backend_depth -= 1
         except RecorderError:
+            if event is not None:
+                rec.abort(event)
             raise
         except BaseException as exc:
-            rec.step({"store": op, "reply": encode.raises(exc)})
+            try:
+                rec.step({"store": op, "reply": encode.raises(exc)})
+            except RecorderError:
+                if event is not None:
+                    rec.abort(event)
+                raise
             if event is not None:
-                rec.end(event, encode.raises(exc))
+                rec.finish(event, lambda: encode.raises(exc))
             raise
-        finally:
-            rec.backend_depth -= 1
-        rec.step({"store": op, "reply": backend_reply(rec, name, rv)})
+        try:
+            rec.step({"store": op, "reply": backend_reply(rec, name, rv)})
+        except RecorderError:
+            if event is not None:
+                rec.abort(event)
+            raise
         if event is not None:
-            rec.end(event, encode.result(rv))
+            rec.finish(event, lambda: encode.result(rv))
         return rv
 
     traced.__name__ = name
