@@ -5,7 +5,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use flaskcache::engine::keys::HashMethod;
-use flaskcache::engine::store::FixedSipState;
+use flaskcache::engine::store::FixedFoldState;
 use flaskcache::{Cache, MemoizeOptions, Memoized};
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -66,7 +66,7 @@ fn floor(c: &mut Criterion) {
     let texts: Vec<String> = (0..KEYS)
         .map(|sid| format!("{NAME}({sid},)OrderedDict()"))
         .collect();
-    let mut index: HashMap<String, usize, FixedSipState> = HashMap::with_hasher(FixedSipState);
+    let mut index: HashMap<String, usize, FixedFoldState> = HashMap::with_hasher(FixedFoldState);
     index.insert(version_key.clone(), 0);
     for (i, text) in texts.iter().enumerate() {
         let mut key = String::new();

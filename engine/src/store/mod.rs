@@ -14,6 +14,6 @@ mod time;
 mod model_tests;
 
 pub use flavor::StoreFlavor;
-pub use memory::{FixedSipState, MemoryStore, StoreConfig};
+pub use memory::{FixedFoldState, FixedSipState, MemoryStore, StoreConfig};
 pub use op::{StoreError, StoreOp, StoreReply};
 pub use time::Timestamp;

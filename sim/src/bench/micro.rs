@@ -20,7 +20,7 @@ use flaskcache_engine::keys::{
     call_args, function_namespace, normalize_args, view_key, write_key_body, write_key_text,
     CachedKeySpec, HashMethod, RequestInfo, Version, VersionGenerator, ViewKeyInput, ViewKeyMode,
 };
-use flaskcache_engine::store::{FixedSipState, MemoryStore, StoreConfig, StoreOp, StoreReply};
+use flaskcache_engine::store::{FixedFoldState, MemoryStore, StoreConfig, StoreOp, StoreReply};
 use flaskcache_engine::{ClassRef, Profile, PyObject, PythonVersion, Timestamp, Value};
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -152,7 +152,7 @@ fn floor() -> Result<Op, String> {
     let version_key = format!("{NAME}_memver");
     let version = VersionGenerator::new(1).next_version();
     let texts: Vec<String> = (0..KEYS).map(key_text).collect();
-    let mut index: HashMap<String, usize, FixedSipState> = HashMap::with_hasher(FixedSipState);
+    let mut index: HashMap<String, usize, FixedFoldState> = HashMap::with_hasher(FixedFoldState);
     index.insert(version_key.clone(), 0);
     for (i, text) in texts.iter().enumerate() {
         let mut key = String::new();
