@@ -18,6 +18,7 @@
 //! printed; the exit status is 1.
 
 pub mod check;
+pub mod digest;
 pub mod pair;
 pub mod run;
 pub mod shrink;
@@ -62,7 +63,7 @@ pub struct ExploreArgs {
     /// Run each seed twice and require identical steps and summaries.
     #[arg(long)]
     pub check_determinism: bool,
-    /// Worker threads (the summary does not depend on it).
+    /// Worker threads, 0 for one per core (the summary does not depend on it).
     #[arg(long, default_value_t = 1)]
     pub jobs: usize,
     /// Where failing histories are written: explore/ under $CARGO_TARGET_DIR when that is
@@ -573,6 +574,20 @@ fn check_redis_args(args: &ExploreArgs, profile: Option<Profile>) -> Result<(), 
     Ok(())
 }
 
+/// How many threads run the runs: `--jobs`, or one per core for `--jobs 0`, never more
+/// than there are runs; one with `--backend` (runs on a server share its keyspace).
+fn worker_threads(args: &ExploreArgs) -> usize {
+    if args.backend.is_some() {
+        return 1;
+    }
+    let wanted = match args.jobs {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let runs = usize::try_from(args.runs).unwrap_or(usize::MAX);
+    wanted.min(runs).clamp(1, 256)
+}
+
 /// Runs `flaskcache explore`, writing the summary (and any failure) to `out`; timing and
 /// `--verbose` lines go to standard error.
 pub fn run(args: &ExploreArgs, out: &mut dyn Write) -> std::io::Result<ExitCode> {
@@ -604,12 +619,7 @@ pub fn run(args: &ExploreArgs, out: &mut dyn Write) -> std::io::Result<ExitCode>
     let next = AtomicU64::new(0);
     let first_failure = AtomicU64::new(u64::MAX);
     let results: Mutex<Vec<Done>> = Mutex::new(Vec::new());
-    // Runs on a server share its keyspace: one at a time.
-    let jobs = if args.backend.is_some() {
-        1
-    } else {
-        args.jobs.clamp(1, 64)
-    };
+    let jobs = worker_threads(args);
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             scope.spawn(|| loop {
@@ -639,7 +649,8 @@ pub fn run(args: &ExploreArgs, out: &mut dyn Write) -> std::io::Result<ExitCode>
     });
     bar.finish_and_clear();
     let elapsed = started.elapsed();
-    let mut done = results.into_inner().unwrap_or_default();
+    // A poisoned lock still holds every result pushed before the panic.
+    let mut done = results.into_inner().unwrap_or_else(|e| e.into_inner());
     done.sort_by_key(|d| d.run);
     // Only runs before the first failure count, whatever the threads did after it.
     let failing = done.iter().find(|d| d.divergence.is_some()).map(|d| d.run);

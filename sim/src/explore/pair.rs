@@ -293,7 +293,7 @@ impl Pair {
                 .start(command.clone())
                 .map_err(|e| e.to_string())?;
             loop {
-                let _ = write!(hash, "{step:?}");
+                let _ = super::digest::write_step(hash, &step);
                 let input = match step {
                     Step::Store(op) => {
                         store_ops += 1;
@@ -304,7 +304,7 @@ impl Pair {
                         if let Some(broken) = self.store.over_threshold() {
                             return Err(broken);
                         }
-                        let _ = write!(hash, "{reply:?}");
+                        let _ = super::digest::write_reply(hash, &reply);
                         if record {
                             lines.push(render_store_call(&op, &reply, py));
                             steps.push(TraceStep::Store {
@@ -316,7 +316,7 @@ impl Pair {
                     }
                     Step::Compute => {
                         let result = oracle.compute();
-                        let _ = write!(hash, "{result:?}");
+                        let _ = super::digest::write_result(hash, &result);
                         if record {
                             let shown = match &result {
                                 Ok(v) => v.repr(py),
@@ -405,10 +405,94 @@ impl Pair {
 
 /// Compares a `MemoryStore` with the model's: the same keys in the same order, the same
 /// values, the same liveness now, and (cachelib flavours) the same expiry. On a Redis
-/// flavour only live keys are compared, in byte order: an expired key is absent for every
+/// flavour only live keys are compared, as a set: an expired key is absent for every
 /// command, the engine's store drops them from memory only now and then, and a keyspace
 /// has no order.
+///
+/// This runs after every action, so the common case (equal) is checked in one pass without
+/// allocating; any difference is then described by [`describe_difference`], which checks
+/// the same thing the slow way.
 pub fn compare_memory(
+    store: &MemoryStore,
+    model: &crate::model::ModelStore,
+    now: Timestamp,
+    py: PythonVersion,
+) -> Result<(), Mismatch> {
+    let equal = if store.flavor().is_redis() {
+        same_live_keys(store, model, now)
+    } else {
+        same_entries(store, model, now)
+    };
+    if equal {
+        return Ok(());
+    }
+    describe_difference(store, model, now, py)
+}
+
+/// Whether an engine entry and a model entry agree: key, value, liveness now, and expiry
+/// where the flavour stores whole seconds.
+fn same_entry(
+    flavor: StoreFlavor,
+    (key, expires, value): (&str, i128, &Value),
+    m: &crate::model::Entry,
+    now: Timestamp,
+) -> bool {
+    let same_expiry = match (flavor, m.expires) {
+        (StoreFlavor::Werkzeug016 | StoreFlavor::Redis | StoreFlavor::Redis24, _) => true,
+        (_, crate::model::Expiry::Int(e)) => e == expires,
+        (_, crate::model::Expiry::Float(_) | crate::model::Expiry::Redis(_)) => false,
+    };
+    key == m.key
+        && value == &m.value
+        && flavor.is_alive(expires, now) == crate::model::ModelStore::alive(m.expires, now)
+        && same_expiry
+}
+
+/// A `SimpleCache`: both sequences of entries, dead ones included, agree one by one and end
+/// together.
+fn same_entries(store: &MemoryStore, model: &crate::model::ModelStore, now: Timestamp) -> bool {
+    let flavor = store.flavor();
+    let mut engine = store.entries();
+    let mut model = model.entries();
+    loop {
+        match (engine.next(), model.next()) {
+            (None, None) => return true,
+            (Some(e), Some(m)) if same_entry(flavor, e, m, now) => {}
+            _ => return false,
+        }
+    }
+}
+
+/// A Redis flavour: the live entries are the same set. Each live engine entry must be a
+/// distinct live model entry with its value, and both sides must hold as many live
+/// entries: then the two sets are equal (model keys are unique).
+fn same_live_keys(store: &MemoryStore, model: &crate::model::ModelStore, now: Timestamp) -> bool {
+    let flavor = store.flavor();
+    let mut seen = std::collections::HashSet::new();
+    let mut live = 0usize;
+    for e in store.entries() {
+        if !flavor.is_alive(e.1, now) {
+            continue;
+        }
+        live += 1;
+        let matched = model
+            .entry(e.0)
+            .is_some_and(|m| same_entry(flavor, e, m, now));
+        if !matched || !seen.insert(e.0) {
+            return false;
+        }
+    }
+    let model_live = model
+        .entries()
+        .filter(|m| crate::model::ModelStore::alive(m.expires, now))
+        .count();
+    live == model_live
+}
+
+/// The first difference between a `MemoryStore` and the model's, described (`Ok` when
+/// there is none): both sides listed (live keys in byte order on a Redis flavour) and
+/// compared entry by entry.
+fn describe_difference(
     store: &MemoryStore,
     model: &crate::model::ModelStore,
     now: Timestamp,
@@ -418,7 +502,6 @@ pub fn compare_memory(
     let redis = flavor.is_redis();
     let mut model: Vec<&crate::model::Entry> = model
         .entries()
-        .iter()
         .filter(|m| !redis || crate::model::ModelStore::alive(m.expires, now))
         .collect();
     let mut engine: Vec<(&str, i128, &Value)> = store
@@ -445,12 +528,7 @@ pub fn compare_memory(
     for ((key, expires, value), m) in engine.into_iter().zip(model) {
         let alive = flavor.is_alive(expires, now);
         let model_alive = crate::model::ModelStore::alive(m.expires, now);
-        let same_expiry = match (flavor, m.expires) {
-            (StoreFlavor::Werkzeug016 | StoreFlavor::Redis | StoreFlavor::Redis24, _) => true,
-            (_, crate::model::Expiry::Int(e)) => e == expires,
-            (_, crate::model::Expiry::Float(_) | crate::model::Expiry::Redis(_)) => false,
-        };
-        if key != m.key || value != &m.value || alive != model_alive || !same_expiry {
+        if !same_entry(flavor, (key, expires, value), m, now) {
             return Err(mismatch(
                     "store",
                     format!(

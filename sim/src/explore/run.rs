@@ -362,6 +362,7 @@ fn trace_command(command: &Command) -> TraceCommand {
 }
 
 impl Sim<'_> {
+    /// A timeline line (callers build `text` only when recording: it is not free).
     fn step_line(&mut self, step: usize, text: String) {
         if self.record {
             self.timeline
@@ -484,7 +485,6 @@ impl Sim<'_> {
             .model
             .store()
             .entries()
-            .iter()
             .any(|e| crate::model::ModelStore::alive(e.expires, self.now))
     }
 
@@ -525,7 +525,9 @@ impl Sim<'_> {
         hash: &mut Fnv,
     ) -> Result<(), Divergence> {
         let command = self.app.call(target, via);
-        self.step_line(step, describe_command(&command, self.setup.python));
+        if self.record {
+            self.step_line(step, describe_command(&command, self.setup.python));
+        }
         let (executed, _) = self.command(step, &command, Some(target), env, hash)?;
         self.count_event(&executed.outcome);
         if let (CacheEvent::Hit { key }, Ok(value)) =
@@ -622,8 +624,10 @@ impl Sim<'_> {
         let target = target.normalized();
         let form = form.for_target(target);
         let command = self.app.invalidate(target, form);
-        let call = describe_command(&command, self.setup.python);
-        self.step_line(step, format!("{call}   [meant for {}]", target.describe()));
+        if self.record {
+            let call = describe_command(&command, self.setup.python);
+            self.step_line(step, format!("{call}   [meant for {}]", target.describe()));
+        }
         let before = self.peek(target);
         let (executed, injected) = self.command(step, &command, None, env, hash)?;
         self.stats.invalidations += 1;
@@ -645,6 +649,7 @@ impl Sim<'_> {
                 } else {
                     self.stats.ineffective += 1;
                     let entry = py_str(&key);
+                    let call = describe_command(&command, self.setup.python);
                     let faulted = !injected.is_empty()
                         && match &executed.outcome {
                             Outcome { result: Err(e), .. }
@@ -695,7 +700,6 @@ impl Sim<'_> {
                 .model
                 .store()
                 .entries()
-                .iter()
                 .filter(|e| crate::model::ModelStore::alive(e.expires, self.now))
                 .map(|e| e.key.strip_prefix(prefix.as_str()).unwrap_or(&e.key))
                 .filter(|k| k.ends_with("_memver"))
@@ -720,7 +724,6 @@ impl Sim<'_> {
             .model
             .store()
             .entries()
-            .iter()
             .filter(|e| e.key.ends_with("_memver"))
             .map(|e| e.key.clone())
             .collect();
@@ -742,7 +745,9 @@ impl Sim<'_> {
             })?;
             let _ = write!(hash, "lost {k}");
             self.stats.lost_version_keys += 1;
-            self.step_line(step, format!("version key lost: {}", py_str(k)));
+            if self.record {
+                self.step_line(step, format!("version key lost: {}", py_str(k)));
+            }
             if self.record {
                 let op = StoreOp::Delete { key: k.clone() };
                 let result = match self.setup.profile {
@@ -804,10 +809,10 @@ impl Sim<'_> {
             }
             Action::Backend { call, env } => {
                 let command = self.app.backend(*call);
-                self.step_line(
-                    step,
-                    format!("cache.{}", describe_command(&command, self.setup.python)),
-                );
+                if self.record {
+                    let call = describe_command(&command, self.setup.python);
+                    self.step_line(step, format!("cache.{call}"));
+                }
                 let (executed, _) = self.command(step, &command, None, *env, hash)?;
                 if action.kind() == ActionKind::Clear
                     && executed.outcome.result.is_ok()
@@ -821,15 +826,21 @@ impl Sim<'_> {
                 let rev = self.db.write(row, *change);
                 self.writes.push((step, row));
                 let _ = write!(hash, "write {row} {rev}");
-                self.step_line(step, format!("db: student {row} {change:?} (rev {rev})"));
+                if self.record {
+                    self.step_line(step, format!("db: student {row} {change:?} (rev {rev})"));
+                }
             }
             Action::Tick { millis } => {
                 let micros = i64::from(*millis) * 1000;
-                self.step_line(step, format!("sleep {} s", *millis as f64 / 1000.0));
+                if self.record {
+                    self.step_line(step, format!("sleep {} s", *millis as f64 / 1000.0));
+                }
                 self.advance(step, micros)?;
             }
             Action::ClockJump { jump } => {
-                self.step_line(step, format!("clock jumps ahead: {jump:?}"));
+                if self.record {
+                    self.step_line(step, format!("clock jumps ahead: {jump:?}"));
+                }
                 self.advance(step, jump.micros())?;
             }
             Action::LoseVersionKey { pick } => self.lose_version_key(step, *pick, hash)?,

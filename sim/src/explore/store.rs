@@ -212,7 +212,6 @@ impl PairStore for RealStore {
         let prefix = self.prefix.as_str();
         let expected: BTreeMap<String, (&Value, bool)> = model
             .entries()
-            .iter()
             .filter(|e| ModelStore::alive(e.expires, now))
             .map(|e| {
                 let key = e.key.strip_prefix(prefix).unwrap_or(&e.key);

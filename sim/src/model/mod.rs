@@ -1,12 +1,12 @@
 //! The reference model: what Flask-Caching promises, written as plainly as possible so that
 //! it can be trusted to judge the engine.
 //!
-//! The cache is a [`ModelStore`]: a list of `(key, expires, value)`. A memoized call's key
-//! is its hashed call text plus the version strings stored under the function's (and the
-//! instance's) `_memver` keys; a missing version is replaced by a fresh one, which orphans
-//! every entry made under the old one. Each delete means what the clause says:
-//! `delete_memoized(f, *args)` removes one exact key, `delete_memoized(f)` gives the last
-//! version key a fresh version, `delete_memoized_verhash(f)` removes that version key,
+//! The cache is a [`ModelStore`]: a dict of `(key, expires, value)` in insertion order. A
+//! memoized call's key is its hashed call text plus the version strings stored under the
+//! function's (and the instance's) `_memver` keys; a missing version is replaced by a fresh
+//! one, which orphans every entry made under the old one. Each delete means what the clause
+//! says: `delete_memoized(f, *args)` removes one exact key, `delete_memoized(f)` gives the
+//! last version key a fresh version, `delete_memoized_verhash(f)` removes that version key,
 //! `delete_cached` removes the view's default key, `cache.delete` removes the key it is
 //! given.
 //!
@@ -17,6 +17,7 @@
 //! that an injected backend failure lands where it would) and falling back the way
 //! `docs/semantics.md` ("Backend failures") describes.
 
+mod dict;
 mod redis;
 mod store;
 
@@ -36,6 +37,7 @@ use flaskcache_engine::keys::{
 use flaskcache_engine::store::{StoreConfig, StoreError, StoreOp, StoreReply, Timestamp};
 use flaskcache_engine::{Profile, PythonVersion, Value};
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// A backend method, as faults are planned and counted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -157,8 +159,9 @@ pub struct Model {
     py: PythonVersion,
     debug: bool,
     store: ModelStore,
-    memoized: Vec<Memoized>,
-    cached: Vec<CachedOptions>,
+    /// Shared, so that a call holds its registration while the model changes.
+    memoized: Vec<Arc<Memoized>>,
+    cached: Vec<Arc<CachedOptions>>,
     injected: VecDeque<Version>,
     generator: VersionGenerator,
 }
@@ -287,13 +290,13 @@ impl Model {
 
     /// `@cache.memoize(options)` on `function`.
     pub fn memoize(&mut self, function: FunctionDescriptor, options: MemoizeOptions) -> MemoizedId {
-        self.memoized.push(Memoized { function, options });
+        self.memoized.push(Arc::new(Memoized { function, options }));
         MemoizedId(self.memoized.len() - 1)
     }
 
     /// `@cache.cached(options)`.
     pub fn cached(&mut self, options: CachedOptions) -> CachedId {
-        self.cached.push(options);
+        self.cached.push(Arc::new(options));
         CachedId(self.cached.len() - 1)
     }
 

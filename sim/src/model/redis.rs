@@ -1,6 +1,6 @@
 //! The model's Redis server, as Flask-Caching's `RedisCache` drives it (FC-4.5), written
 //! the way cachelib 0.17's `BaseRedisCache` (2.5) and Flask-Caching 2.4.1's `RedisCache`
-//! read, over the same plain list of entries as the `SimpleCache` model: every key is
+//! read, over the same dict of entries as the `SimpleCache` model: every key is
 //! stored as `CACHE_KEY_PREFIX` + key, an expired key is absent for every command, and
 //! nothing is ever pruned.
 //!
@@ -17,6 +17,7 @@ use flaskcache_engine::store::redis::{
 };
 use flaskcache_engine::store::{StoreError, StoreFlavor, StoreOp, StoreReply, Timestamp};
 use flaskcache_engine::Value;
+use std::borrow::Cow;
 
 /// The server's millisecond clock.
 fn now_ms(now: Timestamp) -> i64 {
@@ -33,21 +34,25 @@ impl ModelStore {
     }
 
     /// The key as the server stores it: prefix + key (the prefix is `""` for SimpleCache).
-    pub(super) fn full_key(&self, key: &str) -> String {
-        format!("{}{key}", self.prefix)
+    pub(super) fn full_key<'k>(&self, key: &'k str) -> Cow<'k, str> {
+        if self.prefix.is_empty() {
+            Cow::Borrowed(key)
+        } else {
+            Cow::Owned(format!("{}{key}", self.prefix))
+        }
     }
 
     /// The live entry stored under `full`.
-    fn live(&self, full: &str, now: Timestamp) -> Option<usize> {
+    fn live(&self, full: &str, now: Timestamp) -> Option<&Entry> {
         self.entries
-            .iter()
-            .position(|e| e.key == full && ModelStore::alive(e.expires, now))
+            .get(full)
+            .filter(|e| ModelStore::alive(e.expires, now))
     }
 
     /// The live entry for `key` (prefix applied).
     pub(super) fn redis_get_entry(&self, key: &str, now: Timestamp) -> Option<&Entry> {
         let full = self.full_key(key);
-        self.live(&full, now).and_then(|i| self.entries.get(i))
+        self.live(&full, now)
     }
 
     /// `GET key`, deserialised: the value, or `None` when there is no live key.
@@ -58,19 +63,24 @@ impl ModelStore {
 
     /// Drops an expired entry stored under `full` (Redis has no such key any more).
     fn forget_dead(&mut self, full: &str, now: Timestamp) {
-        self.entries
-            .retain(|e| e.key != full || ModelStore::alive(e.expires, now));
+        let dead = self
+            .entries
+            .get(full)
+            .is_some_and(|e| !ModelStore::alive(e.expires, now));
+        if dead {
+            self.entries.remove(full);
+        }
     }
 
     /// `SET full value`, with the expiry given.
     fn redis_put(&mut self, full: String, expires: Expiry, value: Value, now: Timestamp) {
         self.forget_dead(&full, now);
-        match self.entries.iter_mut().find(|e| e.key == full) {
+        match self.entries.get_mut(&full) {
             Some(e) => {
                 e.expires = expires;
                 e.value = value;
             }
-            None => self.entries.push(Entry {
+            None => self.entries.insert(Entry {
                 key: full,
                 expires,
                 value,
@@ -106,7 +116,7 @@ impl ModelStore {
         } else {
             return Err(StoreError::Raised(response_error(SET_EXPIRE_ERROR)));
         };
-        let full = self.full_key(key);
+        let full = self.full_key(key).into_owned();
         self.redis_put(full, expires, value.clone(), now);
         Ok(())
     }
@@ -120,7 +130,7 @@ impl ModelStore {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let t = self.redis_timeout(timeout);
-        let full = self.full_key(key);
+        let full = self.full_key(key).into_owned();
         if self.live(&full, now).is_some() {
             return Ok(false);
         }
@@ -136,8 +146,8 @@ impl ModelStore {
             return Err(StoreError::Raised(response_error(EXPIRE_EXPIRE_ERROR)));
         }
         if t <= 0 {
-            self.entries.retain(|e| e.key != full);
-        } else if let Some(e) = self.entries.iter_mut().find(|e| e.key == full) {
+            self.entries.remove(&full);
+        } else if let Some(e) = self.entries.get_mut(&full) {
             e.expires = ModelStore::ex_expiry(t, now);
         }
         Ok(true)
@@ -171,7 +181,7 @@ impl ModelStore {
     fn redis_del(&mut self, key: &str, now: Timestamp) -> bool {
         let full = self.full_key(key);
         let was_live = self.live(&full, now).is_some();
-        self.entries.retain(|e| e.key != full);
+        self.entries.remove(&full);
         was_live
     }
 

@@ -1,7 +1,7 @@
 //! The model's backend: a `SimpleCache` written the way its Python source reads, with no
-//! index and no cleverness. A list of `(key, expires, value)` in insertion order (a Python
-//! dict), scanned linearly; expiry compared with the virtual clock exactly as Python
-//! compares an `int` or a `float` with `time()`.
+//! cleverness. Its `_cache` is a [`Dict`] of `(key, expires, value)` in insertion order (a
+//! Python dict); expiry is compared with the virtual clock exactly as Python compares an
+//! `int` or a `float` with `time()`.
 //!
 //! Three `SimpleCache`s are described, one per profile (FC-4.3):
 //! - cachelib 0.17 (Flask-Caching 2.5): `expires = int(time()) + timeout`;
@@ -9,6 +9,7 @@
 //! - Werkzeug 0.16 (Flask-Cache 0.13): `expires = time() + timeout` as a float, pruning of
 //!   every dead entry and every third one.
 
+use super::dict::Dict;
 use flaskcache_engine::store::{
     StoreConfig, StoreError, StoreFlavor, StoreOp, StoreReply, Timestamp,
 };
@@ -94,7 +95,7 @@ pub struct ModelStore {
     ignore_errors: bool,
     /// `CACHE_KEY_PREFIX` as a `RedisCache` applies it (`""` for none and for SimpleCache).
     pub(super) prefix: String,
-    pub(super) entries: Vec<Entry>,
+    pub(super) entries: Dict,
 }
 
 impl ModelStore {
@@ -118,13 +119,18 @@ impl ModelStore {
                 }
                 _ => String::new(),
             },
-            entries: Vec::new(),
+            entries: Dict::default(),
         }
     }
 
     /// The entries in dict order, dead ones included.
-    pub fn entries(&self) -> &[Entry] {
-        &self.entries
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> + '_ {
+        self.entries.iter()
+    }
+
+    /// The entry stored under `key` exactly as stored (prefix included), dead or alive.
+    pub fn entry(&self, key: &str) -> Option<&Entry> {
+        self.entries.get(key)
     }
 
     /// How many entries are stored, dead ones included.
@@ -145,10 +151,6 @@ impl ModelStore {
     /// Whether this is a Redis flavour (`model::redis`).
     pub(super) fn is_redis(&self) -> bool {
         matches!(self.flavor, StoreFlavor::Redis | StoreFlavor::Redis24)
-    }
-
-    fn position(&self, key: &str) -> Option<usize> {
-        self.entries.iter().position(|e| e.key == key)
     }
 
     /// Whether an entry with `expires` is alive: `expires == 0 or expires > time()`.
@@ -198,10 +200,10 @@ impl ModelStore {
                         .iter()
                         .enumerate()
                         .min_by_key(|(i, e)| (e.expires.order(), *i))
-                        .map(|(i, _)| i);
+                        .map(|(_, e)| e.key.clone());
                     match oldest {
-                        Some(i) => {
-                            self.entries.remove(i);
+                        Some(key) => {
+                            self.entries.remove(&key);
                         }
                         None => break,
                     }
@@ -212,14 +214,12 @@ impl ModelStore {
 
     /// `self._cache[key] = (expires, value)`: in place if present, else at the end.
     fn put(&mut self, key: &str, expires: Expiry, value: Value) {
-        match self.position(key) {
-            Some(i) => {
-                if let Some(e) = self.entries.get_mut(i) {
-                    e.expires = expires;
-                    e.value = value;
-                }
+        match self.entries.get_mut(key) {
+            Some(e) => {
+                e.expires = expires;
+                e.value = value;
             }
-            None => self.entries.push(Entry {
+            None => self.entries.insert(Entry {
                 key: key.to_owned(),
                 expires,
                 value,
@@ -232,7 +232,7 @@ impl ModelStore {
         if self.is_redis() {
             return self.redis_get(key, now);
         }
-        match self.entries.iter().find(|e| e.key == key) {
+        match self.entries.get(key) {
             Some(e) if ModelStore::alive(e.expires, now) => e.value.clone(),
             _ => Value::None,
         }
@@ -244,8 +244,8 @@ impl ModelStore {
             return self.redis_get_entry(key, now).is_some();
         }
         self.entries
-            .iter()
-            .any(|e| e.key == key && ModelStore::alive(e.expires, now))
+            .get(key)
+            .is_some_and(|e| ModelStore::alive(e.expires, now))
     }
 
     /// `set(key, value, timeout)`.
@@ -261,7 +261,7 @@ impl ModelStore {
         let expires = self.expires_for(timeout, now);
         self.prune(now);
         let refused = match self.flavor {
-            StoreFlavor::Werkzeug016 => self.position(key).is_some(),
+            StoreFlavor::Werkzeug016 => self.entries.get(key).is_some(),
             _ => self.has(key, now),
         };
         if refused {
@@ -275,13 +275,7 @@ impl ModelStore {
     pub fn delete(&mut self, key: &str) -> bool {
         // The prefix is empty for the SimpleCaches, so this is the key itself there.
         let key = self.full_key(key);
-        match self.position(&key) {
-            Some(i) => {
-                self.entries.remove(i);
-                true
-            }
-            None => false,
-        }
+        self.entries.remove(&key).is_some()
     }
 
     /// `clear()`.
@@ -402,7 +396,7 @@ mod tests {
     }
 
     fn keys(s: &ModelStore) -> Vec<&str> {
-        s.entries().iter().map(|e| e.key.as_str()).collect()
+        s.entries().map(|e| e.key.as_str()).collect()
     }
 
     /// `ties.py` (FC-4.3.4): re-setting x under pressure evicts x and re-inserts it last.
