@@ -46,6 +46,10 @@ pub struct BenchArgs {
     #[arg(long, value_name = "MS", default_value_t = 300,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub budget_ms: u64,
+    /// With --micro: run only the cases whose name contains SUBSTR (the floor always runs,
+    /// so every ratio still has its floor), e.g. `--only stepper/`.
+    #[arg(long, value_name = "SUBSTR", requires = "micro")]
+    pub only: Option<String>,
 }
 
 /// Timed batches per micro case.
@@ -91,7 +95,12 @@ pub fn run(args: &BenchArgs, out: &mut dyn Write) -> std::io::Result<ExitCode> {
 }
 
 fn run_micro(args: &BenchArgs, out: &mut dyn Write) -> std::io::Result<ExitCode> {
-    let cases = micro::catalogue();
+    let cases: Vec<_> = micro::catalogue()
+        .into_iter()
+        .filter(|c| {
+            c.name == micro::FLOOR || args.only.as_deref().is_none_or(|o| c.name.contains(o))
+        })
+        .collect();
     let bar = progress(cases.len() as u64, "bench --micro");
     let mut rows = Vec::with_capacity(cases.len());
     for case in &cases {
