@@ -36,6 +36,11 @@ pub(crate) type StoreResult = Result<StoreReply, StoreError>;
 pub(crate) trait Effects {
     /// Executes a backend operation.
     async fn store(&mut self, op: &StoreOp) -> Result<StoreResult, Flow>;
+    /// Executes a backend operation the flow has no further use for (a write): the
+    /// stepper hands it to the caller as it is, without a copy.
+    async fn store_owned(&mut self, op: StoreOp) -> Result<StoreResult, Flow> {
+        self.store(&op).await
+    }
     /// Runs the decorated function.
     async fn compute(&mut self) -> Result<Result<Value, PyError>, Flow>;
     /// Asks a hook.
@@ -139,6 +144,13 @@ impl Stepper {
 impl Effects for Stepper {
     async fn store(&mut self, op: &StoreOp) -> Result<StoreResult, Flow> {
         match Stepper::ask(Step::Store(op.clone())).await {
+            Some(Input::Store(reply)) => Ok(reply),
+            _ => Err(unexpected("Input::Store")),
+        }
+    }
+
+    async fn store_owned(&mut self, op: StoreOp) -> Result<StoreResult, Flow> {
+        match Stepper::ask(Step::Store(op)).await {
             Some(Input::Store(reply)) => Ok(reply),
             _ => Err(unexpected("Input::Store")),
         }
@@ -256,6 +268,6 @@ pub(crate) mod backend {
         fx: &mut impl Effects,
         op: StoreOp,
     ) -> Result<Result<StoreReply, StoreError>, Flow> {
-        fx.store(&op).await
+        fx.store_owned(op).await
     }
 }

@@ -695,7 +695,7 @@ pub(crate) async fn backend_call(
     }
     let returns = cx.profile.proxies_return_results()
         || matches!(op, StoreOp::Get { .. } | StoreOp::GetMany { .. });
-    Ok(match fx.store(&op).await? {
+    Ok(match fx.store_owned(op).await? {
         Ok(reply) => Outcome {
             result: Ok(if returns {
                 reply_value(reply)
