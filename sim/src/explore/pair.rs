@@ -410,7 +410,7 @@ impl Pair {
 /// has no order.
 ///
 /// This runs after every action, so the common case (equal) is checked in one pass without
-/// allocating; any difference is then described by [`describe_difference`], which checks
+/// allocating; any difference is then described by `describe_difference`, which checks
 /// the same thing the slow way.
 pub fn compare_memory(
     store: &MemoryStore,

@@ -7,7 +7,7 @@
 //! database rows it reads and carries a generation number (`'Ann r2 #17'`), so a hit that
 //! returns an old row is recognisable.
 //!
-//! A run's history is a list of [`Action`]s drawn by [`generate`] from a seed: calls,
+//! A run's history is a list of [`Action`]s drawn by [`generate()`] from a seed: calls,
 //! database writes, invalidations in every form (the right ones and the well-known wrong
 //! ones: a bare path, a literal-prefix confusion, a classmethod without `cls`, an instance
 //! method through the class, ...), direct backend calls, clock ticks and jumps, and lost
@@ -16,7 +16,7 @@
 //!
 //! One module per concept: [`target`] (the calls), [`action`] (what a history is made
 //! of), [`db`] (the database and the functions' bodies), [`app`] (the app and the commands
-//! it issues), [`describe`] (commands as Python calls) and [`generate`] (setups and
+//! it issues), [`describe`] (commands as Python calls) and [`mod@generate`] (setups and
 //! histories).
 
 pub mod action;
