@@ -12,11 +12,14 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
 
 use flaskcache::engine::keys::{HashMethod, VersionGenerator};
 use flaskcache::engine::store::{MemoryStore, StoreConfig, Timestamp};
 use flaskcache::engine::Value;
+
+#[path = "support/timing.rs"]
+mod timing;
+use timing::{shuffled, time_ns};
 
 /// Counts the bytes requested from the system allocator, and what glibc's malloc would
 /// hand out for them (its chunk rounding), so that live heap use can be read at any point.
@@ -168,39 +171,6 @@ fn measure_memory(items: &[(String, Value)]) -> (Memory, MemoryStore) {
         chunked: chunked1 - chunked0,
     };
     (m, s)
-}
-
-/// A fixed pseudo-random permutation, so lookups do not walk memory in insertion order.
-fn shuffled(n: usize) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..n).collect();
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    for i in (1..n).rev() {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        order.swap(i, (state % (i as u64 + 1)) as usize);
-    }
-    order
-}
-
-/// Operations per timed batch: short enough that most batches run without the scheduler
-/// preempting the process on a shared machine.
-const BATCH: usize = 500;
-
-/// Nanoseconds per operation, `op(i)` over `ops` operations cycling through `order`: the
-/// lower quartile of the per-batch means, which discards batches slowed by preemption.
-fn time_ns(ops: usize, order: &[usize], mut op: impl FnMut(usize)) -> f64 {
-    let mut batches = Vec::with_capacity(ops / BATCH + 1);
-    let mut next = order.iter().cycle();
-    for _ in 0..ops.div_ceil(BATCH) {
-        let start = Instant::now();
-        for &i in next.by_ref().take(BATCH) {
-            op(i);
-        }
-        batches.push(start.elapsed().as_nanos() as f64 / BATCH as f64);
-    }
-    batches.sort_by(f64::total_cmp);
-    batches.get(batches.len() / 4).copied().unwrap_or(f64::NAN)
 }
 
 /// Nanoseconds per operation: `set` of new keys (a store filled from empty, in batches, so

@@ -104,23 +104,9 @@ impl Replayer {
     }
 
     fn command(&self, event: &Event) -> Result<Option<Command>, Stop> {
-        let unknown = |what: &str, id: &str| {
-            Stop::Invalid(format!("event {}: unknown {what} {id:?}", event.number))
-        };
-        event.command.to_engine(
-            |id| {
-                self.memoized
-                    .get(id)
-                    .copied()
-                    .ok_or_else(|| unknown("function", id))
-            },
-            |id| {
-                self.cached
-                    .get(id)
-                    .copied()
-                    .ok_or_else(|| unknown("view", id))
-            },
-        )
+        event
+            .engine_command(&self.memoized, &self.cached)
+            .map_err(Stop::Invalid)
     }
 
     /// A backend call the real library saw raise `recorded`. The call still runs on the

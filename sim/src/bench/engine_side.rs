@@ -102,22 +102,7 @@ impl<'t> Round<'t> {
     }
 
     fn command(&self, event: &Event) -> Result<Option<Command>, String> {
-        let unknown =
-            |what: &str, id: &str| format!("event {}: unknown {what} {id:?}", event.number);
-        event.command.to_engine(
-            |id| {
-                self.memoized
-                    .get(id)
-                    .copied()
-                    .ok_or_else(|| unknown("function", id))
-            },
-            |id| {
-                self.cached
-                    .get(id)
-                    .copied()
-                    .ok_or_else(|| unknown("view", id))
-            },
-        )
+        event.engine_command(&self.memoized, &self.cached)
     }
 
     /// Runs `event` (and the events its function body made) to its outcome. Everything in
