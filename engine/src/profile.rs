@@ -91,6 +91,12 @@ impl Profile {
         matches!(self, Profile::FlaskCaching25)
     }
 
+    /// Whether the Flask underneath is 1.0 (Flask-Cache 0.13's), whose errors are worded
+    /// differently from Flask 2's and 3's (the "outside of request context" message).
+    pub fn runs_on_flask_1(self) -> bool {
+        matches!(self, Profile::FlaskCache013)
+    }
+
     /// Whether `make_cache_key(path=, query_args=)` and `delete_cached` exist (new in 2.5.0,
     /// FC-1.3.3).
     pub fn has_explicit_path_api(self) -> bool {

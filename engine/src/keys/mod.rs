@@ -19,5 +19,5 @@ pub use query::{parse_qsl, unquote_plus, QueryArgs};
 pub use version::{Version, VersionGenerator};
 pub use view::{
     view_key, CachedKeySpec, KeyPrefix, RequestInfo, ViewKeyError, ViewKeyInput, ViewKeyMode,
-    OUTSIDE_REQUEST,
+    OUTSIDE_REQUEST, OUTSIDE_REQUEST_FLASK_1,
 };

@@ -12,6 +12,10 @@ use crate::value::{repr_str_into, PythonVersion};
 /// Flask's message when `request` is used outside a request.
 pub const OUTSIDE_REQUEST: &str = "Working outside of request context.\n\nThis typically means that you attempted to use functionality that needed\nan active HTTP request. Consult the documentation on testing for\ninformation about how to avoid this problem.";
 
+/// The same message as Flask 1.0 words it (the Flask that Flask-Cache 0.13 runs on): two
+/// blanks after "request.".
+pub const OUTSIDE_REQUEST_FLASK_1: &str = "Working outside of request context.\n\nThis typically means that you attempted to use functionality that needed\nan active HTTP request.  Consult the documentation on testing for\ninformation about how to avoid this problem.";
+
 /// The `key_prefix` argument of `@cache.cached`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KeyPrefix {
@@ -99,8 +103,12 @@ impl From<KeyError> for ViewKeyError {
     }
 }
 
-fn outside_request() -> PyError {
-    PyError::new(PyExceptionType::RuntimeError, OUTSIDE_REQUEST)
+fn outside_request(profile: Profile) -> PyError {
+    let message = match profile.runs_on_flask_1() {
+        true => OUTSIDE_REQUEST_FLASK_1,
+        false => OUTSIDE_REQUEST,
+    };
+    PyError::new(PyExceptionType::RuntimeError, message)
 }
 
 /// The default key of a `@cache.cached` function (FC-1.2, FC-1.3).
@@ -125,14 +133,23 @@ pub fn view_key(
             (path, query_args, url_for)
         }
     };
-    let request_path = || input.request.map(|r| r.path).ok_or_else(outside_request);
+    let request_path = || {
+        input
+            .request
+            .map(|r| r.path)
+            .ok_or_else(|| outside_request(profile))
+    };
     let hash = spec.hash_method.unwrap_or(profile.default_hash());
 
     if spec.query_string {
         // FC-1.2.3: sorted pairs, `str()` of the tuple, hashed (then the source).
         let mut pairs = match query_args {
             Some(q) => q.to_pairs(py),
-            None => input.request.ok_or_else(outside_request)?.args.to_vec(),
+            None => input
+                .request
+                .ok_or_else(|| outside_request(profile))?
+                .args
+                .to_vec(),
         };
         pairs.sort();
         let mut text = String::new();
