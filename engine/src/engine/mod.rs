@@ -213,10 +213,19 @@ impl Engine {
         if self.inflight.last().is_some_and(|call| !call.in_user_code) {
             return Err(EngineError::Busy);
         }
-        // The call's registration goes into its flow, so the flow owns all it reads.
-        let registry = Resolved::for_command(&command, &self.memoized, &self.cached)?;
         let cx = self.ctx();
-        let flow = Box::pin(async move { run(cx, &mut Stepper, &registry, &command).await });
+        let flow: Pin<Box<dyn Future<Output = Result<Outcome, Flow>> + Send>> = match command {
+            // A backend proxy call owns its operation: the flow hands it to the caller as
+            // it is, and its future is a fraction of a decorated call's.
+            Command::Backend(op) => {
+                Box::pin(async move { flows::backend_call(cx, &mut Stepper, op).await })
+            }
+            // The call's registration goes into its flow, so the flow owns all it reads.
+            command => {
+                let registry = Resolved::for_command(&command, &self.memoized, &self.cached)?;
+                Box::pin(async move { run(cx, &mut Stepper, &registry, &command).await })
+            }
+        };
         self.inflight.push(InFlight {
             flow,
             in_user_code: false,
