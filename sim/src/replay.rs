@@ -81,8 +81,7 @@ struct Replayer {
     /// The real server the operations run on, when replaying with `--backend`.
     real: Option<crate::redis_tool::replay_backend::RealSide>,
     py: PythonVersion,
-    memoized: HashMap<String, MemoizedId>,
-    cached: HashMap<String, CachedId>,
+    declarations: Declarations,
     report: ReplayReport,
 }
 
@@ -104,9 +103,7 @@ impl Replayer {
     }
 
     fn command(&self, event: &Event) -> Result<Option<Command>, Stop> {
-        event
-            .engine_command(&self.memoized, &self.cached)
-            .map_err(Stop::Invalid)
+        self.declarations.command(event).map_err(Stop::Invalid)
     }
 
     /// A backend call the real library saw raise `recorded`. The call still runs on the
@@ -360,6 +357,84 @@ fn describe_trace_step(step: &TraceStep, py: PythonVersion) -> String {
     }
 }
 
+/// The engine configuration a trace was recorded under (its versions come from the trace,
+/// so the seed is never used).
+pub fn engine_config(c: &TraceConfig) -> EngineConfig {
+    EngineConfig {
+        profile: c.profile,
+        python: c.python,
+        debug: c.debug,
+        version_seed: 0,
+    }
+}
+
+/// The configuration of the store that models the trace's backend.
+pub fn store_config(c: &TraceConfig) -> Result<StoreConfig, String> {
+    Ok(StoreConfig {
+        default_timeout: c.default_timeout,
+        threshold: c.threshold,
+        key_prefix: c.key_prefix.clone(),
+        ignore_delete_many_errors: c.ignore_errors,
+        flavor: store_flavor(c)?,
+    })
+}
+
+/// A trace's declarations registered on one engine: each recorded id with its handle.
+#[derive(Debug, Default)]
+pub struct Declarations {
+    memoized: HashMap<String, MemoizedId>,
+    cached: HashMap<String, CachedId>,
+}
+
+impl Declarations {
+    /// Registers `record` on `engine` when it is a declaration (an event is left to the
+    /// caller). `Err` names a declaration the engine refuses.
+    pub fn declare(&mut self, engine: &mut Engine, record: &Record) -> Result<(), String> {
+        match record {
+            Record::Memoize {
+                id,
+                function,
+                options,
+            } => {
+                let handle = engine
+                    .memoize(function.clone(), options.clone())
+                    .map_err(|e| format!("{id}: {e}"))?;
+                self.memoized.insert(id.clone(), handle);
+            }
+            Record::Cached { id, options, .. } => {
+                let handle = engine
+                    .cached(options.clone())
+                    .map_err(|e| format!("{id}: {e}"))?;
+                self.cached.insert(id.clone(), handle);
+            }
+            Record::Event(_) => {}
+        }
+        Ok(())
+    }
+
+    /// The engine command of `event`, its function and view ids looked up among the
+    /// declarations; an unknown id is an error naming the event (`Ok(None)`: the event
+    /// has no engine command).
+    pub fn command(&self, event: &Event) -> Result<Option<Command>, String> {
+        let unknown =
+            |what: &str, id: &str| format!("event {}: unknown {what} {id:?}", event.number);
+        event.command.to_engine(
+            |id| {
+                self.memoized
+                    .get(id)
+                    .copied()
+                    .ok_or_else(|| unknown("function", id))
+            },
+            |id| {
+                self.cached
+                    .get(id)
+                    .copied()
+                    .ok_or_else(|| unknown("view", id))
+            },
+        )
+    }
+}
+
 /// The store flavour that models the trace's backend: the profile's `SimpleCache`, or
 /// `RedisCache` as Flask-Caching 2.5 / 2.4 drive it.
 pub fn store_flavor(c: &TraceConfig) -> Result<StoreFlavor, String> {
@@ -387,61 +462,35 @@ pub fn replay(trace: &Trace) -> Result<ReplayReport, String> {
 /// (`None`: on the model). `Err` when the trace cannot be replayed there.
 pub fn replay_on(trace: &Trace, backend: Option<&str>) -> Result<ReplayReport, String> {
     let c = &trace.config;
-    let flavor = store_flavor(c)?;
+    let store = store_config(c)?;
     let real = match backend {
         None => None,
         Some(url) => Some(crate::redis_tool::replay_backend::RealSide::open(
-            url, c, flavor,
+            url,
+            c,
+            store.flavor,
         )?),
     };
     let mut r = Replayer {
-        engine: Engine::new(EngineConfig {
-            profile: c.profile,
-            python: c.python,
-            debug: c.debug,
-            version_seed: 0,
-        }),
-        store: MemoryStore::new(StoreConfig {
-            default_timeout: c.default_timeout,
-            threshold: c.threshold,
-            key_prefix: c.key_prefix.clone(),
-            ignore_delete_many_errors: c.ignore_errors,
-            flavor,
-        }),
+        engine: Engine::new(engine_config(c)),
+        store: MemoryStore::new(store),
         real,
         py: c.python,
-        memoized: HashMap::new(),
-        cached: HashMap::new(),
+        declarations: Declarations::default(),
         report: ReplayReport::default(),
     };
     for record in &trace.records {
-        match record {
-            Record::Memoize {
-                id,
-                function,
-                options,
-            } => {
-                let handle = r
-                    .engine
-                    .memoize(function.clone(), options.clone())
-                    .map_err(|e| format!("{id}: {e}"))?;
-                r.memoized.insert(id.clone(), handle);
+        let Record::Event(event) = record else {
+            r.declarations.declare(&mut r.engine, record)?;
+            continue;
+        };
+        match r.event(event) {
+            Ok(()) => {}
+            Err(Stop::Mismatch(m)) => {
+                r.report.mismatch = Some(m);
+                return Ok(r.report);
             }
-            Record::Cached { id, options, .. } => {
-                let handle = r
-                    .engine
-                    .cached(options.clone())
-                    .map_err(|e| format!("{id}: {e}"))?;
-                r.cached.insert(id.clone(), handle);
-            }
-            Record::Event(event) => match r.event(event) {
-                Ok(()) => {}
-                Err(Stop::Mismatch(m)) => {
-                    r.report.mismatch = Some(m);
-                    return Ok(r.report);
-                }
-                Err(Stop::Invalid(why)) => return Err(why),
-            },
+            Err(Stop::Invalid(why)) => return Err(why),
         }
     }
     if let Some(real) = r.real.as_mut() {

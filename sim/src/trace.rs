@@ -15,10 +15,8 @@ use flaskcache_engine::keys::{CachedKeySpec, HashMethod, KeyPrefix, MakeName, Qu
 use flaskcache_engine::store::{StoreOp, StoreReply, Timestamp};
 use flaskcache_engine::{Profile, PythonVersion, Value};
 use serde_json::{json, Value as Json};
-use std::borrow::Borrow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
-use std::hash::Hash;
 
 /// The trace format version this module reads and writes.
 pub const FORMAT_VERSION: u64 = 1;
@@ -177,32 +175,6 @@ pub struct Event {
     pub steps: Vec<TraceStep>,
     /// What the call returned or raised.
     pub result: Result<Value, PyError>,
-}
-
-impl Event {
-    /// The engine command of this event, its function and view ids looked up in the maps a
-    /// driver built from the trace's declarations; an unknown id is an error naming the
-    /// event (`Ok(None)`: the event has no engine command).
-    pub fn engine_command<K>(
-        &self,
-        memoized: &HashMap<K, MemoizedId>,
-        cached: &HashMap<K, CachedId>,
-    ) -> Result<Option<Command>, String>
-    where
-        K: Borrow<str> + Hash + Eq,
-    {
-        let unknown =
-            |what: &str, id: &str| format!("event {}: unknown {what} {id:?}", self.number);
-        self.command.to_engine(
-            |id| {
-                memoized
-                    .get(id)
-                    .copied()
-                    .ok_or_else(|| unknown("function", id))
-            },
-            |id| cached.get(id).copied().ok_or_else(|| unknown("view", id)),
-        )
-    }
 }
 
 /// Where the app's own code made a call: the innermost frame outside Flask, Flask-Caching,

@@ -8,15 +8,11 @@
 //! recording happen outside it. The trace is first replayed by `flaskcache replay`'s
 //! checker, so a timed round runs exactly the recorded work.
 
-use crate::replay::store_flavor;
+use crate::replay::{engine_config, store_config, Declarations};
 use crate::trace::{Event, Record, Trace, TraceCommand, TraceStep};
-use flaskcache_engine::engine::{
-    CacheEvent, CachedId, Command, Engine, EngineConfig, Input, MemoizedId, Outcome, Step,
-    VersionSource,
-};
+use flaskcache_engine::engine::{CacheEvent, Command, Engine, Input, Outcome, Step, VersionSource};
 use flaskcache_engine::keys::VersionGenerator;
-use flaskcache_engine::store::{MemoryStore, StoreConfig, StoreOp};
-use std::collections::HashMap;
+use flaskcache_engine::store::{MemoryStore, StoreOp};
 use std::time::Instant;
 
 /// One timed operation: a top-level event that is not a clock advance.
@@ -72,37 +68,24 @@ fn kind(command: &TraceCommand, outcome: &Outcome) -> &'static str {
 }
 
 /// One replay of the trace through a fresh engine and store.
-struct Round<'t> {
+struct Round {
     engine: Engine,
     store: MemoryStore,
-    memoized: HashMap<&'t str, MemoizedId>,
-    cached: HashMap<&'t str, CachedId>,
+    declarations: Declarations,
 }
 
-impl<'t> Round<'t> {
+impl Round {
     fn new(trace: &Trace) -> Result<Self, String> {
         let c = &trace.config;
         Ok(Round {
-            engine: Engine::new(EngineConfig {
-                profile: c.profile,
-                python: c.python,
-                debug: c.debug,
-                version_seed: 0,
-            }),
-            store: MemoryStore::new(StoreConfig {
-                default_timeout: c.default_timeout,
-                threshold: c.threshold,
-                key_prefix: c.key_prefix.clone(),
-                ignore_delete_many_errors: c.ignore_errors,
-                flavor: store_flavor(c)?,
-            }),
-            memoized: HashMap::new(),
-            cached: HashMap::new(),
+            engine: Engine::new(engine_config(c)),
+            store: MemoryStore::new(store_config(c)?),
+            declarations: Declarations::default(),
         })
     }
 
     fn command(&self, event: &Event) -> Result<Option<Command>, String> {
-        event.engine_command(&self.memoized, &self.cached)
+        self.declarations.command(event)
     }
 
     /// Runs `event` (and the events its function body made) to its outcome. Everything in
@@ -187,42 +170,24 @@ pub fn round(trace: &Trace) -> Result<Vec<Timed>, String> {
     let mut r = Round::new(trace)?;
     let mut timed = Vec::new();
     for record in &trace.records {
-        match record {
-            Record::Memoize {
-                id,
-                function,
-                options,
-            } => {
-                let handle = r
-                    .engine
-                    .memoize(function.clone(), options.clone())
-                    .map_err(|e| format!("{id}: {e}"))?;
-                r.memoized.insert(id, handle);
-            }
-            Record::Cached { id, options, .. } => {
-                let handle = r
-                    .engine
-                    .cached(options.clone())
-                    .map_err(|e| format!("{id}: {e}"))?;
-                r.cached.insert(id, handle);
-            }
-            Record::Event(event) => {
-                let Some(command) = r.command(event)? else {
-                    continue;
-                };
-                r.engine.set_version_source(versions(event));
-                let start = Instant::now();
-                let outcome = r.run(event, command);
-                let ns = start.elapsed().as_nanos();
-                let outcome = outcome?;
-                check(event, &outcome)?;
-                timed.push(Timed {
-                    event: event.number,
-                    kind: kind(&event.command, &outcome),
-                    ns: u64::try_from(ns).unwrap_or(u64::MAX),
-                });
-            }
-        }
+        let Record::Event(event) = record else {
+            r.declarations.declare(&mut r.engine, record)?;
+            continue;
+        };
+        let Some(command) = r.command(event)? else {
+            continue;
+        };
+        r.engine.set_version_source(versions(event));
+        let start = Instant::now();
+        let outcome = r.run(event, command);
+        let ns = start.elapsed().as_nanos();
+        let outcome = outcome?;
+        check(event, &outcome)?;
+        timed.push(Timed {
+            event: event.number,
+            kind: kind(&event.command, &outcome),
+            ns: u64::try_from(ns).unwrap_or(u64::MAX),
+        });
     }
     Ok(timed)
 }

@@ -12,7 +12,7 @@ use crate::trace::{Event, Record, Trace, TraceStep};
 use flaskcache_engine::engine::{CachedId, HookQuery, MemoizedId, VersionSource};
 use flaskcache_engine::error::{PyError, PyExceptionType};
 use flaskcache_engine::keys::VersionGenerator;
-use flaskcache_engine::store::{StoreConfig, StoreError};
+use flaskcache_engine::store::StoreError;
 use flaskcache_engine::Value;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -94,13 +94,7 @@ pub struct CheckReport {
 /// trace describes something the simulator cannot run (an unsupported option or backend).
 pub fn check_trace(trace: &Trace, limit: usize) -> Result<CheckReport, String> {
     let c = &trace.config;
-    let store = StoreConfig {
-        default_timeout: c.default_timeout,
-        threshold: c.threshold,
-        key_prefix: c.key_prefix.clone(),
-        ignore_delete_many_errors: c.ignore_errors,
-        flavor: crate::replay::store_flavor(c)?,
-    };
+    let store = crate::replay::store_config(c)?;
     let mut pair = Pair::new(c.profile, c.python, c.debug, store, 0);
     let versions: VecDeque<_> = trace
         .records
