@@ -9,19 +9,9 @@
 use flaskcache_sim::bench::micro::{catalogue, FLOOR};
 use flaskcache_sim::bench::python_side::{Failure, PythonSide};
 use std::path::PathBuf;
-use std::process::Command;
 
-fn flaskcache(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_flaskcache"))
-        .args(args)
-        .output()
-        .expect("the binary runs");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
+mod support;
+use support::flaskcache;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
