@@ -9,12 +9,14 @@
 //! - [`model`], [`workload`], [`explore`]: the reference model, simulated apps, and seeded
 //!   exploration with fault injection and shrinking;
 //! - [`fuzzing`]: the bodies of the fuzz targets in `fuzz/`;
-//! - [`redis_tool`]: `flaskcache redis`, the tool for a Flask app's Redis cache.
+//! - [`redis_tool`]: `flaskcache redis`, the tool for a Flask app's Redis cache;
+//! - [`explain`]: `flaskcache explain`, why a delete missed, with the call that works.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod explain;
 pub mod explore;
 pub mod fuzzing;
 pub mod model;

@@ -67,6 +67,27 @@ enum Command {
     ///   flaskcache explore --check-trace target/explore/explore-seed1-run17.trace.jsonl
     #[command(verbatim_doc_comment)]
     Explore(flaskcache_sim::explore::ExploreArgs),
+    /// Explain why a delete missed: at the app's own line, with the call that works.
+    ///
+    /// Each TRACE is a recording of the real app (`python -m flaskcache_recorder -o
+    /// OUT.jsonl app.py`, or a whole test suite: docs/recorder.md). It is replayed (it must
+    /// replay with 0 mismatches) while flaskcache keeps, for every live key, the call that
+    /// stored its value. After each delete-like call that removed nothing live, the live
+    /// entries it most likely meant are found (the same path written another way, the same
+    /// argument in another type, the class or instance left out, ...), the corrected call is
+    /// tried on a copy of the cache at that moment, and only a fix that really removes the
+    /// entry is reported. Hits served past a missed delete are marked STALE and listed under
+    /// the delete. Also reported: memoize keys holding a memory address (a default repr),
+    /// version keys lost while their entries lived, two calls sharing one key.
+    /// docs/pitfalls.md has every rule, with a recorded example of each.
+    /// Exit status: 0 no finding, 1 findings, 2 bad input (errors name FILE:LINE).
+    ///
+    /// Examples:
+    ///   flaskcache explain docs/examples/pitfalls/view-bare-path.2.5.trace.jsonl
+    ///   flaskcache explain --format json OUT.jsonl
+    ///   flaskcache explain --summary OUT.*.jsonl      (lint a recorded test suite)
+    #[command(verbatim_doc_comment)]
+    Explain(flaskcache_sim::explain::ExplainArgs),
     /// Inspect and repair a Flask app's Redis cache in Flask-Caching's terms.
     ///
     /// Every verb takes --url (default redis://127.0.0.1:6379/0), --prefix (default the
@@ -235,6 +256,7 @@ fn main() -> ExitCode {
     let mut out = Stdout::new();
     let status = match command {
         Command::Replay(args) => flaskcache_sim::replay::run(&args, &mut out),
+        Command::Explain(args) => flaskcache_sim::explain::run(&args, &mut out),
         Command::Oracle(args) => flaskcache_sim::oracle::run(&args, &mut out),
         Command::Explore(args) => flaskcache_sim::explore::run(&args, &mut out),
         Command::Redis(args) => flaskcache_sim::redis_tool::run(&args, &mut out),

@@ -8,11 +8,13 @@
 //! recorded ones. Every operation and its reply, every function run, hook, log line and the
 //! final result must match.
 
-use crate::trace::{parse_trace, Event, Record, Trace, TraceConfig, TraceError, TraceStep};
+use crate::trace::{
+    parse_trace, Event, Record, Trace, TraceCommand, TraceConfig, TraceError, TraceStep,
+};
 use crate::transcript::{hook_name, render_op, render_reply, render_result, render_store_call};
 use clap::Args;
 use flaskcache_engine::engine::{
-    CachedId, Command, Engine, EngineConfig, Input, MemoizedId, Step, VersionSource,
+    CachedId, Command, Engine, EngineConfig, Input, MemoizedId, Outcome, Step, VersionSource,
 };
 use flaskcache_engine::error::PyError;
 use flaskcache_engine::keys::VersionGenerator;
@@ -74,7 +76,36 @@ pub fn flavor_for(profile: Profile) -> StoreFlavor {
     }
 }
 
-struct Replayer {
+/// Watches a replay: told about every event and backend operation as the replay runs it,
+/// with the modelled store as it is at that point (`flaskcache explain` builds its history
+/// this way). Nested events are reported inside their parent's, in the order Python made
+/// them. Every method does nothing by default.
+pub trait ReplayObserver {
+    /// `event` is about to run; `store` is the state before it.
+    fn before_event(&mut self, _event: &Event, _store: &MemoryStore) {}
+    /// `op` of `event` is about to run on `store`.
+    fn before_op(&mut self, _event: &Event, _op: &StoreOp, _store: &MemoryStore) {}
+    /// `op` of `event` ran and answered `reply` (as the recording says: the replay checked
+    /// that the model answered the same); `store` is the state after it.
+    fn after_op(
+        &mut self,
+        _event: &Event,
+        _op: &StoreOp,
+        _reply: &Result<StoreReply, PyError>,
+        _store: &MemoryStore,
+    ) {
+    }
+    /// `event` ended with `outcome`, the recorded result; `store` is the state after it.
+    fn after_event(&mut self, _event: &Event, _outcome: &Outcome, _store: &MemoryStore) {}
+}
+
+/// The observer of a plain replay.
+struct Unobserved;
+
+impl ReplayObserver for Unobserved {}
+
+struct Replayer<'o> {
+    observer: &'o mut dyn ReplayObserver,
     engine: Engine,
     /// The model of the recorded backend; with a real server, it only tracks deadlines.
     store: MemoryStore,
@@ -92,7 +123,7 @@ enum Stop {
     Invalid(String),
 }
 
-impl Replayer {
+impl Replayer<'_> {
     fn mismatch(&self, event: &Event, step: usize, expected: String, ours: String) -> Stop {
         Stop::Mismatch(Mismatch {
             event: event.number,
@@ -164,6 +195,7 @@ impl Replayer {
             VersionGenerator::new(0),
         );
         let outer_versions = self.engine.replace_version_source(own_versions);
+        self.observer.before_event(event, &self.store);
         let mut step = self
             .engine
             .start(command)
@@ -185,7 +217,8 @@ impl Replayer {
             self.report.steps += 1;
             let input = match (&step, expected) {
                 (Step::Store(op), TraceStep::Store { op: rop, reply }) if op == rop => {
-                    match reply {
+                    self.observer.before_op(event, op, &self.store);
+                    let input = match reply {
                         Ok(rreply) => {
                             let ours = match self.real.as_mut() {
                                 Some(real) => real.execute(op, event.at, &mut self.store),
@@ -208,7 +241,9 @@ impl Replayer {
                             Input::Store(Ok(rreply.clone()))
                         }
                         Err(e) => Input::Store(Err(self.failed_call(event, index, op, e)?)),
-                    }
+                    };
+                    self.observer.after_op(event, op, reply, &self.store);
+                    input
                 }
                 (Step::Compute, TraceStep::Compute { result, events }) => {
                     let result = result.clone();
@@ -261,6 +296,7 @@ impl Replayer {
             ));
         }
         self.engine.set_version_source(outer_versions);
+        self.observer.after_event(event, &outcome, &self.store);
         Ok(())
     }
 }
@@ -308,7 +344,7 @@ fn same_value(a: &Value, b: &Value) -> bool {
 /// The marker of an address in a repr: `at 0x` followed by hex digits.
 const ADDRESS_MARK: &str = "at 0x";
 
-fn has_address(repr: &str) -> bool {
+pub(crate) fn has_address(repr: &str) -> bool {
     repr.match_indices(ADDRESS_MARK).any(|(i, m)| {
         repr[i + m.len()..]
             .bytes()
@@ -318,7 +354,7 @@ fn has_address(repr: &str) -> bool {
 }
 
 /// `repr` with the hex digits after every `at 0x` removed.
-fn without_addresses(repr: &str) -> String {
+pub(crate) fn without_addresses(repr: &str) -> String {
     let mut out = String::with_capacity(repr.len());
     let mut rest = repr;
     while let Some(i) = rest.find(ADDRESS_MARK) {
@@ -416,9 +452,17 @@ impl Declarations {
     /// declarations; an unknown id is an error naming the event (`Ok(None)`: the event
     /// has no engine command).
     pub fn command(&self, event: &Event) -> Result<Option<Command>, String> {
-        let unknown =
-            |what: &str, id: &str| format!("event {}: unknown {what} {id:?}", event.number);
-        event.command.to_engine(
+        self.engine_command(&event.command, event.number)
+    }
+
+    /// The engine command of `command` (of event `number`, for the error message).
+    pub fn engine_command(
+        &self,
+        command: &TraceCommand,
+        number: u64,
+    ) -> Result<Option<Command>, String> {
+        let unknown = |what: &str, id: &str| format!("event {number}: unknown {what} {id:?}");
+        command.to_engine(
             |id| {
                 self.memoized
                     .get(id)
@@ -461,6 +505,16 @@ pub fn replay(trace: &Trace) -> Result<ReplayReport, String> {
 /// Replays a parsed trace with its store operations on the real Redis server at `backend`
 /// (`None`: on the model). `Err` when the trace cannot be replayed there.
 pub fn replay_on(trace: &Trace, backend: Option<&str>) -> Result<ReplayReport, String> {
+    replay_observed(trace, backend, &mut Unobserved)
+}
+
+/// Replays a parsed trace as [`replay_on`] does, telling `observer` about every event and
+/// backend operation as it runs.
+pub fn replay_observed(
+    trace: &Trace,
+    backend: Option<&str>,
+    observer: &mut dyn ReplayObserver,
+) -> Result<ReplayReport, String> {
     let c = &trace.config;
     let store = store_config(c)?;
     let real = match backend {
@@ -472,6 +526,7 @@ pub fn replay_on(trace: &Trace, backend: Option<&str>) -> Result<ReplayReport, S
         )?),
     };
     let mut r = Replayer {
+        observer,
         engine: Engine::new(engine_config(c)),
         store: MemoryStore::new(store),
         real,

@@ -1,0 +1,904 @@
+//! The history of one trace as `flaskcache explain` sees it: a replay observer that keeps,
+//! for every live key, which call stored which value; writes each event's timeline row;
+//! and, after every delete-like call and every hit, asks whether something went wrong.
+
+use super::finding::{Candidate, Finding, StaleRead};
+use super::probe::Probe;
+use super::python::Names;
+use super::relate;
+use super::rule::Rule;
+use crate::replay::{has_address, without_addresses, ReplayObserver};
+use crate::trace::{Event, EventSites, Site, TraceCommand, TraceConfig};
+use flaskcache_engine::engine::{CacheEvent, Outcome};
+use flaskcache_engine::error::PyError;
+use flaskcache_engine::function::{Binding, Receiver};
+use flaskcache_engine::keys::QueryArgs;
+use flaskcache_engine::profile::CachingIdPolicy;
+use flaskcache_engine::store::Timestamp;
+use flaskcache_engine::store::{MemoryStore, StoreOp, StoreReply};
+use flaskcache_engine::Profile;
+use flaskcache_engine::Value;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// One line of the timeline: an event and what the cache did for it.
+#[derive(Clone, Debug)]
+pub struct Row {
+    /// The event's number.
+    pub event: u64,
+    /// How deep it is nested in other calls' bodies (0: called by the app directly).
+    pub depth: usize,
+    /// The virtual time.
+    pub at: Timestamp,
+    /// Where the app made the call.
+    pub site: Option<Site>,
+    /// The call, in Python.
+    pub call: String,
+    /// What the cache did.
+    pub effect: String,
+    /// The finding whose missed delete this hit was served past (a stale read).
+    pub stale_of: Option<usize>,
+    /// The findings reported at this event.
+    pub findings: Vec<usize>,
+}
+
+/// The value a key holds: which call stored it, and which value of the key it is.
+#[derive(Clone, Debug)]
+struct Entry {
+    /// The event that stored it.
+    event: u64,
+    /// The decorated call that stored it (`None`: stored by a direct `cache.set`, or a
+    /// version key).
+    call: Option<TraceCommand>,
+    /// 1 for the first value ever stored under the key, 2 for the next, ...
+    serial: u32,
+}
+
+/// What an event in progress did so far.
+#[derive(Debug, Default)]
+struct Open {
+    row: usize,
+    /// Keys its deletes removed while they were alive.
+    removed_live: Vec<String>,
+    /// Keys its deletes named that held no live value.
+    missed: Vec<String>,
+    /// Version keys it created where none was (a `delete_memoized` with arguments creates
+    /// one when the namespace it derived has none).
+    minted_versions: Vec<String>,
+    /// Version keys it found missing although a value had been stored under them.
+    lost_versions: Vec<String>,
+}
+
+/// Calls of one memoized function whose keys showed a memory address.
+#[derive(Debug, Default)]
+struct AddressedCalls {
+    first_event: u64,
+    calls: usize,
+    hits: usize,
+    keys: HashSet<String>,
+    /// The calls' arguments with the addresses taken out: the calls a stable repr would
+    /// have made one.
+    stable: HashSet<String>,
+    would_hit: usize,
+    class: String,
+}
+
+/// The observer, and what it found.
+pub struct History<'t> {
+    names: &'t Names,
+    sites: &'t EventSites,
+    config: &'t TraceConfig,
+    probe: Probe,
+    stack: Vec<Open>,
+    entries: HashMap<String, Entry>,
+    serials: HashMap<String, u32>,
+    /// Keys whose value a faulty delete left in place: the finding, and the value's serial.
+    watches: HashMap<String, (usize, u32)>,
+    /// Version keys a value was stored under, and when the latest expires (the store's
+    /// `expires`): a version key found missing before then was evicted, not expired.
+    versions: HashMap<String, i128>,
+    addressed: BTreeMap<String, AddressedCalls>,
+    collided: HashSet<String>,
+    /// The timeline.
+    pub rows: Vec<Row>,
+    /// The findings, in the order they were made.
+    pub findings: Vec<Finding>,
+}
+
+fn alive(store: &MemoryStore, key: &str, at: Timestamp) -> bool {
+    store
+        .peek(key)
+        .is_some_and(|(expires, _)| store.flavor().is_alive(expires, at))
+}
+
+fn is_decorated(command: &TraceCommand) -> bool {
+    matches!(
+        command,
+        TraceCommand::Call { .. } | TraceCommand::Request { .. }
+    )
+}
+
+fn op_keys(op: &StoreOp) -> Vec<&str> {
+    match op {
+        StoreOp::Get { key }
+        | StoreOp::Has { key }
+        | StoreOp::Delete { key }
+        | StoreOp::Set { key, .. }
+        | StoreOp::Add { key, .. } => vec![key],
+        StoreOp::GetMany { keys } | StoreOp::DeleteMany { keys } => {
+            keys.iter().map(String::as_str).collect()
+        }
+        StoreOp::SetMany { items, .. } => items.iter().map(|(k, _)| k.as_str()).collect(),
+        StoreOp::Clear => Vec::new(),
+    }
+}
+
+impl<'t> History<'t> {
+    /// An empty history for a trace with these declarations, sites and configuration.
+    pub fn new(
+        names: &'t Names,
+        sites: &'t EventSites,
+        config: &'t TraceConfig,
+        probe: Probe,
+    ) -> Self {
+        History {
+            names,
+            sites,
+            config,
+            probe,
+            stack: Vec::new(),
+            entries: HashMap::new(),
+            serials: HashMap::new(),
+            watches: HashMap::new(),
+            versions: HashMap::new(),
+            addressed: BTreeMap::new(),
+            collided: HashSet::new(),
+            rows: Vec::new(),
+            findings: Vec::new(),
+        }
+    }
+
+    fn site(&self, event: u64) -> Option<Site> {
+        self.sites.get(&event).cloned()
+    }
+
+    fn describe_entry(&self, key: &str) -> String {
+        match self.entries.get(key) {
+            Some(e) => format!("value {} of the key, stored by event {}", e.serial, e.event),
+            None => "a value stored before the trace began".to_owned(),
+        }
+    }
+
+    fn add_finding(&mut self, finding: Finding, row: usize) -> usize {
+        let index = self.findings.len();
+        self.findings.push(finding);
+        self.rows[row].findings.push(index);
+        index
+    }
+
+    /// Records the end of the trace: the per-function findings.
+    pub fn finish(&mut self) {
+        let profile = self.config.profile;
+        let addressed = std::mem::take(&mut self.addressed);
+        for (function, calls) in addressed {
+            let Some(row) = self.rows.iter().position(|r| r.event == calls.first_event) else {
+                continue;
+            };
+            let name = self
+                .names
+                .function(&function)
+                .map_or(function.clone(), |(f, _)| f.qualname.clone());
+            let caching_id = if profile == Profile::FlaskCaching25 {
+                " (or `__caching_id__`)"
+            } else {
+                ""
+            };
+            let finding = Finding {
+                rule: Rule::DefaultReprKey,
+                event: calls.first_event,
+                site: self.site(calls.first_event),
+                call: self.rows[row].call.clone(),
+                targeted_keys: {
+                    let mut keys: Vec<String> = calls.keys.iter().cloned().collect();
+                    keys.sort();
+                    keys
+                },
+                candidates: Vec::new(),
+                fix: Some(format!(
+                    "give {} a `__repr__`{caching_id} that names what {name}'s result depends on, or list the parameter in `args_to_ignore`",
+                    calls.class
+                )),
+                verified: calls.would_hit > 0,
+                detail: format!(
+                    "{name}: {} calls, {} entries, {} hits: the key holds the object's memory address, so each object gets its own entry, which no other object hits and no delete naming another object reaches; with a repr without the address, {} of the misses would have been hits",
+                    calls.calls,
+                    calls.keys.len(),
+                    calls.hits,
+                    calls.would_hit
+                ),
+                stale_reads: Vec::new(),
+            };
+            self.add_finding(finding, row);
+        }
+        let _ = profile;
+    }
+
+    /// The memoize call `event` (a `Call` command) went through: note an address in its
+    /// key.
+    fn note_addresses(&mut self, event: &Event, outcome: &Outcome) {
+        let TraceCommand::Call {
+            function,
+            bound_to,
+            args,
+            kwargs,
+        } = &event.command
+        else {
+            return;
+        };
+        let Some((descriptor, options)) = self.names.function(function) else {
+            return;
+        };
+        let honoured = self.config.profile.caching_id() == CachingIdPolicy::Honoured;
+        let keyed = |v: &Value| match v {
+            Value::Object(o) => has_address(&o.repr) && !(honoured && o.caching_id.is_some()),
+            _ => false,
+        };
+        let mut named: Vec<(&str, Value)> = Vec::new();
+        let (receiver, rest) = relate::split_receiver(descriptor, bound_to, args);
+        let mut params = descriptor.params.iter();
+        if let Some(r) = receiver {
+            if let Some(p) = params.next() {
+                named.push((&p.name, r));
+            }
+        }
+        for (p, v) in params.clone().zip(rest) {
+            named.push((&p.name, v.clone()));
+        }
+        for (k, v) in kwargs {
+            named.push((k, v.clone()));
+        }
+        let culprit = named
+            .iter()
+            .find(|(name, v)| keyed(v) && !options.args_to_ignore.iter().any(|i| i == name));
+        let Some((_, Value::Object(object))) = culprit else {
+            return;
+        };
+        let class = object.class.qualname.clone();
+        let stable = named
+            .iter()
+            .map(|(n, v)| format!("{n}={}", without_addresses(&v.repr(self.names.py))))
+            .collect::<Vec<_>>()
+            .join(",");
+        let calls = self.addressed.entry(function.clone()).or_default();
+        if calls.calls == 0 {
+            calls.first_event = event.number;
+            calls.class = class;
+        }
+        calls.calls += 1;
+        let fresh = calls.stable.insert(stable);
+        match &outcome.event {
+            CacheEvent::Hit { .. } => calls.hits += 1,
+            CacheEvent::Miss { key, .. } => {
+                calls.keys.insert(key.clone());
+                if !fresh {
+                    calls.would_hit += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A hit of `key` by `event`: which value it was served, and whether a faulty delete
+    /// should have removed it, or another call stored it.
+    fn served(&mut self, event: &Event, key: &str, row: usize) {
+        self.rows[row].effect = format!("hit {:?} ({})", key, self.describe_entry(key));
+        let Some(entry) = self.entries.get(key).cloned() else {
+            return;
+        };
+        if let Some(&(finding, serial)) = self.watches.get(key) {
+            if serial == entry.serial {
+                let site = self.site(event.number);
+                self.findings[finding].stale_reads.push(StaleRead {
+                    event: event.number,
+                    site,
+                });
+                self.rows[row].stale_of = Some(finding);
+            }
+        }
+        self.check_collision(event, key, &entry, row);
+    }
+
+    /// A memoize hit served a value that a call with other arguments stored.
+    fn check_collision(&mut self, event: &Event, key: &str, entry: &Entry, row: usize) {
+        let (
+            TraceCommand::Call {
+                function,
+                bound_to,
+                args,
+                kwargs,
+            },
+            Some(TraceCommand::Call {
+                function: stored_by,
+                bound_to: their_bound,
+                args: their_args,
+                kwargs: their_kwargs,
+            }),
+        ) = (&event.command, &entry.call)
+        else {
+            return;
+        };
+        if function != stored_by || self.collided.contains(key) {
+            return;
+        }
+        let Some((descriptor, options)) = self.names.function(function) else {
+            return;
+        };
+        let (mine_r, mine) = relate::split_receiver(descriptor, bound_to, args);
+        let (theirs_r, theirs) = relate::split_receiver(descriptor, their_bound, their_args);
+        let receiver_ignored = descriptor
+            .params
+            .first()
+            .is_some_and(|p| options.args_to_ignore.contains(&p.name));
+        if mine_r != theirs_r && !receiver_ignored {
+            return;
+        }
+        let params = relate::params_after_receiver(descriptor);
+        let Some(diff) = relate::compare_args(
+            params,
+            (mine, kwargs),
+            (theirs, their_kwargs),
+            &options.args_to_ignore,
+            self.names.py,
+        ) else {
+            return;
+        };
+        if !diff.value && !diff.form {
+            return;
+        }
+        let positional_only = params
+            .iter()
+            .any(|p| p.kind == flaskcache_engine::function::ParamKind::PositionalOnly);
+        let rule = if positional_only {
+            Rule::PositionalOnlyCollision
+        } else if self.config.profile == Profile::FlaskCaching24 {
+            Rule::FalsyDefaultCollision
+        } else {
+            return;
+        };
+        self.collided.insert(key.to_owned());
+        let stored_call = self
+            .names
+            .call(entry.call.as_ref().unwrap_or(&event.command));
+        let finding = Finding {
+            rule,
+            event: event.number,
+            site: self.site(event.number),
+            call: self.names.call(&event.command),
+            targeted_keys: vec![key.to_owned()],
+            candidates: vec![Candidate {
+                key: key.to_owned(),
+                call: stored_call.clone(),
+                event: entry.event,
+                site: self.site(entry.event),
+                fix: None,
+            }],
+            fix: Some(match rule {
+                Rule::PositionalOnlyCollision => {
+                    "make the parameters positional-or-keyword (drop the `/`), or pass the result-changing argument by a name Flask-Caching keys on".to_owned()
+                }
+                _ => "upgrade to Flask-Caching 2.5, which keys on every argument, or give the parameter a default that is not falsy".to_owned(),
+            }),
+            verified: false,
+            detail: format!(
+                "served the value that `{stored_call}` stored at event {}: both calls have the key {key:?}",
+                entry.event
+            ),
+            stale_reads: Vec::new(),
+        };
+        self.add_finding(finding, row);
+    }
+
+    /// Live entries of decorated calls that a delete which removed nothing may have meant,
+    /// with the rule that relates them to it.
+    fn related_entries(&self, event: &Event, open: &Open) -> Vec<(String, Rule, TraceCommand)> {
+        let mut out = Vec::new();
+        let py = self.names.py;
+        for (key, entry) in &self.entries {
+            let Some(call) = &entry.call else { continue };
+            let rule = match (&event.command, call) {
+                (TraceCommand::Backend(_), TraceCommand::Request { view, request, .. }) => {
+                    let Some((_, options)) = self.names.view(view) else {
+                        continue;
+                    };
+                    open.missed.iter().find_map(|target| {
+                        relate::backend_delete(
+                            target,
+                            key,
+                            request.as_ref(),
+                            options,
+                            self.config.key_prefix.as_deref(),
+                        )
+                    })
+                }
+                (
+                    TraceCommand::DeleteCached {
+                        view,
+                        path,
+                        query_args,
+                        ..
+                    },
+                    TraceCommand::Request {
+                        view: live_view,
+                        request,
+                        ..
+                    },
+                ) if view == live_view && open.removed_live.is_empty() => {
+                    let Some((_, options)) = self.names.view(view) else {
+                        continue;
+                    };
+                    relate::delete_cached(
+                        path.as_deref(),
+                        query_args.as_ref(),
+                        request.as_ref(),
+                        options,
+                        py,
+                    )
+                }
+                (
+                    TraceCommand::DeleteMemoized {
+                        function,
+                        bound_to,
+                        args,
+                        kwargs,
+                    },
+                    TraceCommand::Call {
+                        function: live_function,
+                        bound_to: live_bound,
+                        args: live_args,
+                        kwargs: live_kwargs,
+                    },
+                ) if function == live_function
+                    && open.removed_live.is_empty()
+                    && !(args.is_empty() && kwargs.is_empty()) =>
+                {
+                    let Some((descriptor, _)) = self.names.function(function) else {
+                        continue;
+                    };
+                    relate::delete_memoized(
+                        descriptor,
+                        (bound_to, args, kwargs),
+                        (live_bound, live_args, live_kwargs),
+                        self.config.profile,
+                        py,
+                    )
+                }
+                _ => None,
+            };
+            if let Some(rule) = rule {
+                out.push((key.clone(), rule, call.clone()));
+            }
+        }
+        // Most recently stored first: the entry the user most likely meant.
+        out.sort_by_key(|(key, _, _)| {
+            std::cmp::Reverse(self.entries.get(key).map_or(0, |e| e.event))
+        });
+        out
+    }
+
+    /// The corrected calls to try for a live entry `key` stored by `call`, best first.
+    fn fixes_for(
+        &self,
+        faulty: &TraceCommand,
+        key: &str,
+        call: &TraceCommand,
+    ) -> Vec<TraceCommand> {
+        let by_key = TraceCommand::Backend(StoreOp::Delete {
+            key: key.to_owned(),
+        });
+        match (faulty, call) {
+            (_, TraceCommand::Request { view, request, .. }) => {
+                let mut fixes = Vec::new();
+                let explicit_path = self.config.profile.has_explicit_path_api();
+                if let (Some((path, args)), true, false) = (
+                    request,
+                    explicit_path,
+                    matches!(faulty, TraceCommand::Backend(_)) && !self.query_string(view),
+                ) {
+                    fixes.push(TraceCommand::DeleteCached {
+                        view: view.clone(),
+                        path: Some(path.clone()),
+                        query_args: (!args.is_empty()).then(|| {
+                            QueryArgs::Pairs(
+                                args.iter()
+                                    .map(|(k, v)| (k.clone(), Value::str(v.as_str())))
+                                    .collect(),
+                            )
+                        }),
+                        url_for: None,
+                        prefix_result: None,
+                        current_request: None,
+                    });
+                }
+                if matches!(faulty, TraceCommand::Backend(_)) {
+                    fixes.insert(0, by_key);
+                } else {
+                    fixes.push(by_key);
+                }
+                fixes
+            }
+            (
+                _,
+                TraceCommand::Call {
+                    function,
+                    bound_to,
+                    args,
+                    kwargs,
+                },
+            ) => {
+                let Some((descriptor, _)) = self.names.function(function) else {
+                    return Vec::new();
+                };
+                let (receiver, rest) = relate::split_receiver(descriptor, bound_to, args);
+                let mut fix_args: Vec<Value> = receiver.iter().cloned().collect();
+                fix_args.extend(rest.iter().cloned());
+                let fix_bound = match (descriptor.binding, bound_to) {
+                    (Binding::ClassMethod, Some(Receiver::Class(c))) => {
+                        Some(Receiver::Class(c.clone()))
+                    }
+                    _ => None,
+                };
+                vec![TraceCommand::DeleteMemoized {
+                    function: function.clone(),
+                    bound_to: fix_bound,
+                    args: fix_args,
+                    kwargs: kwargs.clone(),
+                }]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn query_string(&self, view: &str) -> bool {
+        self.names
+            .view(view)
+            .is_some_and(|(_, o)| o.key.query_string)
+    }
+
+    /// After a delete-like call: when it removed nothing live that it was after, find the
+    /// live entries it most likely meant, and the corrected call, tried on a copy.
+    fn diagnose_delete(&mut self, event: &Event, store: &MemoryStore, open: &Open) {
+        let targets_something = match &event.command {
+            TraceCommand::Backend(StoreOp::Delete { .. } | StoreOp::DeleteMany { .. }) => {
+                !open.missed.is_empty()
+            }
+            TraceCommand::DeleteCached { .. } => open.removed_live.is_empty(),
+            TraceCommand::DeleteMemoized { args, kwargs, .. } => {
+                open.removed_live.is_empty() && !(args.is_empty() && kwargs.is_empty())
+            }
+            _ => false,
+        };
+        if !targets_something {
+            return;
+        }
+        let related = self.related_entries(event, open);
+        let mut candidates = Vec::new();
+        let mut rule = None;
+        let mut fix = None;
+        for (key, candidate_rule, call) in related {
+            if !alive(store, &key, event.at) || !self.probe.hits(&call, store, event.at) {
+                continue;
+            }
+            let verified = self
+                .fixes_for(&event.command, &key, &call)
+                .into_iter()
+                .find(|f| self.probe.fix_works(f, &[&call], store, event.at));
+            let Some(verified) = verified else { continue };
+            let fix_text = self.names.call(&verified);
+            let entry = self.entries.get(&key).cloned();
+            let origin = entry.as_ref().map_or(0, |e| e.event);
+            candidates.push(Candidate {
+                key: key.clone(),
+                call: self.names.call(&call),
+                event: origin,
+                site: self.site(origin),
+                fix: Some(fix_text.clone()),
+            });
+            if rule.is_none() {
+                rule = Some(candidate_rule);
+                fix = Some(fix_text);
+            }
+        }
+        let Some(rule) = rule else { return };
+        let mut targeted: Vec<String> = open.missed.clone();
+        targeted.extend(open.minted_versions.iter().cloned());
+        if let TraceCommand::DeleteMemoized { .. } = &event.command {
+            targeted.clear();
+            targeted.extend(open.missed.iter().cloned());
+            targeted.extend(open.minted_versions.iter().cloned());
+        }
+        let mut detail = format!(
+            "the live entry {:?} ({}) survived",
+            candidates[0].key,
+            self.describe_entry(&candidates[0].key)
+        );
+        if let Some(junk) = open.minted_versions.first() {
+            detail.push_str(&format!(
+                "; the call also wrote the version key {junk:?}, which no cached call reads"
+            ));
+        }
+        if let Err(e) = &event.result {
+            detail.push_str(&format!(
+                "; the call raised {}: {}",
+                e.kind.as_str(),
+                e.message
+            ));
+        }
+        let finding = Finding {
+            rule,
+            event: event.number,
+            site: self.site(event.number),
+            call: self.names.call(&event.command),
+            targeted_keys: targeted,
+            candidates,
+            fix,
+            verified: true,
+            detail,
+            stale_reads: Vec::new(),
+        };
+        let keys: Vec<String> = finding.candidates.iter().map(|c| c.key.clone()).collect();
+        let index = self.add_finding(finding, open.row);
+        for key in keys {
+            if let Some(entry) = self.entries.get(&key) {
+                self.watches.insert(key, (index, entry.serial));
+            }
+        }
+    }
+
+    /// A version key a value had been stored under was found missing by `event`: every
+    /// entry of the function under the old version is now unreachable.
+    fn version_lost(&mut self, event: &Event, key: &str, store: &MemoryStore, row: usize) {
+        let TraceCommand::Call { function, .. } = &event.command else {
+            return;
+        };
+        let orphaned: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|(k, e)| {
+                matches!(&e.call, Some(TraceCommand::Call { function: f, .. }) if f == function)
+                    && alive(store, k, event.at)
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        if orphaned.is_empty() {
+            return;
+        }
+        let name = self
+            .names
+            .function(function)
+            .map_or(function.clone(), |(f, _)| f.qualname.clone());
+        let finding = Finding {
+            rule: Rule::VersionKeyLost,
+            event: event.number,
+            site: self.site(event.number),
+            call: self.names.call(&event.command),
+            targeted_keys: vec![key.to_owned()],
+            candidates: Vec::new(),
+            fix: Some(format!(
+                "keep the version key alive: raise CACHE_THRESHOLD (now {}) above the number of entries the app stores, or use a backend that does not evict it",
+                self.config.threshold
+            )),
+            verified: false,
+            detail: format!(
+                "the version key {key:?} of {name} was evicted before its timeout (SimpleCache prunes when it holds more than CACHE_THRESHOLD entries) while {} of its entries were cached: a new version was written and every one of them became unreachable",
+                orphaned.len()
+            ),
+            stale_reads: Vec::new(),
+        };
+        self.add_finding(finding, row);
+    }
+
+    fn effect(&self, event: &Event, outcome: &Outcome, open: &Open) -> String {
+        let py = self.names.py;
+        let raised = |e: &PyError| format!("raised {}: {}", e.kind.as_str(), e.message);
+        match &outcome.event {
+            CacheEvent::Hit { key } => format!("hit {key:?}"),
+            CacheEvent::Miss { key, stored: true } => format!(
+                "miss {key:?}: computed and stored ({})",
+                self.describe_entry(key)
+            ),
+            CacheEvent::Miss { key, stored: false } => {
+                format!("miss {key:?}: computed, not stored")
+            }
+            CacheEvent::Bypassed => "bypassed (unless)".to_owned(),
+            CacheEvent::Uncached { error } => {
+                format!("ran uncached: {}", raised(error))
+            }
+            CacheEvent::Deleted { key } => {
+                if open.removed_live.iter().any(|k| k == key) {
+                    format!("deleted {key:?}")
+                } else {
+                    format!("deleted nothing: no live entry {key:?}")
+                }
+            }
+            CacheEvent::VersionReset { key } => format!(
+                "new version under {key:?}: every earlier entry of the function is unreachable"
+            ),
+            CacheEvent::VersionDeleted { key } => format!(
+                "deleted the version key {key:?}: every entry of the function is unreachable"
+            ),
+            CacheEvent::Direct => match (&event.command, &outcome.result) {
+                (_, Err(e)) => raised(e),
+                (TraceCommand::Backend(StoreOp::Delete { .. } | StoreOp::DeleteMany { .. }), _) => {
+                    let mut parts = Vec::new();
+                    if !open.removed_live.is_empty() {
+                        parts.push(format!("deleted {}", quoted(&open.removed_live)));
+                    }
+                    if !open.missed.is_empty() {
+                        parts.push(format!("no live entry {}", quoted(&open.missed)));
+                    }
+                    parts.join("; ")
+                }
+                (TraceCommand::Backend(StoreOp::Clear), _) => "cleared the cache".to_owned(),
+                (TraceCommand::Tick(_), _) => "the clock advanced".to_owned(),
+                (_, Ok(v)) => format!("returned {}", v.repr(py)),
+            },
+        }
+    }
+}
+
+fn quoted(keys: &[String]) -> String {
+    keys.iter()
+        .map(|k| format!("{k:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl ReplayObserver for History<'_> {
+    fn before_event(&mut self, event: &Event, _store: &MemoryStore) {
+        let row = self.rows.len();
+        self.rows.push(Row {
+            event: event.number,
+            depth: self.stack.len(),
+            at: event.at,
+            site: self.site(event.number),
+            call: self.names.call(&event.command),
+            effect: String::new(),
+            stale_of: None,
+            findings: Vec::new(),
+        });
+        self.stack.push(Open {
+            row,
+            ..Open::default()
+        });
+    }
+
+    fn before_op(&mut self, event: &Event, op: &StoreOp, store: &MemoryStore) {
+        let Some(open) = self.stack.last_mut() else {
+            return;
+        };
+        match op {
+            StoreOp::Delete { .. } | StoreOp::DeleteMany { .. } => {
+                for key in op_keys(op) {
+                    if alive(store, key, event.at) {
+                        open.removed_live.push(key.to_owned());
+                    } else {
+                        open.missed.push(key.to_owned());
+                    }
+                }
+            }
+            StoreOp::Clear => {
+                open.removed_live.extend(store.keys().map(str::to_owned));
+            }
+            StoreOp::SetMany { items, .. }
+                if matches!(event.command, TraceCommand::DeleteMemoized { .. }) =>
+            {
+                for (key, _) in items {
+                    if !alive(store, key, event.at) {
+                        open.minted_versions.push(key.clone());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn after_op(
+        &mut self,
+        event: &Event,
+        op: &StoreOp,
+        reply: &Result<StoreReply, PyError>,
+        store: &MemoryStore,
+    ) {
+        match op {
+            StoreOp::Set { key, .. } | StoreOp::Add { key, .. } => {
+                let stored = matches!(reply, Ok(r) if *r != StoreReply::Bool(false))
+                    && alive(store, key, event.at);
+                if stored {
+                    let serial = self.serials.entry(key.clone()).or_insert(0);
+                    *serial += 1;
+                    let call = is_decorated(&event.command).then(|| event.command.clone());
+                    self.entries.insert(
+                        key.clone(),
+                        Entry {
+                            event: event.number,
+                            call,
+                            serial: *serial,
+                        },
+                    );
+                }
+            }
+            StoreOp::SetMany { items, .. } => {
+                for (key, _) in items {
+                    if alive(store, key, event.at) {
+                        let serial = self.serials.entry(key.clone()).or_insert(0);
+                        *serial += 1;
+                        self.entries.insert(
+                            key.clone(),
+                            Entry {
+                                event: event.number,
+                                call: None,
+                                serial: *serial,
+                            },
+                        );
+                        if let Some((expires, _)) = store.peek(key) {
+                            self.versions.insert(key.clone(), expires);
+                        }
+                    }
+                }
+            }
+            StoreOp::GetMany { keys } if matches!(event.command, TraceCommand::Call { .. }) => {
+                if let Ok(StoreReply::Values(values)) = reply {
+                    for (key, value) in keys.iter().zip(values) {
+                        let evicted = self
+                            .versions
+                            .get(key)
+                            .is_some_and(|&expires| store.flavor().is_alive(expires, event.at));
+                        if matches!(value, Value::None) && evicted {
+                            if let Some(open) = self.stack.last_mut() {
+                                open.lost_versions.push(key.clone());
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        if matches!(op, StoreOp::Delete { .. } | StoreOp::DeleteMany { .. }) {
+            // A version key deleted on purpose (`delete_memoized_verhash`, or by its name)
+            // is not lost.
+            for key in op_keys(op) {
+                self.versions.remove(key);
+            }
+        }
+        for key in op_keys(op) {
+            if !alive(store, key, event.at) {
+                self.entries.remove(key);
+                self.watches.remove(key);
+            }
+        }
+        if matches!(op, StoreOp::Clear) {
+            self.versions.clear();
+            self.entries.clear();
+            self.watches.clear();
+        }
+    }
+
+    fn after_event(&mut self, event: &Event, outcome: &Outcome, store: &MemoryStore) {
+        let Some(open) = self.stack.pop() else {
+            return;
+        };
+        let row = open.row;
+        self.rows[row].effect = self.effect(event, outcome, &open);
+        if let CacheEvent::Hit { key } = &outcome.event {
+            let key = key.clone();
+            self.served(event, &key, row);
+        }
+        for key in open.lost_versions.clone() {
+            self.version_lost(event, &key, store, row);
+            self.versions.remove(&key);
+        }
+        if matches!(event.command, TraceCommand::Call { .. }) {
+            self.note_addresses(event, outcome);
+        }
+        self.diagnose_delete(event, store, &open);
+    }
+}

@@ -1,0 +1,372 @@
+//! How a delete that removed nothing relates to a live entry: which pitfall turns the
+//! call the user wrote into one that misses that entry. Each test compares the two in form
+//! only (the same path written another way, the same argument in another type, the receiver
+//! left out); a delete for other *values* (another path, another argument) is unrelated, and
+//! is never a finding (a precautionary delete of something not cached).
+
+use super::rule::Rule;
+use crate::trace::RequestData;
+use flaskcache_engine::engine::CachedOptions;
+use flaskcache_engine::function::{Binding, FunctionDescriptor, ParamKind, Receiver};
+use flaskcache_engine::keys::{KeyPrefix, QueryArgs};
+use flaskcache_engine::Profile;
+use flaskcache_engine::{PythonVersion, Value};
+
+/// A path without the slashes around it, the comparable core of a path or key.
+fn core(s: &str) -> &str {
+    s.trim_matches('/')
+}
+
+/// `%xx` escapes decoded (a lenient `urllib.parse.unquote` for comparing paths).
+fn percent_decoded(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// How the text `target` passed to `cache.delete` relates to the live entry `key` of a view
+/// with `options`, stored by a request for `request`. `backend_prefix` is `CACHE_KEY_PREFIX`
+/// as the backend applies it.
+pub fn backend_delete(
+    target: &str,
+    key: &str,
+    request: Option<&RequestData>,
+    options: &CachedOptions,
+    backend_prefix: Option<&str>,
+) -> Option<Rule> {
+    if let Some(prefix) = backend_prefix.filter(|p| !p.is_empty()) {
+        if target.strip_prefix(prefix) == Some(key) {
+            return Some(Rule::BackendPrefixByHand);
+        }
+    }
+    let (path, _) = request?;
+    let KeyPrefix::Template(template) = &options.key.key_prefix else {
+        return None;
+    };
+    let Some((head, tail)) = template.split_once("%s") else {
+        // A literal key_prefix is the whole key.
+        if let Some(rest) = target.strip_prefix(key) {
+            if !rest.is_empty() && core(rest) == core(path) {
+                return Some(Rule::PrefixJoinedWithPath);
+            }
+        }
+        let unheaded = target.strip_prefix("view/").unwrap_or(target);
+        return (core(unheaded) == core(path)).then_some(Rule::LiteralPrefixDeletedByPath);
+    };
+    let inner = target
+        .strip_prefix(head)
+        .and_then(|t| t.strip_suffix(tail))
+        .filter(|_| !head.is_empty() || !tail.is_empty());
+    if options.key.query_string {
+        let named = core(inner.unwrap_or(target)) == core(path) || core(target) == core(path);
+        return named.then_some(Rule::QueryStringArgsMissing);
+    }
+    if core(target) == core(path) && inner.is_none() {
+        return Some(Rule::ViewBarePath);
+    }
+    if let Some(inner) = inner {
+        if core(inner) == core(path) {
+            return Some(Rule::ViewSingleSlash);
+        }
+    }
+    let written = core(inner.unwrap_or(target));
+    let full = core(path);
+    let without_prefix = !written.is_empty()
+        && full.len() > written.len()
+        && full.ends_with(written)
+        && full.as_bytes()[full.len() - written.len() - 1] == b'/';
+    without_prefix.then_some(Rule::ViewPathWithoutPrefix)
+}
+
+/// How `delete_cached(view, path, query_args=...)` relates to a live entry of the same view
+/// stored by a request for `request`.
+pub fn delete_cached(
+    path: Option<&str>,
+    query_args: Option<&QueryArgs>,
+    request: Option<&RequestData>,
+    options: &CachedOptions,
+    py: PythonVersion,
+) -> Option<Rule> {
+    let (live_path, live_args) = request?;
+    let path = path?;
+    let same_path = percent_decoded(path) == *live_path;
+    if options.key.query_string && same_path {
+        let given = query_args.map(|q| q.to_pairs(py)).unwrap_or_default();
+        return (given != *live_args).then_some(Rule::QueryStringArgsMissing);
+    }
+    let related = !same_path
+        && (core(&percent_decoded(path)) == core(live_path)
+            || core(live_path).ends_with(core(path))
+            || core(path).ends_with(core(live_path))
+            || percent_decoded(path) == percent_decoded(live_path));
+    related.then_some(Rule::DeleteCachedPathMismatch)
+}
+
+/// `a` and `b` are different values that Python apps easily take for one another: `'7'`
+/// and `7`, `1` and `1.0`, `True` and `1`.
+pub fn same_in_another_form(a: &Value, b: &Value, py: PythonVersion) -> bool {
+    if a == b {
+        return false;
+    }
+    // An integral number's digits (`True` is 1, `2.0` is 2); `None` otherwise.
+    let digits = |v: &Value| -> Option<String> {
+        match v {
+            Value::Bool(b) => Some(u8::from(*b).to_string()),
+            Value::Int(_) => Some(v.repr(py)),
+            Value::Float(f) if f.is_finite() && f.fract() == 0.0 => Some(format!("{f:.0}")),
+            _ => None,
+        }
+    };
+    match (a, b) {
+        (Value::Str(_), Value::Str(_)) => false,
+        (Value::Str(s), other) | (other, Value::Str(s)) => *s == other.to_py_str(py),
+        (Value::Float(x), Value::Float(y)) => x == y,
+        _ => matches!((digits(a), digits(b)), (Some(x), Some(y)) if x == y),
+    }
+}
+
+/// One parameter's argument in a call.
+#[derive(Clone, Debug, PartialEq)]
+enum Slot<'a> {
+    /// Passed, positionally or by keyword.
+    Given { value: &'a Value, keyword: bool },
+    /// Left to its default.
+    Default,
+}
+
+/// The call's arguments bound to `params` the way Python binds them (extra positional
+/// arguments to `*args`, unknown keywords to `**kwargs`, as one slot each). `None` when
+/// Python would raise `TypeError`.
+fn bind<'a>(
+    params: &'a [flaskcache_engine::function::Param],
+    args: &'a [Value],
+    kwargs: &'a [(String, Value)],
+) -> Option<Vec<(&'a str, Slot<'a>)>> {
+    let mut slots: Vec<(&str, Slot)> = Vec::new();
+    let mut positional = args.iter();
+    for p in params {
+        match p.kind {
+            ParamKind::PositionalOnly | ParamKind::PositionalOrKeyword => {
+                let slot = match positional.next() {
+                    Some(value) => Slot::Given {
+                        value,
+                        keyword: false,
+                    },
+                    None => match kwargs.iter().find(|(k, _)| *k == p.name) {
+                        Some((_, value)) if p.kind == ParamKind::PositionalOrKeyword => {
+                            Slot::Given {
+                                value,
+                                keyword: true,
+                            }
+                        }
+                        _ => Slot::Default,
+                    },
+                };
+                slots.push((&p.name, slot));
+            }
+            ParamKind::VarPositional => {
+                for value in positional.by_ref() {
+                    slots.push((
+                        &p.name,
+                        Slot::Given {
+                            value,
+                            keyword: false,
+                        },
+                    ));
+                }
+            }
+            ParamKind::KeywordOnly => {
+                let slot = match kwargs.iter().find(|(k, _)| *k == p.name) {
+                    Some((_, value)) => Slot::Given {
+                        value,
+                        keyword: true,
+                    },
+                    None => Slot::Default,
+                };
+                slots.push((&p.name, slot));
+            }
+            ParamKind::VarKeyword => {
+                for (k, value) in kwargs {
+                    if !params.iter().any(|q| q.name == *k) {
+                        slots.push((
+                            k,
+                            Slot::Given {
+                                value,
+                                keyword: true,
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if positional.next().is_some() {
+        return None;
+    }
+    Some(slots)
+}
+
+/// How two argument lists of one function compare, parameter by parameter.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ArgDifference {
+    /// Some argument differs in value (not just form): a different call.
+    pub value: bool,
+    /// Some argument is the same value in another type.
+    pub form: bool,
+    /// Some argument is given on one side and left to its default on the other, or passed
+    /// by keyword on one side and positionally on the other.
+    pub defaults: bool,
+}
+
+/// Compares the arguments `a` with `b` (both without the receiver) under `params`.
+pub fn compare_args(
+    params: &[flaskcache_engine::function::Param],
+    a: (&[Value], &[(String, Value)]),
+    b: (&[Value], &[(String, Value)]),
+    ignored: &[String],
+    py: PythonVersion,
+) -> Option<ArgDifference> {
+    let left = bind(params, a.0, a.1)?;
+    let right = bind(params, b.0, b.1)?;
+    let mut diff = ArgDifference::default();
+    if left.len() != right.len() {
+        diff.value = true;
+        return Some(diff);
+    }
+    for ((ln, ls), (rn, rs)) in left.iter().zip(&right) {
+        if ln != rn {
+            diff.value = true;
+            continue;
+        }
+        if ignored.iter().any(|i| i == ln) {
+            continue;
+        }
+        match (ls, rs) {
+            (
+                Slot::Given {
+                    value: x,
+                    keyword: kx,
+                },
+                Slot::Given {
+                    value: y,
+                    keyword: ky,
+                },
+            ) => {
+                if x == y {
+                    diff.defaults |= kx != ky;
+                } else if same_in_another_form(x, y, py) {
+                    diff.form = true;
+                } else {
+                    diff.value = true;
+                }
+            }
+            (Slot::Default, Slot::Default) => {}
+            _ => diff.defaults = true,
+        }
+    }
+    Some(diff)
+}
+
+/// The parameters a caller passes after the receiver.
+pub fn params_after_receiver(
+    function: &FunctionDescriptor,
+) -> &[flaskcache_engine::function::Param] {
+    match function.binding {
+        Binding::InstanceMethod | Binding::ClassMethod if !function.params.is_empty() => {
+            &function.params[1..]
+        }
+        _ => &function.params,
+    }
+}
+
+/// A memoized call as (receiver, arguments after it, keyword arguments): the receiver is
+/// `bound_to`, or for a method reached through its class, the first argument.
+pub fn split_receiver<'a>(
+    function: &FunctionDescriptor,
+    bound_to: &'a Option<Receiver>,
+    args: &'a [Value],
+) -> (Option<Value>, &'a [Value]) {
+    match (function.binding, bound_to) {
+        (Binding::InstanceMethod | Binding::ClassMethod, Some(receiver)) => {
+            (Some(receiver.to_value()), args)
+        }
+        (Binding::InstanceMethod | Binding::ClassMethod, None) if !args.is_empty() => {
+            (Some(args[0].clone()), &args[1..])
+        }
+        _ => (None, args),
+    }
+}
+
+/// Two receivers are the same object as far as a key can tell: equal classes, or instances
+/// with the same repr (and `__caching_id__`).
+pub fn same_receiver(a: &Value, b: &Value) -> bool {
+    a == b
+}
+
+/// How `delete_memoized(function, *args, **kwargs)` reached through `bound_to` relates to
+/// the live call `live` (`bound_to`, args, kwargs) of the same function, under `profile`.
+pub fn delete_memoized(
+    function: &FunctionDescriptor,
+    delete: (&Option<Receiver>, &[Value], &[(String, Value)]),
+    live: (&Option<Receiver>, &[Value], &[(String, Value)]),
+    profile: Profile,
+    py: PythonVersion,
+) -> Option<Rule> {
+    let params = params_after_receiver(function);
+    let (live_receiver, live_args) = split_receiver(function, live.0, live.1);
+    let compare =
+        |args: &[Value]| compare_args(params, (args, delete.2), (live_args, live.2), &[], py);
+    let Some(receiver) = live_receiver else {
+        let diff = compare(delete.1)?;
+        return rule_for(&diff);
+    };
+    // Did the delete name the receiver, as its first argument or (2.5) by a bound method?
+    let named_first = delete
+        .1
+        .first()
+        .is_some_and(|a| same_receiver(a, &receiver));
+    let missing = match function.binding {
+        Binding::ClassMethod => Rule::ClassmethodWithoutClass,
+        _ => Rule::InstanceMethodWithoutInstance,
+    };
+    if named_first {
+        let diff = compare(&delete.1[1..])?;
+        return rule_for(&diff);
+    }
+    let bound_instance = matches!(delete.0, Some(Receiver::Instance(_)))
+        && delete.0.as_ref().map(Receiver::to_value).as_ref() == Some(&receiver);
+    if bound_instance && profile.inserts_bound_self() {
+        // 2.5 inserts the bound instance itself: only the arguments can differ.
+        let diff = compare(delete.1)?;
+        return rule_for(&diff);
+    }
+    // The receiver was left out (or taken from a bound method that the profile ignores):
+    // related when the rest is the live call's.
+    let diff = compare(delete.1)?;
+    (!diff.value).then_some(missing)
+}
+
+fn rule_for(diff: &ArgDifference) -> Option<Rule> {
+    if diff.value {
+        None
+    } else if diff.form {
+        Some(Rule::MemoizeArgType)
+    } else if diff.defaults {
+        Some(Rule::MemoizeDefaultArgs)
+    } else {
+        None
+    }
+}
