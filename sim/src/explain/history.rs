@@ -66,6 +66,29 @@ struct Open {
     minted_versions: Vec<String>,
     /// Version keys it found missing although a value had been stored under them.
     lost_versions: Vec<String>,
+    /// The store before it ran, kept for a whole-function invalidation (its corrected
+    /// call is tried there).
+    snapshot: Option<MemoryStore>,
+}
+
+/// A whole-function invalidation (`delete_memoized(f)` or `delete_memoized_verhash(f)`)
+/// and what became of the live entries it made unreachable.
+struct Invalidation {
+    row: usize,
+    event: u64,
+    at: Timestamp,
+    rule: Rule,
+    snapshot: MemoryStore,
+    orphans: Vec<Orphan>,
+}
+
+/// A live entry a whole-function invalidation made unreachable.
+struct Orphan {
+    key: String,
+    call: TraceCommand,
+    value: Value,
+    /// Set when the same call was computed again: whether the value changed.
+    changed: Option<bool>,
 }
 
 /// Calls of one memoized function whose keys showed a memory address.
@@ -97,6 +120,7 @@ pub struct History<'t> {
     /// `expires`): a version key found missing before then was evicted, not expired.
     versions: HashMap<String, i128>,
     addressed: BTreeMap<String, AddressedCalls>,
+    invalidations: Vec<Invalidation>,
     collided: HashSet<String>,
     /// The timeline.
     pub rows: Vec<Row>,
@@ -151,6 +175,7 @@ impl<'t> History<'t> {
             watches: HashMap::new(),
             versions: HashMap::new(),
             addressed: BTreeMap::new(),
+            invalidations: Vec::new(),
             collided: HashSet::new(),
             rows: Vec::new(),
             findings: Vec::new(),
@@ -177,6 +202,9 @@ impl<'t> History<'t> {
 
     /// Records the end of the trace: the per-function findings.
     pub fn finish(&mut self) {
+        for invalidation in std::mem::take(&mut self.invalidations) {
+            self.broad_invalidation(invalidation);
+        }
         let profile = self.config.profile;
         let addressed = std::mem::take(&mut self.addressed);
         for (function, calls) in addressed {
@@ -287,6 +315,208 @@ impl<'t> History<'t> {
         }
     }
 
+    /// A whole-function invalidation, judged by what followed: when some of the entries it
+    /// made unreachable were computed again with the same value and others with a new one,
+    /// the app meant the changed calls only. The fix deletes exactly those, tried on the
+    /// store as it was before the invalidation: the changed calls must miss, the others
+    /// still hit.
+    fn broad_invalidation(&mut self, inv: Invalidation) {
+        let changed: Vec<&Orphan> = inv
+            .orphans
+            .iter()
+            .filter(|o| o.changed == Some(true))
+            .collect();
+        let unchanged: Vec<&Orphan> = inv
+            .orphans
+            .iter()
+            .filter(|o| o.changed == Some(false))
+            .collect();
+        if changed.is_empty() || unchanged.is_empty() {
+            return;
+        }
+        let mut fixes = Vec::new();
+        let mut rule = inv.rule;
+        let receiver = |o: &Orphan| match &o.call {
+            TraceCommand::Call {
+                bound_to: Some(r @ Receiver::Instance(_)),
+                ..
+            } => Some(r.clone()),
+            _ => None,
+        };
+        let meant = receiver(changed[0]);
+        let one_instance = meant.is_some()
+            && changed.iter().all(|o| receiver(o) == meant)
+            && unchanged.iter().any(|o| receiver(o) != meant);
+        if let (true, Some(instance), TraceCommand::Call { function, .. }) =
+            (one_instance, &meant, &changed[0].call)
+        {
+            rule = Rule::MethodDeleteResetsAllInstances;
+            fixes.push(TraceCommand::DeleteMemoized {
+                function: function.clone(),
+                bound_to: Some(instance.clone()),
+                args: Vec::new(),
+                kwargs: Vec::new(),
+            });
+        }
+        let per_call = if fixes.is_empty() { &changed[..] } else { &[] };
+        for orphan in per_call {
+            let TraceCommand::Call { .. } = orphan.call else {
+                return;
+            };
+            let faulty = TraceCommand::Backend(StoreOp::Clear);
+            match self
+                .fixes_for(&faulty, None, &orphan.key, &orphan.call)
+                .into_iter()
+                .next()
+            {
+                Some(fix) => fixes.push(fix),
+                None => return,
+            }
+        }
+        let mut copy = inv.snapshot.clone();
+        for fix in &fixes {
+            if !matches!(
+                self.probe.run(fix, &mut copy, inv.at),
+                Some(Outcome { result: Ok(_), .. })
+            ) {
+                return;
+            }
+        }
+        let verified = changed
+            .iter()
+            .all(|o| !self.probe.hits(&o.call, &copy, inv.at))
+            && unchanged
+                .iter()
+                .all(|o| self.probe.hits(&o.call, &copy, inv.at));
+        if !verified {
+            return;
+        }
+        let fix = fixes
+            .iter()
+            .map(|f| self.names.call(f))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let again: Vec<String> = unchanged.iter().map(|o| self.names.call(&o.call)).collect();
+        let what = match rule {
+            Rule::VersionKeyLost => "deleted the version key",
+            _ => "wrote a new version",
+        };
+        let finding = Finding {
+            rule,
+            event: inv.event,
+            site: self.site(inv.event),
+            call: self.rows[inv.row].call.clone(),
+            targeted_keys: inv.orphans.iter().map(|o| o.key.clone()).collect(),
+            candidates: changed
+                .iter()
+                .map(|o| {
+                    let origin = self.entries_origin(&o.key);
+                    Candidate {
+                        key: o.key.clone(),
+                        call: self.names.call(&o.call),
+                        event: origin,
+                        site: self.site(origin),
+                        fix: None,
+                    }
+                })
+                .collect(),
+            fix: Some(fix),
+            verified: true,
+            detail: format!(
+                "it {what}, so all {} live entries became unreachable (orphaned until their own timeout), but only {} changed: {} computed again with the same value",
+                inv.orphans.len(),
+                changed.len(),
+                again.join(", ")
+            ),
+            stale_reads: Vec::new(),
+        };
+        self.add_finding(finding, inv.row);
+    }
+
+    fn entries_origin(&self, key: &str) -> u64 {
+        self.entries.get(key).map_or(0, |e| e.event)
+    }
+
+    /// A whole-function invalidation ran: note the live entries it made unreachable.
+    fn note_invalidation(&mut self, event: &Event, outcome: &Outcome, open: &mut Open) {
+        let (function, bound_to) = match &event.command {
+            TraceCommand::DeleteMemoized {
+                function,
+                bound_to,
+                args,
+                kwargs,
+            } if args.is_empty() && kwargs.is_empty() => (function, bound_to),
+            TraceCommand::DeleteMemoizedVerhash { function, bound_to } => (function, bound_to),
+            _ => return,
+        };
+        let rule = match outcome.event {
+            CacheEvent::VersionReset { .. } => Rule::VersionResetOrphans,
+            CacheEvent::VersionDeleted { .. } => Rule::VersionKeyLost,
+            _ => return,
+        };
+        let Some(snapshot) = open.snapshot.take() else {
+            return;
+        };
+        let only = bound_to.as_ref().map(Receiver::to_value);
+        let mut orphans = Vec::new();
+        for (key, entry) in &self.entries {
+            let Some(
+                call @ TraceCommand::Call {
+                    function: f,
+                    bound_to: b,
+                    ..
+                },
+            ) = &entry.call
+            else {
+                continue;
+            };
+            if f != function || (only.is_some() && b.as_ref().map(Receiver::to_value) != only) {
+                continue;
+            }
+            let Some((_, value)) = snapshot.peek(key) else {
+                continue;
+            };
+            if alive(&snapshot, key, event.at) && self.probe.hits(call, &snapshot, event.at) {
+                orphans.push(Orphan {
+                    key: key.clone(),
+                    call: call.clone(),
+                    value: value.clone(),
+                    changed: None,
+                });
+            }
+        }
+        if orphans.is_empty() {
+            return;
+        }
+        orphans.sort_by(|a, b| a.key.cmp(&b.key));
+        self.invalidations.push(Invalidation {
+            row: open.row,
+            event: event.number,
+            at: event.at,
+            rule,
+            snapshot,
+            orphans,
+        });
+    }
+
+    /// A call computed and stored `key` again: if an invalidation orphaned the same call,
+    /// note whether the value changed.
+    fn note_recompute(&mut self, event: &Event, key: &str, store: &MemoryStore) {
+        let Some((_, value)) = store.peek(key) else {
+            return;
+        };
+        for inv in self.invalidations.iter_mut().rev() {
+            if let Some(orphan) = inv
+                .orphans
+                .iter_mut()
+                .find(|o| o.changed.is_none() && o.call == event.command)
+            {
+                orphan.changed = Some(orphan.value != *value);
+                return;
+            }
+        }
+    }
+
     /// A hit of `key` by `event`: which value it was served, and whether a faulty delete
     /// should have removed it, or another call stored it.
     fn served(&mut self, event: &Event, key: &str, row: usize) {
@@ -347,6 +577,7 @@ impl<'t> History<'t> {
             (mine, kwargs),
             (theirs, their_kwargs),
             &options.args_to_ignore,
+            relate::Defaults::Bound,
             self.names.py,
         ) else {
             return;
@@ -484,13 +715,24 @@ impl<'t> History<'t> {
         out
     }
 
-    /// The corrected calls to try for a live entry `key` stored by `call`, best first.
+    /// The corrected calls to try for a live entry `key` stored by `call` and related to the
+    /// faulty call by `rule`, best first.
     fn fixes_for(
         &self,
         faulty: &TraceCommand,
+        rule: Option<Rule>,
         key: &str,
         call: &TraceCommand,
     ) -> Vec<TraceCommand> {
+        if let (Some(Rule::DefaultReprKey), TraceCommand::Call { function, .. }) = (rule, call) {
+            // The object's address cannot be named: only a new version reaches the entry.
+            return vec![TraceCommand::DeleteMemoized {
+                function: function.clone(),
+                bound_to: None,
+                args: Vec::new(),
+                kwargs: Vec::new(),
+            }];
+        }
         let by_key = TraceCommand::Backend(StoreOp::Delete {
             key: key.to_owned(),
         });
@@ -588,7 +830,7 @@ impl<'t> History<'t> {
                 continue;
             }
             let verified = self
-                .fixes_for(&event.command, &key, &call)
+                .fixes_for(&event.command, Some(candidate_rule), &key, &call)
                 .into_iter()
                 .find(|f| self.probe.fix_works(f, &[&call], store, event.at));
             let Some(verified) = verified else { continue };
@@ -753,7 +995,7 @@ fn quoted(keys: &[String]) -> String {
 }
 
 impl ReplayObserver for History<'_> {
-    fn before_event(&mut self, event: &Event, _store: &MemoryStore) {
+    fn before_event(&mut self, event: &Event, store: &MemoryStore) {
         let row = self.rows.len();
         self.rows.push(Row {
             event: event.number,
@@ -765,8 +1007,16 @@ impl ReplayObserver for History<'_> {
             stale_of: None,
             findings: Vec::new(),
         });
+        let whole_function = match &event.command {
+            TraceCommand::DeleteMemoized { args, kwargs, .. } => {
+                args.is_empty() && kwargs.is_empty()
+            }
+            TraceCommand::DeleteMemoizedVerhash { .. } => true,
+            _ => false,
+        };
         self.stack.push(Open {
             row,
+            snapshot: whole_function.then(|| store.clone()),
             ..Open::default()
         });
     }
@@ -883,7 +1133,7 @@ impl ReplayObserver for History<'_> {
     }
 
     fn after_event(&mut self, event: &Event, outcome: &Outcome, store: &MemoryStore) {
-        let Some(open) = self.stack.pop() else {
+        let Some(mut open) = self.stack.pop() else {
             return;
         };
         let row = open.row;
@@ -898,7 +1148,11 @@ impl ReplayObserver for History<'_> {
         }
         if matches!(event.command, TraceCommand::Call { .. }) {
             self.note_addresses(event, outcome);
+            if let CacheEvent::Miss { key, stored: true } = &outcome.event {
+                self.note_recompute(event, key, store);
+            }
         }
+        self.note_invalidation(event, outcome, &mut open);
         self.diagnose_delete(event, store, &open);
     }
 }

@@ -102,8 +102,8 @@ pub fn delete_cached(
 ) -> Option<Rule> {
     let (live_path, live_args) = request?;
     let path = path?;
-    let same_path = percent_decoded(path) == *live_path;
-    if options.key.query_string && same_path {
+    let same_path = path == live_path;
+    if options.key.query_string && percent_decoded(path) == *live_path {
         let given = query_args.map(|q| q.to_pairs(py)).unwrap_or_default();
         return (given != *live_args).then_some(Rule::QueryStringArgsMissing);
     }
@@ -143,8 +143,8 @@ pub fn same_in_another_form(a: &Value, b: &Value, py: PythonVersion) -> bool {
 enum Slot<'a> {
     /// Passed, positionally or by keyword.
     Given { value: &'a Value, keyword: bool },
-    /// Left to its default.
-    Default,
+    /// Left to its default (the parameter's default value, if it has one).
+    Default(Option<&'a Value>),
 }
 
 /// The call's arguments bound to `params` the way Python binds them (extra positional
@@ -172,7 +172,7 @@ fn bind<'a>(
                                 keyword: true,
                             }
                         }
-                        _ => Slot::Default,
+                        _ => Slot::Default(p.default.as_ref()),
                     },
                 };
                 slots.push((&p.name, slot));
@@ -194,7 +194,7 @@ fn bind<'a>(
                         value,
                         keyword: true,
                     },
-                    None => Slot::Default,
+                    None => Slot::Default(p.default.as_ref()),
                 };
                 slots.push((&p.name, slot));
             }
@@ -231,12 +231,25 @@ pub struct ArgDifference {
     pub defaults: bool,
 }
 
-/// Compares the arguments `a` with `b` (both without the receiver) under `params`.
+/// How [`compare_args`] treats an argument left to its default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Defaults {
+    /// As written: given on one side and left out on the other is a difference of form
+    /// (what a delete's arguments are compared by).
+    AsWritten,
+    /// As Python binds them: a left-out argument is its default value (what two calls are
+    /// compared by: are they the same call?).
+    Bound,
+}
+
+/// Compares the arguments `a` with `b` (both without the receiver) under `params`,
+/// skipping the parameters in `ignored`.
 pub fn compare_args(
     params: &[flaskcache_engine::function::Param],
     a: (&[Value], &[(String, Value)]),
     b: (&[Value], &[(String, Value)]),
     ignored: &[String],
+    defaults: Defaults,
     py: PythonVersion,
 ) -> Option<ArgDifference> {
     let left = bind(params, a.0, a.1)?;
@@ -273,7 +286,15 @@ pub fn compare_args(
                     diff.value = true;
                 }
             }
-            (Slot::Default, Slot::Default) => {}
+            (Slot::Default(_), Slot::Default(_)) => {}
+            (Slot::Given { value, .. }, Slot::Default(default))
+            | (Slot::Default(default), Slot::Given { value, .. })
+                if defaults == Defaults::Bound =>
+            {
+                if *default != Some(*value) {
+                    diff.value = true;
+                }
+            }
             _ => diff.defaults = true,
         }
     }
@@ -327,8 +348,16 @@ pub fn delete_memoized(
 ) -> Option<Rule> {
     let params = params_after_receiver(function);
     let (live_receiver, live_args) = split_receiver(function, live.0, live.1);
-    let compare =
-        |args: &[Value]| compare_args(params, (args, delete.2), (live_args, live.2), &[], py);
+    let compare = |args: &[Value]| {
+        compare_args(
+            params,
+            (args, delete.2),
+            (live_args, live.2),
+            &[],
+            Defaults::AsWritten,
+            py,
+        )
+    };
     let Some(receiver) = live_receiver else {
         let diff = compare(delete.1)?;
         return rule_for(&diff);
@@ -345,6 +374,17 @@ pub fn delete_memoized(
     if named_first {
         let diff = compare(&delete.1[1..])?;
         return rule_for(&diff);
+    }
+    // Another object of the class, with a default repr: no delete naming another object
+    // can reach the entry.
+    if let (Some(Value::Object(given)), Value::Object(live)) = (delete.1.first(), &receiver) {
+        if crate::replay::has_address(&live.repr)
+            && crate::replay::without_addresses(&given.repr)
+                == crate::replay::without_addresses(&live.repr)
+        {
+            let diff = compare(&delete.1[1..])?;
+            return (!diff.value).then_some(Rule::DefaultReprKey);
+        }
     }
     let bound_instance = matches!(delete.0, Some(Receiver::Instance(_)))
         && delete.0.as_ref().map(Receiver::to_value).as_ref() == Some(&receiver);

@@ -34,9 +34,16 @@ pub enum Rule {
     /// A memoized call whose key holds a default repr (a memory address): one entry per
     /// object, never hit by another object, out of reach of any delete.
     DefaultReprKey,
-    /// A function's version key vanished (pruned, expired or deleted) while its entries
-    /// were cached: all of them silently became unreachable.
+    /// A function's version key vanished (evicted, or deleted by
+    /// `delete_memoized_verhash`) while its entries were cached: all of them became
+    /// unreachable, the unchanged ones too.
     VersionKeyLost,
+    /// `delete_memoized(f)` (a new version) where one call was meant: the unchanged
+    /// entries are computed again, the old ones orphaned until their timeout.
+    VersionResetOrphans,
+    /// `obj.method.delete_memoized()` (or `delete_memoized(Class.method)`) where one
+    /// instance was meant: it resets the version of every instance.
+    MethodDeleteResetsAllInstances,
     /// Two different calls of a function with positional-only parameters got one key.
     PositionalOnlyCollision,
     /// Two different calls got one key because a falsy argument was dropped (2.4).
@@ -45,7 +52,7 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in catalogue order.
-    pub const ALL: [Rule; 17] = [
+    pub const ALL: [Rule; 19] = [
         Rule::ViewBarePath,
         Rule::ViewSingleSlash,
         Rule::ViewPathWithoutPrefix,
@@ -61,6 +68,8 @@ impl Rule {
         Rule::InstanceMethodWithoutInstance,
         Rule::DefaultReprKey,
         Rule::VersionKeyLost,
+        Rule::VersionResetOrphans,
+        Rule::MethodDeleteResetsAllInstances,
         Rule::PositionalOnlyCollision,
         Rule::FalsyDefaultCollision,
     ];
@@ -83,6 +92,8 @@ impl Rule {
             Rule::InstanceMethodWithoutInstance => "instance-method-without-instance",
             Rule::DefaultReprKey => "default-repr-key",
             Rule::VersionKeyLost => "version-key-lost",
+            Rule::VersionResetOrphans => "version-reset-orphans",
+            Rule::MethodDeleteResetsAllInstances => "method-delete-resets-all-instances",
             Rule::PositionalOnlyCollision => "positional-only-collision",
             Rule::FalsyDefaultCollision => "falsy-default-collision",
         }
@@ -122,6 +133,12 @@ impl Rule {
             }
             Rule::DefaultReprKey => "a default repr (a memory address) in a memoize key",
             Rule::VersionKeyLost => "a function's version key vanished while its entries lived",
+            Rule::VersionResetOrphans => {
+                "every call of a function invalidated where one was meant: unchanged entries recomputed, old ones orphaned"
+            }
+            Rule::MethodDeleteResetsAllInstances => {
+                "a memoized method's entries invalidated for every instance where one was meant"
+            }
             Rule::PositionalOnlyCollision => {
                 "different calls share one key (positional-only parameters)"
             }
