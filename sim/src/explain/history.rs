@@ -520,7 +520,8 @@ impl<'t> History<'t> {
     /// A hit of `key` by `event`: which value it was served, and whether a faulty delete
     /// should have removed it, or another call stored it.
     fn served(&mut self, event: &Event, key: &str, row: usize) {
-        self.rows[row].effect = format!("hit {:?} ({})", key, self.describe_entry(key));
+        self.rows[row].effect =
+            format!("hit {} ({})", self.names.key(key), self.describe_entry(key));
         let Some(entry) = self.entries.get(key).cloned() else {
             return;
         };
@@ -620,8 +621,9 @@ impl<'t> History<'t> {
             }),
             verified: false,
             detail: format!(
-                "served the value that `{stored_call}` stored at event {}: both calls have the key {key:?}",
-                entry.event
+                "served the value that `{stored_call}` stored at event {}: both calls have the key {}",
+                entry.event,
+                self.names.key(key)
             ),
             stale_reads: Vec::new(),
         };
@@ -858,13 +860,14 @@ impl<'t> History<'t> {
             targeted.extend(open.minted_versions.iter().cloned());
         }
         let mut detail = format!(
-            "the live entry {:?} ({}) survived",
-            candidates[0].key,
+            "the live entry {} ({}) survived",
+            self.names.key(&candidates[0].key),
             self.describe_entry(&candidates[0].key)
         );
         if let Some(junk) = open.minted_versions.first() {
             detail.push_str(&format!(
-                "; the call also wrote the version key {junk:?}, which no cached call reads"
+                "; the call also wrote the version key {}, which no cached call reads",
+                self.names.key(junk)
             ));
         }
         if let Err(e) = &event.result {
@@ -930,7 +933,8 @@ impl<'t> History<'t> {
             )),
             verified: false,
             detail: format!(
-                "the version key {key:?} of {name} was evicted before its timeout (SimpleCache prunes when it holds more than CACHE_THRESHOLD entries) while {} of its entries were cached: a new version was written and every one of them became unreachable",
+                "the version key {} of {name} was evicted before its timeout (SimpleCache prunes when it holds more than CACHE_THRESHOLD entries) while {} of its entries were cached: a new version was written and every one of them became unreachable",
+                self.names.key(key),
                 orphaned.len()
             ),
             stale_reads: Vec::new(),
@@ -942,13 +946,14 @@ impl<'t> History<'t> {
         let py = self.names.py;
         let raised = |e: &PyError| format!("raised {}: {}", e.kind.as_str(), e.message);
         match &outcome.event {
-            CacheEvent::Hit { key } => format!("hit {key:?}"),
+            CacheEvent::Hit { key } => format!("hit {}", self.names.key(key)),
             CacheEvent::Miss { key, stored: true } => format!(
-                "miss {key:?}: computed and stored ({})",
-                self.describe_entry(key)
+                "miss {}: computed and stored as value {} of the key",
+                self.names.key(key),
+                self.entries.get(key).map_or(0, |e| e.serial)
             ),
             CacheEvent::Miss { key, stored: false } => {
-                format!("miss {key:?}: computed, not stored")
+                format!("miss {}: computed, not stored", self.names.key(key))
             }
             CacheEvent::Bypassed => "bypassed (unless)".to_owned(),
             CacheEvent::Uncached { error } => {
@@ -956,26 +961,34 @@ impl<'t> History<'t> {
             }
             CacheEvent::Deleted { key } => {
                 if open.removed_live.iter().any(|k| k == key) {
-                    format!("deleted {key:?}")
+                    format!("deleted {}", self.names.key(key))
                 } else {
-                    format!("deleted nothing: no live entry {key:?}")
+                    format!("deleted nothing: no live entry {}", self.names.key(key))
                 }
             }
             CacheEvent::VersionReset { key } => format!(
-                "new version under {key:?}: every earlier entry of the function is unreachable"
+                "new version under {}: every earlier entry of the function is unreachable",
+                self.names.key(key)
             ),
             CacheEvent::VersionDeleted { key } => format!(
-                "deleted the version key {key:?}: every entry of the function is unreachable"
+                "deleted the version key {}: every entry of the function is unreachable",
+                self.names.key(key)
             ),
             CacheEvent::Direct => match (&event.command, &outcome.result) {
                 (_, Err(e)) => raised(e),
                 (TraceCommand::Backend(StoreOp::Delete { .. } | StoreOp::DeleteMany { .. }), _) => {
                     let mut parts = Vec::new();
                     if !open.removed_live.is_empty() {
-                        parts.push(format!("deleted {}", quoted(&open.removed_live)));
+                        parts.push(format!(
+                            "deleted {}",
+                            quoted(self.names, &open.removed_live)
+                        ));
                     }
                     if !open.missed.is_empty() {
-                        parts.push(format!("no live entry {}", quoted(&open.missed)));
+                        parts.push(format!(
+                            "no live entry {}",
+                            quoted(self.names, &open.missed)
+                        ));
                     }
                     parts.join("; ")
                 }
@@ -987,9 +1000,9 @@ impl<'t> History<'t> {
     }
 }
 
-fn quoted(keys: &[String]) -> String {
+fn quoted(names: &Names, keys: &[String]) -> String {
     keys.iter()
-        .map(|k| format!("{k:?}"))
+        .map(|k| names.key(k))
         .collect::<Vec<_>>()
         .join(", ")
 }

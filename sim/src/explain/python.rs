@@ -69,6 +69,11 @@ impl Names {
             .map_or_else(|| id.to_owned(), |(name, _)| name.clone())
     }
 
+    /// A key as Python prints it: `'view//a'`.
+    pub fn key(&self, key: &str) -> String {
+        Value::str(key).repr(self.py)
+    }
+
     /// An argument as the app would write it: a class by its name, anything else by its
     /// repr.
     pub fn arg(&self, value: &Value) -> String {

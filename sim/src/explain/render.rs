@@ -63,6 +63,7 @@ fn header(e: &Explanation) -> String {
 
 fn finding_lines(
     f: &Finding,
+    py: flaskcache_engine::PythonVersion,
     style: &Style,
     indent: &str,
     out: &mut dyn Write,
@@ -78,8 +79,8 @@ fn finding_lines(
     for c in &f.candidates {
         writeln!(
             out,
-            "{indent}  meant: {:?}, stored by `{}` at event {} ({})",
-            c.key,
+            "{indent}  meant: {}, stored by `{}` at event {} ({})",
+            flaskcache_engine::Value::str(c.key.as_str()).repr(py),
             c.call,
             c.event,
             site_text(&c.site)
@@ -135,7 +136,13 @@ pub fn timeline(e: &Explanation, style: &Style, out: &mut dyn Write) -> std::io:
         }
         writeln!(out, "{pad}      {effect}")?;
         for &f in &row.findings {
-            finding_lines(&e.findings[f], style, &format!("{pad}      "), out)?;
+            finding_lines(
+                &e.findings[f],
+                e.config.python,
+                style,
+                &format!("{pad}      "),
+                out,
+            )?;
         }
     }
     let stale: usize = e.findings.iter().map(|f| f.stale_reads.len()).sum();
