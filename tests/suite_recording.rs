@@ -16,7 +16,9 @@
 //! `.venv-fc25` / `.venv-fc24` directories `.ci/run` creates) and need pytest. When one is
 //! missing the test says so and passes, unless `FLASKCACHE_REQUIRE_PYTHON=1` (set by CI).
 
+use flaskcache_sim::explain::explain;
 use flaskcache_sim::replay::{read_trace, replay};
+use flaskcache_sim::trace::parse_trace_with_sites;
 use serde_json::Value as Json;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -178,6 +180,7 @@ fn check_traces(dir: &Path, name: &str, profile: &str, output: &str) -> Vec<Stri
     let mut texts = Vec::new();
     let mut sites = BTreeSet::new();
     let (mut events, mut with_events, mut steps) = (0, 0, 0);
+    let mut findings = std::collections::BTreeMap::new();
     for path in &files {
         let shown = path.display();
         let trace = read_trace(&path.to_string_lossy()).unwrap_or_else(|e| panic!("{e}"));
@@ -201,6 +204,14 @@ fn check_traces(dir: &Path, name: &str, profile: &str, output: &str) -> Vec<Stri
         with_events += usize::from(report.events > 0);
         let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{shown}: {e}"));
         test_sites(&text, &mut sites);
+        // The suite explains: `flaskcache explain --summary` lints it.
+        let (with_sites, event_sites) =
+            parse_trace_with_sites(&text).unwrap_or_else(|e| panic!("{shown}: {e}"));
+        let explained = explain(&shown.to_string(), &with_sites, &event_sites)
+            .unwrap_or_else(|e| panic!("{shown}: {e}"));
+        for f in &explained.findings {
+            *findings.entry(f.rule.id()).or_insert(0usize) += 1;
+        }
         texts.push(text);
     }
     let files_seen: BTreeSet<&str> = sites.iter().map(|(f, _)| f.as_str()).collect();
@@ -217,6 +228,7 @@ fn check_traces(dir: &Path, name: &str, profile: &str, output: &str) -> Vec<Stri
         files.len(),
         sites.len()
     );
+    println!("{profile} {name}: explain findings by rule: {findings:?}");
     texts
 }
 
