@@ -50,6 +50,8 @@ pub struct Finding {
     /// should (a corrected delete removes every candidate; a stable repr turns misses into
     /// hits).
     pub verified: bool,
+    /// How the fix was checked, in a sentence (empty when it was not).
+    pub verification: String,
     /// What happened, in a sentence.
     pub detail: String,
     /// The hits that were served a value this cause left in place.

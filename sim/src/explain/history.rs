@@ -236,6 +236,7 @@ impl<'t> History<'t> {
                     calls.class
                 )),
                 verified: calls.would_hit > 0,
+                verification: if calls.would_hit > 0 { "the recorded calls regrouped by their arguments without the address: some misses become hits".to_owned() } else { String::new() },
                 detail: format!(
                     "{name}: {} calls, {} entries, {} hits: the key holds the object's memory address, so each object gets its own entry, which no other object hits and no delete naming another object reaches; with a repr without the address, {} of the misses would have been hits",
                     calls.calls,
@@ -422,6 +423,7 @@ impl<'t> History<'t> {
                 .collect(),
             fix: Some(fix),
             verified: true,
+            verification: "tried on a copy of the cache as it was before the invalidation: afterwards the changed calls miss and the others still hit".to_owned(),
             detail: format!(
                 "it {what}, so all {} live entries became unreachable (orphaned until their own timeout), but only {} changed: {} computed again with the same value",
                 inv.orphans.len(),
@@ -615,11 +617,12 @@ impl<'t> History<'t> {
             }],
             fix: Some(match rule {
                 Rule::PositionalOnlyCollision => {
-                    "make the parameters positional-or-keyword (drop the `/`), or pass the result-changing argument by a name Flask-Caching keys on".to_owned()
+                    "pass every argument positionally, as the other calls do (a keyword argument to a function with positional-only parameters is keyed at the wrong position), or drop the `/`".to_owned()
                 }
-                _ => "upgrade to Flask-Caching 2.5, which keys on every argument, or give the parameter a default that is not falsy".to_owned(),
+                _ => "pass the defaulted argument explicitly (Flask-Caching 2.4 leaves a falsy default out of the key), or upgrade to Flask-Caching 2.5".to_owned(),
             }),
             verified: false,
+            verification: String::new(),
             detail: format!(
                 "served the value that `{stored_call}` stored at event {}: both calls have the key {}",
                 entry.event,
@@ -886,6 +889,7 @@ impl<'t> History<'t> {
             candidates,
             fix,
             verified: true,
+            verification: "tried on a copy of the cache at this moment: it returns without raising, and afterwards the entry's own call misses".to_owned(),
             detail,
             stale_reads: Vec::new(),
         };
@@ -932,6 +936,7 @@ impl<'t> History<'t> {
                 self.config.threshold
             )),
             verified: false,
+            verification: String::new(),
             detail: format!(
                 "the version key {} of {name} was evicted before its timeout (SimpleCache prunes when it holds more than CACHE_THRESHOLD entries) while {} of its entries were cached: a new version was written and every one of them became unreachable",
                 self.names.key(key),
@@ -1155,7 +1160,9 @@ impl ReplayObserver for History<'_> {
             let key = key.clone();
             self.served(event, &key, row);
         }
-        for key in open.lost_versions.clone() {
+        let mut lost = open.lost_versions.clone();
+        lost.dedup();
+        for key in lost {
             self.version_lost(event, &key, store, row);
             self.versions.remove(&key);
         }

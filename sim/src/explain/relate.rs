@@ -84,11 +84,16 @@ pub fn backend_delete(
     }
     let written = core(inner.unwrap_or(target));
     let full = core(path);
-    let without_prefix = !written.is_empty()
-        && full.len() > written.len()
-        && full.ends_with(written)
-        && full.as_bytes()[full.len() - written.len() - 1] == b'/';
-    without_prefix.then_some(Rule::ViewPathWithoutPrefix)
+    // One path is the other with a leading part more: a blueprint's url_prefix left out,
+    // or an APPLICATION_ROOT put in (request.path never has it).
+    let ends_with_segments = |long: &str, short: &str| {
+        !short.is_empty()
+            && long.len() > short.len()
+            && long.ends_with(short)
+            && long.as_bytes()[long.len() - short.len() - 1] == b'/'
+    };
+    (ends_with_segments(full, written) || ends_with_segments(written, full))
+        .then_some(Rule::ViewPathWithoutPrefix)
 }
 
 /// How `delete_cached(view, path, query_args=...)` relates to a live entry of the same view

@@ -87,12 +87,10 @@ fn finding_lines(
         )?;
     }
     if let Some(fix) = &f.fix {
-        let how = if !f.verified {
-            "not a call: not tried"
-        } else if f.rule == Rule::DefaultReprKey {
-            "simulated on the recorded calls"
+        let how = if f.verified {
+            f.verification.as_str()
         } else {
-            "tried on a copy of the cache at this moment: it removes the entry"
+            "not a call: not tried"
         };
         writeln!(out, "{indent}  fix: {}  ({how})", style.green(fix))?;
     }
@@ -229,6 +227,7 @@ pub fn json(all: &[Explanation], summary_only: bool) -> Json {
                 })).collect::<Vec<_>>(),
                 "fix": f.fix,
                 "verified": f.verified,
+                "verification": f.verification,
                 "detail": f.detail,
                 "stale_reads": f.stale_reads.iter().map(|s| json!({
                     "event": s.event, "site": site_json(&s.site),

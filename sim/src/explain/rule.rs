@@ -8,7 +8,8 @@ pub enum Rule {
     ViewBarePath,
     /// `cache.delete("view/path")`: one slash where the key has two.
     ViewSingleSlash,
-    /// The path deleted lacks the blueprint's `url_prefix` (or `APPLICATION_ROOT`).
+    /// The path deleted lacks the blueprint's `url_prefix`, or has the `APPLICATION_ROOT`
+    /// that `request.path`, and so the key, lacks.
     ViewPathWithoutPrefix,
     /// A literal `key_prefix` (the whole key) deleted by the view's path.
     LiteralPrefixDeletedByPath,
@@ -104,7 +105,9 @@ impl Rule {
         match self {
             Rule::ViewBarePath => "a cached view deleted by its bare path",
             Rule::ViewSingleSlash => "a cached view's key written with one slash after `view/`",
-            Rule::ViewPathWithoutPrefix => "the deleted path lacks the blueprint's url_prefix",
+            Rule::ViewPathWithoutPrefix => {
+                "the deleted path lacks the blueprint's url_prefix (or has an APPLICATION_ROOT the key lacks)"
+            }
             Rule::LiteralPrefixDeletedByPath => {
                 "a literal key_prefix is the whole key, but the delete names the path"
             }
