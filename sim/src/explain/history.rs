@@ -17,7 +17,7 @@ use flaskcache_engine::profile::CachingIdPolicy;
 use flaskcache_engine::store::Timestamp;
 use flaskcache_engine::store::{MemoryStore, StoreOp, StoreReply};
 use flaskcache_engine::Profile;
-use flaskcache_engine::Value;
+use flaskcache_engine::{PythonVersion, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// One line of the timeline: an event and what the cache did for it.
@@ -111,6 +111,11 @@ pub struct History<'t> {
     sites: &'t EventSites,
     config: &'t TraceConfig,
     probe: Probe,
+    /// The same functions on the other side of Python 3.12's `OrderedDict` repr change,
+    /// for a backend that other processes share (Redis).
+    other_python: Option<(PythonVersion, Probe)>,
+    /// Functions whose key was already compared across Pythons.
+    compared: HashSet<String>,
     stack: Vec<Open>,
     entries: HashMap<String, Entry>,
     serials: HashMap<String, u32>,
@@ -163,12 +168,15 @@ impl<'t> History<'t> {
         sites: &'t EventSites,
         config: &'t TraceConfig,
         probe: Probe,
+        other_python: Option<(PythonVersion, Probe)>,
     ) -> Self {
         History {
             names,
             sites,
             config,
             probe,
+            other_python,
+            compared: HashSet::new(),
             stack: Vec::new(),
             entries: HashMap::new(),
             serials: HashMap::new(),
@@ -517,6 +525,60 @@ impl<'t> History<'t> {
                 return;
             }
         }
+    }
+
+    /// A memoized call on a shared backend: would a process on the other Python compute
+    /// the same key? (Once per function.)
+    fn compare_across_pythons(
+        &mut self,
+        event: &Event,
+        outcome: &Outcome,
+        store: &MemoryStore,
+        row: usize,
+    ) {
+        let TraceCommand::Call { function, .. } = &event.command else {
+            return;
+        };
+        let key = match &outcome.event {
+            CacheEvent::Hit { key } | CacheEvent::Miss { key, .. } => key,
+            _ => return,
+        };
+        let Some((python, probe)) = self.other_python.as_mut() else {
+            return;
+        };
+        if !self.compared.insert(function.clone()) {
+            return;
+        }
+        let mut copy = store.clone();
+        let theirs = match probe.run(&event.command, &mut copy, event.at) {
+            Some(Outcome {
+                event: CacheEvent::Hit { key } | CacheEvent::Miss { key, .. },
+                ..
+            }) => key,
+            _ => return,
+        };
+        if theirs == *key {
+            return;
+        }
+        let (mine, other) = (self.names.py.as_str(), python.as_str());
+        let finding = Finding {
+            rule: Rule::OrderedDictReprAcrossPythons,
+            event: event.number,
+            site: self.site(event.number),
+            call: self.names.call(&event.command),
+            targeted_keys: vec![key.clone(), theirs.clone()],
+            candidates: Vec::new(),
+            fix: Some("pass these values to named parameters of the function (they are then keyed by position, alike on every Python), or run every process that shares this cache on one Python minor version".to_owned()),
+            verified: false,
+            verification: String::new(),
+            detail: format!(
+                "on Python {mine} this call's key is {}; a process on Python {other} sharing this backend computes {} for the same call (the keyword arguments are keyed by `repr(OrderedDict(...))`, which Python 3.12 changed), so it neither reads nor deletes this entry",
+                self.names.key(key),
+                self.names.key(&theirs)
+            ),
+            stale_reads: Vec::new(),
+        };
+        self.add_finding(finding, row);
     }
 
     /// A hit of `key` by `event`: which value it was served, and whether a faulty delete
@@ -1168,6 +1230,7 @@ impl ReplayObserver for History<'_> {
         }
         if matches!(event.command, TraceCommand::Call { .. }) {
             self.note_addresses(event, outcome);
+            self.compare_across_pythons(event, outcome, store, row);
             if let CacheEvent::Miss { key, stored: true } = &outcome.event {
                 self.note_recompute(event, key, store);
             }

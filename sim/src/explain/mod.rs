@@ -25,6 +25,7 @@ use crate::replay::{replay_observed, trace_error};
 use crate::trace::{parse_trace_with_sites, Trace, TraceConfig};
 use clap::{Args, ValueEnum};
 use finding::Finding;
+use flaskcache_engine::PythonVersion;
 use history::{History, Row};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -90,7 +91,17 @@ pub fn explain(
 ) -> Result<Explanation, String> {
     let names = python::Names::of(trace);
     let probe = probe::Probe::new(trace)?;
-    let mut history = History::new(&names, sites, &trace.config, probe);
+    // Other processes share a Redis backend, possibly on another Python.
+    let other_python = match (trace.config.backend.as_str(), trace.config.python) {
+        ("RedisCache", PythonVersion::Py37 | PythonVersion::Py311) => Some(PythonVersion::Py312),
+        ("RedisCache", PythonVersion::Py312 | PythonVersion::Py313) => Some(PythonVersion::Py311),
+        _ => None,
+    };
+    let other_python = match other_python {
+        Some(py) => Some((py, probe::Probe::on_python(trace, py)?)),
+        None => None,
+    };
+    let mut history = History::new(&names, sites, &trace.config, probe, other_python);
     let report = replay_observed(trace, None, &mut history)?;
     if let Some(m) = report.mismatch {
         return Err(format!(

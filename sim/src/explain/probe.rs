@@ -8,7 +8,7 @@ use crate::trace::{Record, Trace, TraceCommand};
 use flaskcache_engine::engine::{CacheEvent, Engine, HookQuery, Input, Outcome, Step};
 use flaskcache_engine::store::MemoryStore;
 use flaskcache_engine::store::Timestamp;
-use flaskcache_engine::Value;
+use flaskcache_engine::{PythonVersion, Value};
 
 /// An engine with a trace's declarations, for trying calls out.
 pub struct Probe {
@@ -19,7 +19,15 @@ pub struct Probe {
 impl Probe {
     /// A probe for `trace`'s functions and views.
     pub fn new(trace: &Trace) -> Result<Probe, String> {
-        let mut engine = Engine::new(engine_config(&trace.config));
+        Probe::on_python(trace, trace.config.python)
+    }
+
+    /// A probe for `trace`'s functions and views as a process on Python `python` would
+    /// run them (reprs, and so memoize keys, differ between Python releases).
+    pub fn on_python(trace: &Trace, python: PythonVersion) -> Result<Probe, String> {
+        let mut config = engine_config(&trace.config);
+        config.python = python;
+        let mut engine = Engine::new(config);
         let mut declarations = Declarations::default();
         for record in &trace.records {
             if !matches!(record, Record::Event(_)) {

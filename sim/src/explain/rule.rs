@@ -45,6 +45,9 @@ pub enum Rule {
     /// `obj.method.delete_memoized()` (or `delete_memoized(Class.method)`) where one
     /// instance was meant: it resets the version of every instance.
     MethodDeleteResetsAllInstances,
+    /// A memoize key that holds `repr(OrderedDict(...))`, which Python 3.12 changed: a
+    /// process on another Python sharing the backend computes another key for the call.
+    OrderedDictReprAcrossPythons,
     /// Two different calls of a function with positional-only parameters got one key.
     PositionalOnlyCollision,
     /// Two different calls got one key because a falsy argument was dropped (2.4).
@@ -53,7 +56,7 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in catalogue order.
-    pub const ALL: [Rule; 19] = [
+    pub const ALL: [Rule; 20] = [
         Rule::ViewBarePath,
         Rule::ViewSingleSlash,
         Rule::ViewPathWithoutPrefix,
@@ -71,6 +74,7 @@ impl Rule {
         Rule::VersionKeyLost,
         Rule::VersionResetOrphans,
         Rule::MethodDeleteResetsAllInstances,
+        Rule::OrderedDictReprAcrossPythons,
         Rule::PositionalOnlyCollision,
         Rule::FalsyDefaultCollision,
     ];
@@ -95,6 +99,7 @@ impl Rule {
             Rule::VersionKeyLost => "version-key-lost",
             Rule::VersionResetOrphans => "version-reset-orphans",
             Rule::MethodDeleteResetsAllInstances => "method-delete-resets-all-instances",
+            Rule::OrderedDictReprAcrossPythons => "ordereddict-repr-across-pythons",
             Rule::PositionalOnlyCollision => "positional-only-collision",
             Rule::FalsyDefaultCollision => "falsy-default-collision",
         }
@@ -141,6 +146,9 @@ impl Rule {
             }
             Rule::MethodDeleteResetsAllInstances => {
                 "a memoized method's entries invalidated for every instance where one was meant"
+            }
+            Rule::OrderedDictReprAcrossPythons => {
+                "a shared cache's memoize key depends on the Python version (the OrderedDict repr)"
             }
             Rule::PositionalOnlyCollision => {
                 "different calls share one key (positional-only parameters)"
