@@ -73,12 +73,12 @@ def work(n):
 
 
 with ThreadPoolExecutor(2) as pool:
-    pool.submit(work, 42)
+    pool.submit(work, float(\"nan\"))
 print(\"finished\")
 "
             ),
             11,
-            "key 42 is not a str",
+            "a NaN key",
         ),
     ]
 }

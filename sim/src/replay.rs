@@ -517,6 +517,13 @@ pub fn replay_observed(
 ) -> Result<ReplayReport, String> {
     let c = &trace.config;
     let store = store_config(c)?;
+    if backend.is_some() {
+        if let Some(event) = crate::explore::check::first_nonstr_key(trace) {
+            return Err(format!(
+                "event {event} uses a backend key that is not a str; --backend replays str keys only (replay it on the model, without --backend)"
+            ));
+        }
+    }
     let real = match backend {
         None => None,
         Some(url) => Some(crate::redis_tool::replay_backend::RealSide::open(

@@ -12,7 +12,7 @@ use flaskcache_engine::engine::{
 use flaskcache_engine::error::{PyError, PyExceptionType};
 use flaskcache_engine::function::{FunctionDescriptor, Receiver};
 use flaskcache_engine::keys::{CachedKeySpec, HashMethod, KeyPrefix, MakeName, QueryArgs, Version};
-use flaskcache_engine::store::{StoreOp, StoreReply, Timestamp};
+use flaskcache_engine::store::{nonstr, StoreOp, StoreReply, Timestamp};
 use flaskcache_engine::{Profile, PythonVersion, Value};
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, HashSet};
@@ -381,10 +381,49 @@ fn hash_method(json: &Json, at: &str) -> Decoded<Option<HashMethod>> {
         .transpose()
 }
 
+/// Decodes a backend key: a JSON string is a `str` key; a tagged value (`{"t": "int", "v":
+/// "42"}`) is any other key, carried as its [`nonstr`] key text. A `str` key that starts
+/// with [`nonstr::MARK`] is refused: that form is reserved for the others.
+pub fn decode_key(json: &Json, at: &str) -> Decoded<String> {
+    let key = match json {
+        Json::String(s) => Value::Str(s.clone()),
+        other => decode_value(other, at)?,
+    };
+    match key {
+        Value::Str(s) if nonstr::is_nonstr(&s) => {
+            Err(bad(at, "a str key may not start with U+FDD0 (reserved)"))
+        }
+        Value::Str(s) => Ok(s),
+        other => Ok(nonstr::key_text(&other)),
+    }
+}
+
+/// Encodes a backend key: a `str` key as a JSON string, any other as its tagged value.
+pub fn encode_key(key: &str) -> Json {
+    if nonstr::is_nonstr(key) {
+        encode_value(&nonstr::key_value(key))
+    } else {
+        json!(key)
+    }
+}
+
+fn decode_keys(json: &Json, at: &str) -> Decoded<Vec<String>> {
+    json.as_array()
+        .ok_or_else(|| bad(at, "expected an array of keys"))?
+        .iter()
+        .enumerate()
+        .map(|(i, k)| decode_key(k, &format!("{at}/{i}")))
+        .collect()
+}
+
+fn encode_keys(keys: &[String]) -> Json {
+    Json::Array(keys.iter().map(|k| encode_key(k)).collect())
+}
+
 /// Decodes a backend operation (`{"op": "get", "key": "k"}`, ...).
 pub fn decode_op(json: &Json, at: &str) -> Decoded<StoreOp> {
-    let key = || str_field(json, "key", at).map(str::to_owned);
-    let keys = || strings(field(json, "keys", at)?, &format!("{at}/keys"));
+    let key = || decode_key(field(json, "key", at)?, &format!("{at}/key"));
+    let keys = || decode_keys(field(json, "keys", at)?, &format!("{at}/keys"));
     let value = || decode_value(field(json, "value", at)?, &format!("{at}/value"));
     let timeout = || opt_i64(json, "timeout", at);
     Ok(match str_field(json, "op", at)? {
@@ -402,7 +441,7 @@ pub fn decode_op(json: &Json, at: &str) -> Decoded<StoreOp> {
             timeout: timeout()?,
         },
         "set_many" => StoreOp::SetMany {
-            items: decode_kwargs(field(json, "items", at)?, &format!("{at}/items"))?,
+            items: decode_items(field(json, "items", at)?, &format!("{at}/items"))?,
             timeout: timeout()?,
         },
         "delete" => StoreOp::Delete { key: key()? },
@@ -417,33 +456,56 @@ pub fn decode_op(json: &Json, at: &str) -> Decoded<StoreOp> {
     })
 }
 
+/// The `[key, value]` items of a `set_many`, keys as [`decode_key`] reads them.
+fn decode_items(json: &Json, at: &str) -> Decoded<Vec<(String, Value)>> {
+    json.as_array()
+        .ok_or_else(|| bad(at, "expected an array of [key, value] pairs"))?
+        .iter()
+        .enumerate()
+        .map(|(i, pair)| {
+            let here = format!("{at}/{i}");
+            match pair.as_array().map(Vec::as_slice) {
+                Some([key, value]) => Ok((
+                    decode_key(key, &format!("{here}/0"))?,
+                    decode_value(value, &format!("{here}/1"))?,
+                )),
+                _ => Err(bad(&here, "expected a [key, value] pair")),
+            }
+        })
+        .collect()
+}
+
 /// Encodes a backend operation.
 pub fn encode_op(op: &StoreOp) -> Json {
     let pairs = |items: &[(String, Value)]| -> Vec<Json> {
         items
             .iter()
-            .map(|(k, v)| json!([k, encode_value(v)]))
+            .map(|(k, v)| json!([encode_key(k), encode_value(v)]))
             .collect()
     };
     match op {
-        StoreOp::Get { key } => json!({"op": "get", "key": key}),
-        StoreOp::GetMany { keys } => json!({"op": "get_many", "keys": keys}),
-        StoreOp::Has { key } => json!({"op": "has", "key": key}),
+        StoreOp::Get { key } => json!({"op": "get", "key": encode_key(key)}),
+        StoreOp::GetMany { keys } => json!({"op": "get_many", "keys": encode_keys(keys)}),
+        StoreOp::Has { key } => json!({"op": "has", "key": encode_key(key)}),
         StoreOp::Set {
             key,
             value,
             timeout,
-        } => json!({"op": "set", "key": key, "value": encode_value(value), "timeout": timeout}),
+        } => {
+            json!({"op": "set", "key": encode_key(key), "value": encode_value(value), "timeout": timeout})
+        }
         StoreOp::Add {
             key,
             value,
             timeout,
-        } => json!({"op": "add", "key": key, "value": encode_value(value), "timeout": timeout}),
+        } => {
+            json!({"op": "add", "key": encode_key(key), "value": encode_value(value), "timeout": timeout})
+        }
         StoreOp::SetMany { items, timeout } => {
             json!({"op": "set_many", "items": pairs(items), "timeout": timeout})
         }
-        StoreOp::Delete { key } => json!({"op": "delete", "key": key}),
-        StoreOp::DeleteMany { keys } => json!({"op": "delete_many", "keys": keys}),
+        StoreOp::Delete { key } => json!({"op": "delete", "key": encode_key(key)}),
+        StoreOp::DeleteMany { keys } => json!({"op": "delete_many", "keys": encode_keys(keys)}),
         StoreOp::Clear => json!({"op": "clear"}),
     }
 }
@@ -465,7 +527,7 @@ fn decode_reply(json: &Json, at: &str) -> Decoded<Result<StoreReply, PyError>> {
             v.as_bool()
                 .ok_or_else(|| bad(&here, "expected true or false"))?,
         ),
-        "keys" => StoreReply::Keys(strings(v, &here)?),
+        "keys" => StoreReply::Keys(decode_keys(v, &here)?),
         "raises" => return Ok(Err(decode_error(v, &here)?)),
         other => return Err(bad(at, format!("unknown reply {other:?}"))),
     }))
@@ -479,7 +541,7 @@ pub fn encode_reply(reply: &Result<StoreReply, PyError>) -> Json {
             json!({"values": vs.iter().map(encode_value).collect::<Vec<_>>()})
         }
         Ok(StoreReply::Bool(b)) => json!({"bool": b}),
-        Ok(StoreReply::Keys(ks)) => json!({"keys": ks}),
+        Ok(StoreReply::Keys(ks)) => json!({"keys": encode_keys(ks)}),
         Err(e) => json!({"raises": encode_error(e)}),
     }
 }
@@ -1319,6 +1381,48 @@ mod tests {
             };
             let back = parse_trace(&trace.to_jsonl()).expect("reads back");
             assert_eq!(back, trace, "tick of {micros} µs");
+        }
+    }
+
+    /// A key that is not a `str` is a tagged value; it reads as its reserved key text and is
+    /// written back as the same tagged value. A `str` key in the reserved form is refused.
+    #[test]
+    fn nonstr_keys_round_trip_and_reserved_str_keys_are_refused() {
+        let int = r#"{"t": "int", "v": "42"}"#;
+        let tuple = r#"{"t": "tuple", "v": [{"t": "float", "v": "1.5"}, {"t": "str", "v": "a"}]}"#;
+        let event = format!(
+            r#"{{"event": 1, "at": "1000.000000", "command": {{"backend": {{"op": "delete_many", "keys": [{int}, "k", {tuple}]}}}}, "versions": [], "steps": [{{"store": {{"op": "delete_many", "keys": [{int}, "k", {tuple}]}}, "reply": {{"keys": [{int}, "k", {tuple}]}}}}], "result": {{"value": {{"t": "list", "v": [{int}, {{"t": "str", "v": "k"}}, {tuple}]}}}}}}"#
+        );
+        let text = format!(
+            "{HEAD}{event}
+"
+        );
+        let trace = parse_trace(&text).unwrap_or_else(|e| panic!("{e}"));
+        let Some(Record::Event(e)) = trace.records.first() else {
+            panic!("no event")
+        };
+        let Some(TraceStep::Store { op, .. }) = e.steps.first() else {
+            panic!("no store step")
+        };
+        let StoreOp::DeleteMany { keys } = op else {
+            panic!("{op:?}")
+        };
+        assert_eq!(keys[0], nonstr::key_text(&Value::int(42)));
+        assert_eq!(keys[1], "k");
+        assert!(nonstr::is_nonstr(&keys[2]));
+        let written = trace.to_jsonl();
+        assert!(
+            written.contains(r#""keys":[{"t":"int","v":"42"},"k",{"t":"tuple""#),
+            "{written}"
+        );
+        assert_eq!(parse_trace(&written).as_ref(), Ok(&trace));
+        // A tagged `str` key is the plain key.
+        let tagged = text.replacen(r#""k""#, r#"{"t": "str", "v": "k"}"#, 1);
+        assert_eq!(parse_trace(&tagged), Ok(trace));
+        for reserved in [r#""﷐i42;""#, r#"{"t": "str", "v": "﷐i42;"}"#] {
+            let bad = text.replacen(r#""k""#, reserved, 1);
+            let err = parse_trace(&bad).expect_err("a reserved str key");
+            assert!(err.reason.contains("U+FDD0"), "{err}");
         }
     }
 

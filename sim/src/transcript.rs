@@ -15,12 +15,13 @@
 
 use flaskcache_engine::engine::{Command, Engine, EngineError, HookQuery, Input, Outcome, Step};
 use flaskcache_engine::error::PyError;
-use flaskcache_engine::store::{StoreError, StoreOp, StoreReply};
-use flaskcache_engine::value::{repr_str_into, PythonVersion, Value};
+use flaskcache_engine::store::{nonstr, StoreError, StoreOp, StoreReply};
+use flaskcache_engine::value::{PythonVersion, Value};
 
-/// Appends `repr(str)`.
+/// Appends `repr(key)`: a `str` key quoted, any other as the Python value it is (`42`,
+/// `<function f at 0x…>`), never its reserved key text.
 fn key(out: &mut String, k: &str, py: PythonVersion) {
-    repr_str_into(k, out, py);
+    nonstr::repr_into(k, out, py);
 }
 
 fn timeout(out: &mut String, t: Option<i64>) {
@@ -106,7 +107,9 @@ pub fn render_reply(reply: &StoreReply, py: PythonVersion) -> String {
         StoreReply::Value(v) => v.repr(py),
         StoreReply::Values(vs) => Value::List(vs.clone()).repr(py),
         StoreReply::Bool(b) => Value::Bool(*b).repr(py),
-        StoreReply::Keys(ks) => Value::List(ks.iter().cloned().map(Value::Str).collect()).repr(py),
+        StoreReply::Keys(ks) => {
+            Value::List(ks.iter().map(|k| nonstr::key_value(k)).collect()).repr(py)
+        }
     }
 }
 
@@ -194,5 +197,40 @@ where
                 return Ok(outcome);
             }
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flaskcache_engine::value::{ClassRef, PyObject};
+
+    /// Keys render as the Python values the app passed, never as their key texts.
+    #[test]
+    fn nonstr_keys_render_as_python_values() {
+        let py = PythonVersion::Py311;
+        let function = nonstr::key_text(&Value::Object(Box::new(PyObject {
+            class: ClassRef::new("builtins", "function"),
+            repr: "<function student_all at 0x7f00>".into(),
+            caching_id: None,
+        })));
+        let op = StoreOp::Delete {
+            key: function.clone(),
+        };
+        assert_eq!(
+            render_store_call(&op, &Ok(StoreReply::Bool(false)), py),
+            "delete(<function student_all at 0x7f00>) -> False"
+        );
+        let keys = vec![nonstr::key_text(&Value::Float(1.0)), "k".to_owned()];
+        let op = StoreOp::DeleteMany { keys: keys.clone() };
+        assert_eq!(
+            render_store_call(&op, &Ok(StoreReply::Keys(keys)), py),
+            "delete_many(1.0, 'k') -> [1.0, 'k']"
+        );
+        let op = StoreOp::SetMany {
+            items: vec![(nonstr::key_text(&Value::Bool(true)), Value::int(1))],
+            timeout: None,
+        };
+        assert_eq!(render_op(&op, py), "set_many({True: 1}, timeout=None)");
     }
 }

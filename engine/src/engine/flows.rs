@@ -676,7 +676,12 @@ pub(crate) fn reply_value(reply: StoreReply) -> Value {
         StoreReply::Value(v) => v,
         StoreReply::Values(vs) => Value::List(vs),
         StoreReply::Bool(b) => Value::Bool(b),
-        StoreReply::Keys(ks) => Value::List(ks.into_iter().map(Value::Str).collect()),
+        // Keys come back as the app gave them (a non-str key as its value, not its key text).
+        StoreReply::Keys(ks) => Value::List(
+            ks.iter()
+                .map(|k| crate::store::nonstr::key_value(k))
+                .collect(),
+        ),
     }
 }
 

@@ -19,10 +19,12 @@ use hashbrown::{HashMap, HashTable};
 use siphasher::sip::SipHasher13;
 
 use super::flavor::{werkzeug_expires, StoreFlavor};
+use super::nonstr;
 use super::op::{StoreError, StoreOp, StoreReply};
 use super::redis;
 use super::time::Timestamp;
-use crate::value::Value;
+use crate::error::{PyError, PyExceptionType};
+use crate::value::{PythonVersion, Value};
 
 /// The threshold cachelib uses when it is configured as `0` (`threshold or 500`, FC-4.3.4);
 /// Werkzeug 0.16 has no such fallback.
@@ -190,6 +192,16 @@ impl Slot {
 /// no time, use the time of the latest call that did. Their clock must not go backwards:
 /// whether a key that had expired is visible again is then unspecified.
 ///
+/// A key that is not a Python `str` comes as a [`nonstr`] key text. The `SimpleCache`
+/// flavours file it under the dict key it equals ([`nonstr::dict_key`]: `1`, `1.0` and
+/// `True` are one entry), and [`MemoryStore::execute`] raises the `TypeError` of an
+/// unhashable one (a list) where Python does, after what the call did before it. The Redis
+/// flavours store it under the name cachelib formats ([`nonstr::redis_name`]: `42` is the
+/// entry of `"42"`), and send the keys of `get_many` (and 2.5's `delete_many`) through
+/// redis-py's encoder when there is no key prefix ([`nonstr::redis_encoded`]), as cachelib
+/// does. Names are formatted as Python 3.11 prints them (an `OrderedDict` inside a key
+/// prints otherwise on 3.12).
+///
 /// A store holds at most 2^32 − 1 slots (some 400 GB of entries); past that, a write of a
 /// new key is not stored.
 #[derive(Clone, Debug)]
@@ -329,6 +341,11 @@ impl MemoryStore {
         if self.config.flavor.is_redis() {
             return self.execute_redis(op, now);
         }
+        if op_keys(op).any(nonstr::is_nonstr) {
+            if let Some(raised) = self.dict_nonstr_call(op, now) {
+                return raised;
+            }
+        }
         let werkzeug = self.config.flavor == StoreFlavor::Werkzeug016;
         Ok(match op {
             StoreOp::Get { key } => StoreReply::Value(self.get(key, now)),
@@ -378,8 +395,11 @@ impl MemoryStore {
     /// `get(key)`: a copy of the value if the entry is alive, else Python `None`. Dead
     /// entries stay (FC-4.3.2).
     pub fn get(&self, key: &str, now: Timestamp) -> Value {
-        let key = self.stored_key(key);
-        match self.lookup(&key) {
+        self.get_stored(&self.stored_key(key), now)
+    }
+
+    fn get_stored(&self, stored_key: &str, now: Timestamp) -> Value {
+        match self.lookup(stored_key) {
             Some(slot) if self.alive(slot.expires(), now) => slot.value.clone(),
             _ => Value::None,
         }
@@ -551,9 +571,128 @@ impl MemoryStore {
         self.swept = 0;
     }
 
+    /// A `SimpleCache` call with a non-`str` key that Python's dict refuses (unhashable):
+    /// the `TypeError`, raised after what the backend did before it (`set` and `add` prune
+    /// first; `delete_many` deletes the keys before it, unless it stopped at a miss first).
+    /// `None`: every key is hashable. A `set_many` mapping is a dict already, which cannot
+    /// hold such a key: it raises before anything.
+    fn dict_nonstr_call(
+        &mut self,
+        op: &StoreOp,
+        now: Timestamp,
+    ) -> Option<Result<StoreReply, StoreError>> {
+        let unhashable = |key: &str| nonstr::dict_key(key).err();
+        let error = match op {
+            StoreOp::DeleteMany { keys } => {
+                let (i, error) = keys
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, k)| Some((i, unhashable(k)?)))?;
+                let (before, _) = keys.split_at(i);
+                let deleted = match self.delete_many(before, now) {
+                    Ok(deleted) => deleted,
+                    Err(e) => return Some(Err(e)),
+                };
+                let stops_at_miss = match self.config.flavor {
+                    StoreFlavor::FlaskCaching24 => !self.config.ignore_delete_many_errors,
+                    StoreFlavor::Werkzeug016 => true,
+                    _ => false,
+                };
+                if stops_at_miss && deleted.len() < before.len() {
+                    return Some(Ok(if self.config.flavor == StoreFlavor::Werkzeug016 {
+                        StoreReply::Bool(false)
+                    } else {
+                        StoreReply::Keys(deleted)
+                    }));
+                }
+                error
+            }
+            StoreOp::Set { key, .. } | StoreOp::Add { key, .. } => {
+                let error = unhashable(key)?;
+                self.prune(now);
+                error
+            }
+            op => op_keys(op).find_map(unhashable)?,
+        };
+        Some(Err(StoreError::Raised(error)))
+    }
+
+    /// A Redis call with a non-`str` key where it differs from a `str` key's: the error of
+    /// a name Python cannot format (an `int` over the digit limit; a 2.4 `delete_many`
+    /// deletes the keys before it first), and, without a key prefix, `get_many` and 2.5's
+    /// `delete_many`, which send the keys through redis-py's encoder unformatted: it raises
+    /// `DataError` for most types before any command, and sends `bytes` as their bytes, so
+    /// that 2.5's `delete_many` then finds the formatted `b'k'` still there and raises
+    /// `RuntimeError` (its `ignore_delete_many_errors` is always `False`). `None`: the call
+    /// goes on as for `str` keys.
+    fn redis_nonstr_call(
+        &mut self,
+        op: &StoreOp,
+        now: Timestamp,
+    ) -> Option<Result<StoreReply, StoreError>> {
+        let py = PythonVersion::default();
+        let unprefixed = !matches!(&self.config.key_prefix, Some(p) if !p.is_empty());
+        let raised = |e: PyError| Some(Err(StoreError::Raised(e)));
+        let encoded = |keys: &[String]| -> Result<Vec<String>, PyError> {
+            keys.iter()
+                .map(|k| nonstr::redis_encoded(k, py).map(Cow::into_owned))
+                .collect()
+        };
+        match op {
+            StoreOp::GetMany { keys } if unprefixed => match encoded(keys) {
+                Ok(names) => Some(Ok(StoreReply::Values(
+                    names.iter().map(|n| self.get_stored(n, now)).collect(),
+                ))),
+                Err(e) => raised(e),
+            },
+            StoreOp::DeleteMany { keys }
+                if unprefixed && self.config.flavor == StoreFlavor::Redis =>
+            {
+                let names = match encoded(keys) {
+                    Ok(names) => names,
+                    Err(e) => return raised(e),
+                };
+                for name in &names {
+                    self.redis_delete_stored(name, now);
+                }
+                let failed: Vec<&String> = keys.iter().filter(|k| self.has(k, now)).collect();
+                if failed.is_empty() {
+                    return Some(Ok(StoreReply::Keys(keys.clone())));
+                }
+                let mut message = String::from("Failed to delete keys: [");
+                for (i, key) in failed.iter().enumerate() {
+                    if i > 0 {
+                        message.push_str(", ");
+                    }
+                    nonstr::repr_into(key, &mut message, py);
+                }
+                message.push(']');
+                raised(PyError::new(PyExceptionType::RuntimeError, message))
+            }
+            StoreOp::DeleteMany { keys } if self.config.flavor == StoreFlavor::Redis24 => {
+                let (i, error) = keys
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, k)| Some((i, nonstr::redis_name(k, py).err()?)))?;
+                let (before, _) = keys.split_at(i);
+                let deleted = self.redis_delete_many(before, now);
+                if deleted.len() < before.len() {
+                    return Some(Ok(StoreReply::Keys(deleted)));
+                }
+                raised(error)
+            }
+            op => raised(op_keys(op).find_map(|k| nonstr::redis_name(k, py).err())?),
+        }
+    }
+
     /// One call on a Redis flavour (FC-4.5.3).
     fn execute_redis(&mut self, op: &StoreOp, now: Timestamp) -> Result<StoreReply, StoreError> {
         self.clock = now;
+        if op_keys(op).any(nonstr::is_nonstr) {
+            if let Some(outcome) = self.redis_nonstr_call(op, now) {
+                return outcome;
+            }
+        }
         let reply = match op {
             StoreOp::Get { key } => StoreReply::Value(self.get(key, now)),
             StoreOp::GetMany { keys } => StoreReply::Values(self.get_many(keys, now)),
@@ -676,8 +815,13 @@ impl MemoryStore {
 
     /// `DEL key` > 0: whether a live key was removed (an expired one is dropped too).
     fn redis_delete(&mut self, key: &str, now: Timestamp) -> bool {
-        let key = self.stored_key(key);
-        let removed = match self.position(&key) {
+        let key = self.stored_key(key).into_owned();
+        self.redis_delete_stored(&key, now)
+    }
+
+    /// `DEL` of the stored name `key`.
+    fn redis_delete_stored(&mut self, key: &str, now: Timestamp) -> bool {
+        let removed = match self.position(key) {
             Some(i) => self
                 .remove_slot(i)
                 .is_some_and(|slot| self.alive(slot.expires(), now)),
@@ -755,15 +899,28 @@ impl MemoryStore {
         self.swept = self.live;
     }
 
+    /// The name `key` is stored under: the configured prefix, then the key, or for a
+    /// non-`str` key text the dict key it equals (`SimpleCache`) or the name `RedisCache`
+    /// formats ([`nonstr`]). A key whose name raises keeps its text here; `execute` raises.
     fn stored_key<'a>(&self, key: &'a str) -> Cow<'a, str> {
+        let key = if nonstr::is_nonstr(key) {
+            let name = if self.config.flavor.is_redis() {
+                nonstr::redis_name(key, PythonVersion::default())
+            } else {
+                nonstr::dict_key(key)
+            };
+            name.unwrap_or(Cow::Borrowed(key))
+        } else {
+            Cow::Borrowed(key)
+        };
         match &self.config.key_prefix {
             Some(prefix) if !prefix.is_empty() => {
                 let mut full = String::with_capacity(prefix.len() + key.len());
                 full.push_str(prefix);
-                full.push_str(key);
+                full.push_str(&key);
                 Cow::Owned(full)
             }
-            _ => Cow::Borrowed(key),
+            _ => key,
         }
     }
 
@@ -933,25 +1090,45 @@ impl MemoryStore {
 }
 
 /// A `set_many` mapping read as a Python `dict`: a repeated key keeps its first position and
-/// takes its last value.
+/// takes its last value. Keys are compared as the dict compares them (`1` and `True` are
+/// one key, spelled as first given; [`nonstr::dict_key`]).
 fn dict_items(items: &[(String, Value)]) -> Vec<(&str, &Value)> {
     let mut mapping: Vec<(&str, &Value)> = Vec::with_capacity(items.len());
-    let mut position: HashMap<&str, usize, FixedFoldState> =
+    let mut position: HashMap<Cow<'_, str>, usize, FixedFoldState> =
         HashMap::with_capacity_and_hasher(items.len(), FixedFoldState);
     for (key, value) in items {
-        match position.get(key.as_str()) {
+        let dict_key = nonstr::dict_key(key).unwrap_or(Cow::Borrowed(key.as_str()));
+        match position.get(&dict_key) {
             Some(&i) => {
                 if let Some(item) = mapping.get_mut(i) {
                     item.1 = value;
                 }
             }
             None => {
-                position.insert(key.as_str(), mapping.len());
+                position.insert(dict_key, mapping.len());
                 mapping.push((key.as_str(), value));
             }
         }
     }
     mapping
+}
+
+/// The keys of `op`, in call order (`set_many`: the mapping's).
+fn op_keys(op: &StoreOp) -> impl Iterator<Item = &str> + '_ {
+    let (one, many, items): (Option<&String>, &[String], &[(String, Value)]) = match op {
+        StoreOp::Get { key }
+        | StoreOp::Has { key }
+        | StoreOp::Delete { key }
+        | StoreOp::Set { key, .. }
+        | StoreOp::Add { key, .. } => (Some(key), &[], &[]),
+        StoreOp::GetMany { keys } | StoreOp::DeleteMany { keys } => (None, keys, &[]),
+        StoreOp::SetMany { items, .. } => (None, &[], items),
+        StoreOp::Clear => (None, &[], &[]),
+    };
+    one.into_iter()
+        .chain(many)
+        .map(String::as_str)
+        .chain(items.iter().map(|(k, _)| k.as_str()))
 }
 
 #[cfg(test)]
@@ -1663,6 +1840,220 @@ mod tests {
             let mut c25 = redis(StoreFlavor::Redis, None);
             c25.set("x", int(1), None, now);
             assert_eq!(c25.delete_many(&["x", "x"], now), Ok(keys_of(&["x", "x"])));
+        }
+    }
+
+    fn nonstr_key(v: Value) -> String {
+        nonstr::key_text(&v)
+    }
+
+    fn run(c: &mut MemoryStore, op: StoreOp) -> Result<StoreReply, StoreError> {
+        c.execute(&op, Timestamp::from_secs(1000))
+    }
+
+    fn raised(kind: PyExceptionType, message: &str) -> Result<StoreReply, StoreError> {
+        Err(StoreError::Raised(PyError::new(kind, message)))
+    }
+
+    /// Measured with cachelib 0.17.0, Flask-Caching 2.4.1 and Werkzeug 0.16.1
+    /// (`tests/traces/nonstr_keys.py`): `1`, `1.0` and `True` are one entry, filed under the
+    /// key first stored, and `"1"` is another; replies spell keys as the caller did.
+    #[test]
+    fn simple_cache_keys_compare_as_python_dict_keys() {
+        for flavor in [
+            StoreFlavor::Cachelib,
+            StoreFlavor::FlaskCaching24,
+            StoreFlavor::Werkzeug016,
+        ] {
+            let mut c = MemoryStore::new(StoreConfig {
+                flavor,
+                ..StoreConfig::default()
+            });
+            let (one, one_f, yes) = (
+                nonstr_key(int(1)),
+                nonstr_key(Value::Float(1.0)),
+                nonstr_key(Value::Bool(true)),
+            );
+            let set = |key: &str, v: &str| StoreOp::Set {
+                key: key.into(),
+                value: Value::str(v),
+                timeout: None,
+            };
+            assert_eq!(run(&mut c, set(&one, "one")), Ok(StoreReply::Bool(true)));
+            assert_eq!(run(&mut c, set(&yes, "true")), Ok(StoreReply::Bool(true)));
+            assert_eq!(c.len(), 1);
+            assert_eq!(c.keys().collect::<Vec<_>>(), [one.as_str()]);
+            assert_eq!(
+                c.get(&one_f, Timestamp::from_secs(1000)),
+                Value::str("true")
+            );
+            assert_eq!(c.get("1", Timestamp::from_secs(1000)), Value::None);
+            let set_many = StoreOp::SetMany {
+                items: vec![
+                    (nonstr_key(int(3)), Value::str("a")),
+                    (nonstr_key(Value::Float(3.0)), Value::str("b")),
+                ],
+                timeout: None,
+            };
+            let reply = run(&mut c, set_many);
+            if flavor != StoreFlavor::Werkzeug016 {
+                // `{3: 'a', 3.0: 'b'}` is the dict `{3: 'b'}`.
+                assert_eq!(reply, Ok(StoreReply::Keys(vec![nonstr_key(int(3))])));
+            }
+            assert_eq!(
+                c.get(&nonstr_key(int(3)), Timestamp::from_secs(1000)),
+                Value::str("b")
+            );
+            let delete_many = StoreOp::DeleteMany {
+                keys: vec![one_f.clone(), nonstr_key(Value::Float(3.0))],
+            };
+            let expected = match flavor {
+                StoreFlavor::Werkzeug016 => StoreReply::Bool(true),
+                _ => StoreReply::Keys(vec![one_f.clone(), nonstr_key(Value::Float(3.0))]),
+            };
+            assert_eq!(run(&mut c, delete_many), Ok(expected));
+            assert!(c.is_empty());
+        }
+    }
+
+    /// Measured (`tests/traces/nonstr_keys.py`): a list key raises `TypeError` from the dict;
+    /// `set` prunes first, `delete_many` deletes the keys before it (2.4 and 0.13 stop at a
+    /// missing key first, and then do not raise).
+    #[test]
+    fn unhashable_keys_raise_after_what_came_before() {
+        let list = nonstr_key(Value::List(vec![int(2)]));
+        let error = raised(PyExceptionType::TypeError, "unhashable type: 'list'");
+        for flavor in [
+            StoreFlavor::Cachelib,
+            StoreFlavor::FlaskCaching24,
+            StoreFlavor::Werkzeug016,
+        ] {
+            let mut c = MemoryStore::new(StoreConfig {
+                threshold: 1,
+                flavor,
+                ..StoreConfig::default()
+            });
+            let now = Timestamp::from_secs(1000);
+            c.set("a", int(1), Some(-1), now);
+            c.set("b", int(2), None, now);
+            assert_eq!(c.len(), 2);
+            let set = StoreOp::Set {
+                key: list.clone(),
+                value: int(3),
+                timeout: None,
+            };
+            assert_eq!(run(&mut c, set), error.clone());
+            assert!(c.len() < 2, "{flavor:?}: set prunes before it raises");
+            c.set("x", int(1), None, now);
+            let keys = vec!["x".to_owned(), list.clone()];
+            assert_eq!(run(&mut c, StoreOp::DeleteMany { keys }), error.clone());
+            assert!(!c.has("x", now));
+            let keys = vec!["absent".to_owned(), list.clone()];
+            let stopped = match flavor {
+                StoreFlavor::Cachelib => error.clone(),
+                StoreFlavor::FlaskCaching24 => Ok(StoreReply::Keys(vec![])),
+                _ => Ok(StoreReply::Bool(false)),
+            };
+            assert_eq!(run(&mut c, StoreOp::DeleteMany { keys }), stopped);
+            assert_eq!(
+                run(&mut c, StoreOp::Get { key: list.clone() }),
+                error.clone()
+            );
+        }
+    }
+
+    /// Measured (cachelib 0.17.0 RedisCache through Flask-Caching 2.5.1 and 2.4.1, on
+    /// fakeredis; `tests/traces/nonstr_keys_redis.py`): keys are formatted into names, so
+    /// `42` is `"42"` and nothing raises; without a prefix, `get_many` (and 2.5's
+    /// `delete_many`) raise `DataError` for a bool or a function before any command, and
+    /// send `b'k'` as `k`.
+    #[test]
+    fn redis_keys_are_formatted_names() {
+        let data_error = |t: &str| {
+            raised(
+                PyExceptionType::Other("DataError".into()),
+                &format!(
+                    "Invalid input of type: '{t}'. Convert to a bytes, string, int or float first."
+                ),
+            )
+        };
+        let function = nonstr_key(Value::Object(Box::new(crate::value::PyObject {
+            class: crate::value::ClassRef::new("builtins", "function"),
+            repr: "<function helper at 0x7f00>".into(),
+            caching_id: None,
+        })));
+        for flavor in [StoreFlavor::Redis, StoreFlavor::Redis24] {
+            let mut c = redis(flavor, Some("flask_cache_"));
+            let now = Timestamp::from_secs(1000);
+            assert!(c.set(&nonstr_key(int(42)), Value::str("int"), None, now));
+            assert_eq!(c.get("flask_cache_42", now), Value::None);
+            assert_eq!(c.get("42", now), Value::str("int"));
+            assert_eq!(c.keys().collect::<Vec<_>>(), ["flask_cache_42"]);
+            assert_eq!(c.get(&nonstr_key(Value::Float(42.0)), now), Value::None);
+            assert!(c.set(&function, Value::str("f"), None, now));
+            assert!(c.has("<function helper at 0x7f00>", now));
+            // With the prefix, every call formats: no errors.
+            let get_many = StoreOp::GetMany {
+                keys: vec![function.clone(), nonstr_key(Value::Bool(true))],
+            };
+            assert_eq!(
+                run(&mut c, get_many.clone()),
+                Ok(StoreReply::Values(vec![Value::str("f"), Value::None]))
+            );
+
+            let mut c = redis(flavor, Some(""));
+            assert!(c.set(&nonstr_key(int(42)), Value::str("int"), None, now));
+            assert!(c.set(&function, Value::str("f"), None, now));
+            let bytes = nonstr_key(Value::Bytes(b"k".to_vec()));
+            assert!(c.set(&bytes, Value::str("bytes"), None, now));
+            assert_eq!(
+                c.keys().collect::<Vec<_>>(),
+                ["42", "<function helper at 0x7f00>", "b'k'"]
+            );
+            assert_eq!(run(&mut c, get_many), data_error("function"));
+            let get_many = StoreOp::GetMany {
+                keys: vec![
+                    nonstr_key(int(42)),
+                    bytes.clone(),
+                    nonstr_key(Value::Float(1.5)),
+                ],
+            };
+            assert_eq!(
+                run(&mut c, get_many),
+                Ok(StoreReply::Values(vec![
+                    Value::str("int"),
+                    Value::None,
+                    Value::None
+                ]))
+            );
+            let delete_many = StoreOp::DeleteMany {
+                keys: vec![nonstr_key(int(42)), function.clone()],
+            };
+            let bytes_delete = StoreOp::DeleteMany {
+                keys: vec![bytes.clone()],
+            };
+            if flavor == StoreFlavor::Redis {
+                assert_eq!(run(&mut c, delete_many), data_error("function"));
+                assert_eq!(c.len(), 3);
+                assert_eq!(
+                    run(&mut c, bytes_delete),
+                    raised(
+                        PyExceptionType::RuntimeError,
+                        "Failed to delete keys: [b'k']"
+                    )
+                );
+                assert_eq!(c.len(), 3);
+            } else {
+                assert_eq!(
+                    run(&mut c, delete_many),
+                    Ok(StoreReply::Keys(vec![
+                        nonstr_key(int(42)),
+                        function.clone()
+                    ]))
+                );
+                assert_eq!(run(&mut c, bytes_delete), Ok(StoreReply::Keys(vec![bytes])));
+                assert!(c.is_empty());
+            }
         }
     }
 }

@@ -2,10 +2,12 @@
 //! [`StoreError`]), virtual time ([`Timestamp`]), and an in-memory backend with cachelib
 //! 0.17.0 `SimpleCache` semantics ([`MemoryStore`], FC-4.3), or Flask-Caching 2.4.1's or
 //! Werkzeug 0.16.1's, or those of Flask-Caching's `RedisCache` on a Redis server (FC-4.5)
-//! ([`StoreFlavor`]).
+//! ([`StoreFlavor`]). Keys that are not Python `str`s travel as reserved key texts
+//! ([`nonstr`]).
 
 mod flavor;
 mod memory;
+pub mod nonstr;
 mod op;
 pub mod redis;
 mod time;

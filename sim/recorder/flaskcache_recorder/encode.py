@@ -95,6 +95,55 @@ def _value(v, stack):
     return _object(v, t)
 
 
+# Types `value` writes natively; any other value is an "object" known by its repr.
+NATIVE_TYPES = (type(None), bool, int, float, str, bytes, tuple, list, dict, OrderedDict)
+
+
+def key_problem(k, redis):
+    """Why the trace cannot record `k` as a backend key, or None. A `str` is written as it
+    is, any other value tagged (docs/trace-format.md), and the replay compares such a key as
+    the backend does: a SimpleCache (a dict) by Python equality, which the trace shows for
+    numbers, strings, bytes, tuples and classes, and for objects only by identity, when their
+    repr shows their address (a function's does); a RedisCache by `f"{key}"`, which must be
+    the repr."""
+    if isinstance(k, str):
+        return None
+    return _key_problem(k, top=True, redis=redis)
+
+
+def _key_problem(k, top, redis):
+    """Why the replay could not compare key `k` (or its item) as the backend does, or None."""
+    t = type(k)
+    if t in (tuple, list):
+        items = k
+    elif t in (dict, OrderedDict):
+        items = [x for pair in k.items() for x in pair]
+    else:
+        items = ()
+    for item in items:
+        problem = _key_problem(item, False, redis)
+        if problem is not None:
+            return problem
+    if redis:
+        if top and t not in NATIVE_TYPES and format(k, "") != repr(k):
+            return ("RedisCache names the key f\"{key}\" (%r), which is not its repr (%r); the "
+                    "trace records the repr only" % (format(k, ""), repr(k)))
+        return None
+    if t is float and k != k:
+        return "a NaN key: a dict finds it only as the very same float object"
+    if t in NATIVE_TYPES:
+        return None
+    kind = type(k)
+    if kind.__eq__ is not object.__eq__ or kind.__hash__ is not object.__hash__:
+        return ("%s.%s defines its own equality; SimpleCache (a dict) compares keys with it, "
+                "which the trace cannot show" % (kind.__module__, kind.__qualname__))
+    if not isinstance(k, type) and not ADDRESS.search(repr(k)):
+        return ("SimpleCache (a dict) compares a %s.%s key by identity, and its repr %r does "
+                "not show which object it is (the default repr does)"
+                % (kind.__module__, kind.__qualname__, repr(k)))
+    return None
+
+
 def _object(v, t):
     what = "the repr of a %s.%s value" % (t.__module__, t.__qualname__)
     try:

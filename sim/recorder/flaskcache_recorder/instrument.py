@@ -185,9 +185,14 @@ def capture_logs(rec, logger):
 
 
 def _key(rec, k, what):
-    if not isinstance(k, str):
-        rec.fail("%s: key %r is not a str; the trace records str keys only" % (what, k))
-    return k
+    """A key as the trace records it: a `str` as it is, another value tagged."""
+    if isinstance(k, str):
+        return k
+    config = getattr(rec, "config", None) or {}
+    problem = encode.key_problem(k, redis=config.get("backend") == "RedisCache")
+    if problem is not None:
+        rec.fail("%s: key %r: %s" % (what, k, problem))
+    return encode.value(k)
 
 
 def _timeout(rec, t, what):

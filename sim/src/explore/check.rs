@@ -93,6 +93,11 @@ pub struct CheckReport {
 /// backend (the profile's SimpleCache, or RedisCache with its key prefix). `Err` when the
 /// trace describes something the simulator cannot run (an unsupported option or backend).
 pub fn check_trace(trace: &Trace, limit: usize) -> Result<CheckReport, String> {
+    if let Some(event) = first_nonstr_key(trace) {
+        return Err(format!(
+            "event {event} uses a backend key that is not a str; the reference model keys by str only, so such traces are checked by `flaskcache replay`"
+        ));
+    }
     let c = &trace.config;
     let store = crate::replay::store_config(c)?;
     let mut pair = Pair::new(c.profile, c.python, c.debug, store, 0);
@@ -203,4 +208,40 @@ pub fn check_trace(trace: &Trace, limit: usize) -> Result<CheckReport, String> {
         }
     }
     Ok(report)
+}
+
+/// The first event (nested ones included) whose backend call names a key that is not a
+/// `str` (`store::nonstr`).
+pub fn first_nonstr_key(trace: &Trace) -> Option<u64> {
+    use flaskcache_engine::store::nonstr::is_nonstr;
+    fn op_has(op: &flaskcache_engine::store::StoreOp) -> bool {
+        use flaskcache_engine::store::StoreOp;
+        match op {
+            StoreOp::Get { key }
+            | StoreOp::Has { key }
+            | StoreOp::Delete { key }
+            | StoreOp::Set { key, .. }
+            | StoreOp::Add { key, .. } => is_nonstr(key),
+            StoreOp::GetMany { keys } | StoreOp::DeleteMany { keys } => {
+                keys.iter().any(|k| is_nonstr(k))
+            }
+            StoreOp::SetMany { items, .. } => items.iter().any(|(k, _)| is_nonstr(k)),
+            StoreOp::Clear => false,
+        }
+    }
+    fn event_has(e: &crate::trace::Event) -> Option<u64> {
+        if let crate::trace::TraceCommand::Backend(op) = &e.command {
+            if op_has(op) {
+                return Some(e.number);
+            }
+        }
+        e.steps.iter().find_map(|s| match s {
+            crate::trace::TraceStep::Compute { events, .. } => events.iter().find_map(event_has),
+            _ => None,
+        })
+    }
+    trace.records.iter().find_map(|r| match r {
+        Record::Event(e) => event_has(e),
+        _ => None,
+    })
 }
