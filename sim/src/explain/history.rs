@@ -69,6 +69,9 @@ struct Open {
     /// The store before it ran, kept for a whole-function invalidation (its corrected
     /// call is tried there).
     snapshot: Option<MemoryStore>,
+    /// Before a write of a new key: the store's size, and the invalidations whose orphans
+    /// were in it (a write that shrinks the store pruned it).
+    before_write: Option<(usize, Vec<usize>)>,
 }
 
 /// A whole-function invalidation (`delete_memoized(f)` or `delete_memoized_verhash(f)`)
@@ -80,6 +83,8 @@ struct Invalidation {
     rule: Rule,
     snapshot: MemoryStore,
     orphans: Vec<Orphan>,
+    /// Live entries SimpleCache pruned while orphans of this invalidation took room in it.
+    crowded_out: Vec<String>,
 }
 
 /// A live entry a whole-function invalidation made unreachable.
@@ -103,6 +108,8 @@ struct AddressedCalls {
     stable: HashSet<String>,
     would_hit: usize,
     class: String,
+    /// The objects (their reprs) that put an address in a key.
+    objects: HashSet<String>,
 }
 
 /// The observer, and what it found.
@@ -127,6 +134,11 @@ pub struct History<'t> {
     addressed: BTreeMap<String, AddressedCalls>,
     invalidations: Vec<Invalidation>,
     collided: HashSet<String>,
+    /// The app's source, for what a trace cannot tell (how a call was written).
+    pub sources: super::source::Sources,
+    /// Per delete finding: its candidates that the app removed later itself (by another
+    /// delete or a reset) before any read was served them.
+    resolved: HashMap<usize, HashSet<String>>,
     /// The timeline.
     pub rows: Vec<Row>,
     /// The findings, in the order they were made.
@@ -185,6 +197,8 @@ impl<'t> History<'t> {
             addressed: BTreeMap::new(),
             invalidations: Vec::new(),
             collided: HashSet::new(),
+            sources: Default::default(),
+            resolved: HashMap::new(),
             rows: Vec::new(),
             findings: Vec::new(),
         }
@@ -208,14 +222,60 @@ impl<'t> History<'t> {
         index
     }
 
-    /// Records the end of the trace: the per-function findings.
+    /// Records the end of the trace: the per-function findings; and drops the delete
+    /// findings the app made good itself: every candidate removed by a later delete or reset
+    /// of its own before any read was served it (a redundant or precautionary delete).
     pub fn finish(&mut self) {
+        let made_good: HashSet<usize> = self
+            .findings
+            .iter()
+            .enumerate()
+            .filter(|(i, f)| {
+                f.stale_reads.is_empty()
+                    && !f.candidates.is_empty()
+                    && self
+                        .resolved
+                        .get(i)
+                        .is_some_and(|keys| f.candidates.iter().all(|c| keys.contains(&c.key)))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if !made_good.is_empty() {
+            let mut new_index = Vec::with_capacity(self.findings.len());
+            let mut next = 0;
+            for i in 0..self.findings.len() {
+                new_index.push((!made_good.contains(&i)).then(|| {
+                    next += 1;
+                    next - 1
+                }));
+            }
+            let mut i = 0;
+            self.findings.retain(|_| {
+                i += 1;
+                !made_good.contains(&(i - 1))
+            });
+            for row in &mut self.rows {
+                row.findings = row.findings.iter().filter_map(|&f| new_index[f]).collect();
+                row.stale_of = row.stale_of.and_then(|f| new_index[f]);
+            }
+            self.watches.retain(|_, (f, _)| new_index[*f].is_some());
+            for (_, (f, _)) in self.watches.iter_mut() {
+                if let Some(n) = new_index[*f] {
+                    *f = n;
+                }
+            }
+        }
         for invalidation in std::mem::take(&mut self.invalidations) {
             self.broad_invalidation(invalidation);
         }
         let profile = self.config.profile;
         let addressed = std::mem::take(&mut self.addressed);
         for (function, calls) in addressed {
+            // One object used throughout hits its own entries: only objects that come and
+            // go (one per request, say) leave entries nothing reaches again.
+            if calls.objects.len() < 2 {
+                continue;
+            }
             let Some(row) = self.rows.iter().position(|r| r.event == calls.first_event) else {
                 continue;
             };
@@ -243,11 +303,12 @@ impl<'t> History<'t> {
                     "give {} a `__repr__`{caching_id} that names what {name}'s result depends on, or list the parameter in `args_to_ignore`",
                     calls.class
                 )),
-                verified: calls.would_hit > 0,
-                verification: if calls.would_hit > 0 { "the recorded calls regrouped by their arguments without the address: some misses become hits".to_owned() } else { String::new() },
+                verified: false,
+                verification: String::new(),
                 detail: format!(
-                    "{name}: {} calls, {} entries, {} hits: the key holds the object's memory address, so each object gets its own entry, which no other object hits and no delete naming another object reaches; with a repr without the address, {} of the misses would have been hits",
+                    "{name}: {} calls on {} objects, {} entries, {} hits: the key holds the object's memory address, so each object gets its own entry, which no other object hits and no delete naming another object reaches; with a repr without the address, {} of the misses would have shared an entry with an earlier call (whether they should depends on what the repr leaves out)",
                     calls.calls,
+                    calls.objects.len(),
                     calls.keys.len(),
                     calls.hits,
                     calls.would_hit
@@ -299,6 +360,17 @@ impl<'t> History<'t> {
         let Some((_, Value::Object(object))) = culprit else {
             return;
         };
+        // A function or a class is one object for the life of the process: its key is
+        // stable, and a delete naming it reaches the entry.
+        if object.class.module == "builtins"
+            && matches!(
+                object.class.qualname.as_str(),
+                "function" | "builtin_function_or_method" | "type" | "method"
+            )
+        {
+            return;
+        }
+        let object_repr = object.repr.clone();
         let class = object.class.qualname.clone();
         let stable = named
             .iter()
@@ -311,6 +383,7 @@ impl<'t> History<'t> {
             calls.class = class;
         }
         calls.calls += 1;
+        calls.objects.insert(object_repr);
         let fresh = calls.stable.insert(stable);
         match &outcome.event {
             CacheEvent::Hit { .. } => calls.hits += 1,
@@ -343,6 +416,16 @@ impl<'t> History<'t> {
         if changed.is_empty() || unchanged.is_empty() {
             return;
         }
+        // A reset of every call is the documented way to invalidate a function; unchanged
+        // values alone do not say the app meant fewer calls. It is a finding when the
+        // orphans it left did harm: live entries pruned to make room while they stayed.
+        // Or when it was written as `obj.method.delete_memoized()` (the app's own line
+        // says so; a trace cannot): that resets every instance, not `obj`'s.
+        let through_instance = self.reset_through_instance(&inv);
+        if inv.rule == Rule::VersionResetOrphans && inv.crowded_out.is_empty() && !through_instance
+        {
+            return;
+        }
         let mut fixes = Vec::new();
         let mut rule = inv.rule;
         let receiver = |o: &Orphan| match &o.call {
@@ -353,7 +436,8 @@ impl<'t> History<'t> {
             _ => None,
         };
         let meant = receiver(changed[0]);
-        let one_instance = meant.is_some()
+        let one_instance = through_instance
+            && meant.is_some()
             && changed.iter().all(|o| receiver(o) == meant)
             && unchanged.iter().any(|o| receiver(o) != meant);
         if let (true, Some(instance), TraceCommand::Call { function, .. }) =
@@ -406,15 +490,34 @@ impl<'t> History<'t> {
             .collect::<Vec<_>>()
             .join("; ");
         let again: Vec<String> = unchanged.iter().map(|o| self.names.call(&o.call)).collect();
+        let crowded = if inv.crowded_out.is_empty() {
+            String::new()
+        } else {
+            let mut pruned = inv.crowded_out.clone();
+            pruned.sort();
+            pruned.dedup();
+            format!(
+                "; while the orphans took room in the cache, SimpleCache pruned live entries: {}",
+                quoted(self.names, &pruned)
+            )
+        };
         let what = match rule {
             Rule::VersionKeyLost => "deleted the version key",
             _ => "wrote a new version",
+        };
+        let call = match (rule, self.site(inv.event)) {
+            (Rule::MethodDeleteResetsAllInstances, Some(site)) => self
+                .sources
+                .line(&site.file, site.line)
+                .map(|l| l.split('#').next().unwrap_or(l).trim().to_owned())
+                .unwrap_or_else(|| self.rows[inv.row].call.clone()),
+            _ => self.rows[inv.row].call.clone(),
         };
         let finding = Finding {
             rule,
             event: inv.event,
             site: self.site(inv.event),
-            call: self.rows[inv.row].call.clone(),
+            call,
             targeted_keys: inv.orphans.iter().map(|o| o.key.clone()).collect(),
             candidates: changed
                 .iter()
@@ -433,7 +536,7 @@ impl<'t> History<'t> {
             verified: true,
             verification: "tried on a copy of the cache as it was before the invalidation: afterwards the changed calls miss and the others still hit".to_owned(),
             detail: format!(
-                "it {what}, so all {} live entries became unreachable (orphaned until their own timeout), but only {} changed: {} computed again with the same value",
+                "it {what}, so all {} live entries became unreachable (orphaned until their own timeout), but only {} changed: {} computed again with the same value{crowded}",
                 inv.orphans.len(),
                 changed.len(),
                 again.join(", ")
@@ -443,8 +546,62 @@ impl<'t> History<'t> {
         self.add_finding(finding, inv.row);
     }
 
+    /// Whether the invalidation's line calls `obj.method.delete_memoized()` on an instance.
+    fn reset_through_instance(&mut self, inv: &Invalidation) -> bool {
+        let Some(TraceCommand::Call { function, .. }) = inv.orphans.first().map(|o| &o.call) else {
+            return false;
+        };
+        let Some((descriptor, _)) = self.names.function(function) else {
+            return false;
+        };
+        if descriptor.binding != Binding::InstanceMethod {
+            return false;
+        }
+        let (class, method) = descriptor
+            .qualname
+            .rsplit_once('.')
+            .unwrap_or(("", descriptor.qualname.as_str()));
+        let class = class.rsplit('.').next().unwrap_or(class).to_owned();
+        let method = method.to_owned();
+        let Some(site) = self.site(inv.event) else {
+            return false;
+        };
+        self.sources
+            .line(&site.file, site.line)
+            .is_some_and(|line| super::source::resets_through_an_instance(line, &method, &class))
+    }
+
     fn entries_origin(&self, key: &str) -> u64 {
         self.entries.get(key).map_or(0, |e| e.event)
+    }
+
+    /// After a write of a new key: if the store did not grow, SimpleCache pruned it; the
+    /// live entries it pruned while orphans took room count against those invalidations.
+    fn note_pruning(&mut self, store: &MemoryStore) {
+        let Some((len, crowded)) = self.stack.last_mut().and_then(|o| o.before_write.take()) else {
+            return;
+        };
+        if store.len() > len || crowded.is_empty() {
+            return;
+        }
+        let orphans: HashSet<&str> = self
+            .invalidations
+            .iter()
+            .flat_map(|inv| inv.orphans.iter().map(|o| o.key.as_str()))
+            .collect();
+        let pruned: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|(k, e)| {
+                e.call.is_some() && !orphans.contains(k.as_str()) && store.peek(k).is_none()
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for i in crowded {
+            self.invalidations[i]
+                .crowded_out
+                .extend(pruned.iter().cloned());
+        }
     }
 
     /// A whole-function invalidation ran: note the live entries it made unreachable.
@@ -495,6 +652,14 @@ impl<'t> History<'t> {
                 });
             }
         }
+        for orphan in &orphans {
+            if let Some((finding, _)) = self.watches.remove(&orphan.key) {
+                self.resolved
+                    .entry(finding)
+                    .or_default()
+                    .insert(orphan.key.clone());
+            }
+        }
         if orphans.is_empty() {
             return;
         }
@@ -506,6 +671,7 @@ impl<'t> History<'t> {
             rule,
             snapshot,
             orphans,
+            crowded_out: Vec::new(),
         });
     }
 
@@ -704,15 +870,15 @@ impl<'t> History<'t> {
             let Some(call) = &entry.call else { continue };
             let rule = match (&event.command, call) {
                 (TraceCommand::Backend(_), TraceCommand::Request { view, request, .. }) => {
-                    let Some((_, options)) = self.names.view(view) else {
+                    let Some((name, options)) = self.names.view(view) else {
                         continue;
                     };
                     open.missed.iter().find_map(|target| {
                         relate::backend_delete(
                             target,
                             key,
+                            (name, options),
                             request.as_ref(),
-                            options,
                             self.config.key_prefix.as_deref(),
                         )
                     })
@@ -931,7 +1097,7 @@ impl<'t> History<'t> {
         );
         if let Some(junk) = open.minted_versions.first() {
             detail.push_str(&format!(
-                "; the call also wrote the version key {}, which no cached call reads",
+                "; the call also wrote the version key {}",
                 self.names.key(junk)
             ));
         }
@@ -1118,6 +1284,16 @@ impl ReplayObserver for History<'_> {
             StoreOp::Clear => {
                 open.removed_live.extend(store.keys().map(str::to_owned));
             }
+            StoreOp::Set { key, .. } | StoreOp::Add { key, .. } if store.peek(key).is_none() => {
+                let crowded: Vec<usize> = self
+                    .invalidations
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, inv)| inv.orphans.iter().any(|o| store.peek(&o.key).is_some()))
+                    .map(|(i, _)| i)
+                    .collect();
+                open.before_write = Some((store.len(), crowded));
+            }
             StoreOp::SetMany { items, .. }
                 if matches!(event.command, TraceCommand::DeleteMemoized { .. }) =>
             {
@@ -1138,6 +1314,7 @@ impl ReplayObserver for History<'_> {
         reply: &Result<StoreReply, PyError>,
         store: &MemoryStore,
     ) {
+        self.note_pruning(store);
         match op {
             StoreOp::Set { key, .. } | StoreOp::Add { key, .. } => {
                 let stored = matches!(reply, Ok(r) if *r != StoreReply::Bool(false))
@@ -1199,16 +1376,26 @@ impl ReplayObserver for History<'_> {
                 self.versions.remove(key);
             }
         }
+        let deleting = matches!(op, StoreOp::Delete { .. } | StoreOp::DeleteMany { .. });
         for key in op_keys(op) {
             if !alive(store, key, event.at) {
                 self.entries.remove(key);
-                self.watches.remove(key);
+                if let Some((finding, _)) = self.watches.remove(key) {
+                    if deleting {
+                        self.resolved
+                            .entry(finding)
+                            .or_default()
+                            .insert(key.to_owned());
+                    }
+                }
             }
         }
         if matches!(op, StoreOp::Clear) {
             self.versions.clear();
             self.entries.clear();
-            self.watches.clear();
+            for (key, (finding, _)) in self.watches.drain() {
+                self.resolved.entry(finding).or_default().insert(key);
+            }
         }
     }
 

@@ -20,6 +20,7 @@ pub mod python;
 pub mod relate;
 pub mod render;
 pub mod rule;
+pub mod source;
 
 use crate::replay::{replay_observed, trace_error};
 use crate::trace::{parse_trace_with_sites, Trace, TraceConfig};
@@ -102,6 +103,7 @@ pub fn explain(
         None => None,
     };
     let mut history = History::new(&names, sites, &trace.config, probe, other_python);
+    history.sources = source::Sources::for_trace(path);
     let report = replay_observed(trace, None, &mut history)?;
     if let Some(m) = report.mismatch {
         return Err(format!(

@@ -69,9 +69,10 @@ impl Names {
             .map_or_else(|| id.to_owned(), |(name, _)| name.clone())
     }
 
-    /// A key as Python prints it: `'view//a'`.
+    /// A key as Python prints it: `'view//a'`, or `42`, `<function f at 0x…>` for a key
+    /// that is not a `str` (`store::nonstr`).
     pub fn key(&self, key: &str) -> String {
-        Value::str(key).repr(self.py)
+        flaskcache_engine::store::nonstr::repr(key, self.py)
     }
 
     /// An argument as the app would write it: a class by its name, anything else by its
@@ -188,7 +189,7 @@ impl Names {
 
     /// A backend call as the app writes it (without `timeout=` when it is the default).
     fn op(&self, op: &StoreOp) -> String {
-        let key = |k: &str| Value::str(k).repr(self.py);
+        let key = |k: &str| self.key(k);
         let keys = |ks: &[String]| ks.iter().map(|k| key(k)).collect::<Vec<_>>().join(", ");
         let timeout = |t: &Option<i64>| match t {
             Some(t) => format!(", timeout={t}"),

@@ -43,10 +43,24 @@ fn percent_decoded(s: &str) -> String {
 pub fn backend_delete(
     target: &str,
     key: &str,
+    view: (&str, &CachedOptions),
     request: Option<&RequestData>,
-    options: &CachedOptions,
     backend_prefix: Option<&str>,
 ) -> Option<Rule> {
+    let (view_name, options) = view;
+    if flaskcache_engine::store::nonstr::is_nonstr(target) {
+        // The view function itself (`<function student_all at 0x...>`), or another object
+        // named after it, passed where its key belongs.
+        let named = match flaskcache_engine::store::nonstr::key_value(target) {
+            Value::Object(object) => {
+                object.repr.starts_with(&format!("<function {view_name} "))
+                    || object.repr.contains(&format!(".{view_name} "))
+                    || object.repr.contains(&format!(" {view_name}>"))
+            }
+            _ => false,
+        };
+        return named.then_some(Rule::NonStrKey);
+    }
     if let Some(prefix) = backend_prefix.filter(|p| !p.is_empty()) {
         if target.strip_prefix(prefix) == Some(key) {
             return Some(Rule::BackendPrefixByHand);
@@ -109,13 +123,20 @@ pub fn delete_cached(
     let path = path?;
     let same_path = path == live_path;
     if options.key.query_string && percent_decoded(path) == *live_path {
+        // Left out, or the same arguments in another order: the same request meant.
+        // Other values are another request (a precautionary delete).
         let given = query_args.map(|q| q.to_pairs(py)).unwrap_or_default();
-        return (given != *live_args).then_some(Rule::QueryStringArgsMissing);
+        let mut sorted_given = given.clone();
+        sorted_given.sort();
+        let mut sorted_live = live_args.clone();
+        sorted_live.sort();
+        let same_request = given.is_empty() || sorted_given == sorted_live;
+        return (given != *live_args && same_request).then_some(Rule::QueryStringArgsMissing);
     }
+    // The same path written another way (percent-encoded, slashes); a path that is only a
+    // part of another is another route.
     let related = !same_path
         && (core(&percent_decoded(path)) == core(live_path)
-            || core(live_path).ends_with(core(path))
-            || core(path).ends_with(core(live_path))
             || percent_decoded(path) == percent_decoded(live_path));
     related.then_some(Rule::DeleteCachedPathMismatch)
 }
@@ -204,16 +225,21 @@ fn bind<'a>(
                 slots.push((&p.name, slot));
             }
             ParamKind::VarKeyword => {
-                for (k, value) in kwargs {
-                    if !params.iter().any(|q| q.name == *k) {
-                        slots.push((
-                            k,
-                            Slot::Given {
-                                value,
-                                keyword: true,
-                            },
-                        ));
-                    }
+                // `**kwargs` is a dict: the order the keywords were written in does not
+                // make another call.
+                let mut extra: Vec<&(String, Value)> = kwargs
+                    .iter()
+                    .filter(|(k, _)| !params.iter().any(|q| q.name == *k))
+                    .collect();
+                extra.sort_by(|a, b| a.0.cmp(&b.0));
+                for (k, value) in extra {
+                    slots.push((
+                        k,
+                        Slot::Given {
+                            value,
+                            keyword: true,
+                        },
+                    ));
                 }
             }
         }
@@ -247,8 +273,8 @@ pub enum Defaults {
     Bound,
 }
 
-/// Compares the arguments `a` with `b` (both without the receiver) under `params`,
-/// skipping the parameters in `ignored`.
+/// Compares the arguments `a` (a delete's, or a call's) with `b` (a live call's), both
+/// without the receiver, under `params`, skipping the parameters in `ignored`.
 pub fn compare_args(
     params: &[flaskcache_engine::function::Param],
     a: (&[Value], &[(String, Value)]),
@@ -300,6 +326,13 @@ pub fn compare_args(
                     diff.value = true;
                 }
             }
+            // `a` gives a value the other side left to a different default: `a` names
+            // another call (a delete for arguments no one called).
+            (Slot::Given { value, .. }, Slot::Default(default)) if *default != Some(*value) => {
+                diff.value = true
+            }
+            // `a` leaves out what the other side gave, as if it matched any value: the
+            // misconception the rule is about.
             _ => diff.defaults = true,
         }
     }
@@ -379,6 +412,19 @@ pub fn delete_memoized(
     if named_first {
         let diff = compare(&delete.1[1..])?;
         return rule_for(&diff);
+    }
+    // Another instance, bound or passed first: a delete for another object.
+    let other_instance = |v: &Value| matches!((v, &receiver), (Value::Object(a), Value::Object(b)) if a.class == b.class && a != b);
+    if let Some(Receiver::Instance(bound)) = delete.0 {
+        if other_instance(&Value::Object(bound.clone())) && !crate::replay::has_address(&bound.repr)
+        {
+            return None;
+        }
+    }
+    if let Some(first @ Value::Object(o)) = delete.1.first() {
+        if other_instance(first) && !crate::replay::has_address(&o.repr) {
+            return None;
+        }
     }
     // Another object of the class, with a default repr: no delete naming another object
     // can reach the entry.
