@@ -1,6 +1,6 @@
 //! `flaskcache explain`'s fixes, applied: for every committed pitfall trace
 //! (`docs/examples/pitfalls/<rule>.<profile>.trace.jsonl`) whose finding carries a verified
-//! fix that is a Python call (`cache....`), the test
+//! fix (a Python call: a corrected delete, or the colliding call spelled out), the test
 //!
 //! 1. explains the committed trace: the finding's rule must be the one the script's faulty
 //!    line names (`# explain: <rule-id>`), at that line of that script;
@@ -32,6 +32,7 @@
 
 use flaskcache_engine::engine::{CacheEvent, Outcome};
 use flaskcache_engine::MemoryStore;
+use flaskcache_sim::explain::rule::Rule;
 use flaskcache_sim::explain::{explain, finding::Finding, Explanation};
 use flaskcache_sim::replay::{replay_observed, trace_error, ReplayObserver};
 use flaskcache_sim::trace::{parse_trace_with_sites, Event, TraceCommand, TraceConfig};
@@ -245,6 +246,23 @@ fn expectations(finding: &Finding, calls: &[Call]) -> Expectations {
             out.insert(place(c), (Expect::Miss, why));
         }
     }
+    // A collision: the faulty call itself was served another call's value; spelled out,
+    // it must get an entry of its own.
+    if matches!(
+        finding.rule,
+        Rule::PositionalOnlyCollision | Rule::FalsyDefaultCollision
+    ) {
+        if let Some(c) = at(finding.event) {
+            let why = format!(
+                "line {} was served another call's value (event {}, {}) and must be computed for itself",
+                c.line,
+                c.event,
+                kind(&c.outcome)
+            );
+            out.insert(place(c), (Expect::Miss, why));
+        }
+        return out;
+    }
     let meant: Vec<&str> = finding.candidates.iter().map(|c| c.key.as_str()).collect();
     for candidate in &finding.candidates {
         if let Some(c) = at(candidate.event).and_then(|stored| next_same(&stored.command)) {
@@ -330,12 +348,10 @@ fn describe(f: &Finding) -> String {
     )
 }
 
-/// Whether the test applies a finding's fix: verified, and a call on the cache.
+/// Whether the test applies a finding's fix: a verified fix is a call (a corrected delete,
+/// or the colliding call spelled out), tried by explain on a copy of the cache.
 fn applicable(f: &Finding) -> bool {
-    f.verified
-        && f.fix
-            .as_deref()
-            .is_some_and(|fix| fix.starts_with("cache."))
+    f.verified && f.fix.is_some()
 }
 
 /// Why a trace's findings have no fix to apply.
@@ -350,10 +366,7 @@ fn not_applicable_reason(findings: &[Finding], marker_line: u64, marker_rule: &s
         .map(|f| {
             let why = match &f.fix {
                 None => "no fix".to_owned(),
-                Some(fix) if !fix.starts_with("cache.") => {
-                    format!("the fix is advice, not a call: {fix:?}")
-                }
-                Some(fix) => format!("the fix {fix:?} is not verified"),
+                Some(fix) => format!("the fix is advice, not a call: {fix:?}"),
             };
             format!("{} at line {}: {why}", f.rule.id(), line_of(f))
         })

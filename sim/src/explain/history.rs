@@ -749,7 +749,7 @@ impl<'t> History<'t> {
 
     /// A hit of `key` by `event`: which value it was served, and whether a faulty delete
     /// should have removed it, or another call stored it.
-    fn served(&mut self, event: &Event, key: &str, row: usize) {
+    fn served(&mut self, event: &Event, key: &str, row: usize, store: &MemoryStore) {
         self.rows[row].effect =
             format!("hit {} ({})", self.names.key(key), self.describe_entry(key));
         let Some(entry) = self.entries.get(key).cloned() else {
@@ -765,11 +765,18 @@ impl<'t> History<'t> {
                 self.rows[row].stale_of = Some(finding);
             }
         }
-        self.check_collision(event, key, &entry, row);
+        self.check_collision(event, key, &entry, row, store);
     }
 
     /// A memoize hit served a value that a call with other arguments stored.
-    fn check_collision(&mut self, event: &Event, key: &str, entry: &Entry, row: usize) {
+    fn check_collision(
+        &mut self,
+        event: &Event,
+        key: &str,
+        entry: &Entry,
+        row: usize,
+        store: &MemoryStore,
+    ) {
         let (
             TraceCommand::Call {
                 function,
@@ -830,6 +837,41 @@ impl<'t> History<'t> {
         let stored_call = self
             .names
             .call(entry.call.as_ref().unwrap_or(&event.command));
+        // The fix: the same call spelled out positionally (every default too, where 2.4
+        // drops a falsy one), tried on a copy of the cache: it must get a key of its own.
+        let fixed = relate::spelled_out(params, mine, kwargs, rule == Rule::FalsyDefaultCollision)
+            .map(|(spelled, rest)| {
+                let mut args: Vec<Value> = match (&mine_r, bound_to) {
+                    (Some(r), None) => vec![r.clone()],
+                    _ => Vec::new(),
+                };
+                args.extend(spelled);
+                TraceCommand::Call {
+                    function: function.clone(),
+                    bound_to: bound_to.clone(),
+                    args,
+                    kwargs: rest,
+                }
+            })
+            .filter(|fixed| *fixed != event.command);
+        let verified_fix = fixed.filter(|fixed| {
+            let mut copy = store.clone();
+            match self.probe.run(fixed, &mut copy, event.at) {
+                Some(Outcome {
+                    event: CacheEvent::Hit { key: k } | CacheEvent::Miss { key: k, .. },
+                    ..
+                }) => k != key,
+                _ => false,
+            }
+        });
+        let advice = match rule {
+            Rule::PositionalOnlyCollision => {
+                "pass every argument positionally (a keyword argument to a function with positional-only parameters is keyed at the wrong position), or drop the `/`"
+            }
+            _ => {
+                "pass the defaulted argument explicitly (Flask-Caching 2.4 leaves a falsy default out of the key), or upgrade to Flask-Caching 2.5"
+            }
+        };
         let finding = Finding {
             rule,
             event: event.number,
@@ -843,16 +885,20 @@ impl<'t> History<'t> {
                 site: self.site(entry.event),
                 fix: None,
             }],
-            fix: Some(match rule {
-                Rule::PositionalOnlyCollision => {
-                    "pass every argument positionally, as the other calls do (a keyword argument to a function with positional-only parameters is keyed at the wrong position), or drop the `/`".to_owned()
-                }
-                _ => "pass the defaulted argument explicitly (Flask-Caching 2.4 leaves a falsy default out of the key), or upgrade to Flask-Caching 2.5".to_owned(),
+            fix: Some(match &verified_fix {
+                Some(fixed) => self.names.call(fixed),
+                None => advice.to_owned(),
             }),
-            verified: false,
-            verification: String::new(),
+            verified: verified_fix.is_some(),
+            verification: match verified_fix {
+                Some(_) => {
+                    "tried on a copy of the cache at this moment: the call gets a key of its own"
+                        .to_owned()
+                }
+                None => String::new(),
+            },
             detail: format!(
-                "served the value that `{stored_call}` stored at event {}: both calls have the key {}",
+                "served the value that `{stored_call}` stored at event {}: both calls have the key {}; {advice}",
                 entry.event,
                 self.names.key(key)
             ),
@@ -1407,7 +1453,7 @@ impl ReplayObserver for History<'_> {
         self.rows[row].effect = self.effect(event, outcome, &open);
         if let CacheEvent::Hit { key } = &outcome.event {
             let key = key.clone();
-            self.served(event, &key, row);
+            self.served(event, &key, row, store);
         }
         let mut lost = open.lost_versions.clone();
         lost.dedup();

@@ -461,3 +461,52 @@ fn rule_for(diff: &ArgDifference) -> Option<Rule> {
         None
     }
 }
+
+/// The same call with its arguments spelled out positionally, the way Flask-Caching keys
+/// them without surprises: each argument of a positional parameter passed by position (a
+/// keyword one moved into place), the defaults in between written out, and with
+/// `all_defaults` every default of a positional parameter written out. Keyword-only
+/// arguments and `**kwargs` stay keywords. `None` when the call cannot be spelled out so
+/// (extra positional arguments for `*args`, a missing required argument).
+pub fn spelled_out(
+    params: &[flaskcache_engine::function::Param],
+    args: &[Value],
+    kwargs: &[(String, Value)],
+    all_defaults: bool,
+) -> Option<(Vec<Value>, Vec<(String, Value)>)> {
+    let mut positional = args.iter();
+    let mut rest: Vec<(String, Value)> = kwargs.to_vec();
+    let mut out = Vec::new();
+    let mut pending: Vec<Value> = Vec::new();
+    for p in params {
+        if !matches!(
+            p.kind,
+            ParamKind::PositionalOnly | ParamKind::PositionalOrKeyword
+        ) {
+            continue;
+        }
+        let given = match positional.next() {
+            Some(v) => Some(v.clone()),
+            None if p.kind == ParamKind::PositionalOrKeyword => rest
+                .iter()
+                .position(|(k, _)| *k == p.name)
+                .map(|i| rest.remove(i).1),
+            None => None,
+        };
+        match (given, &p.default) {
+            (Some(v), _) => {
+                out.append(&mut pending);
+                out.push(v);
+            }
+            (None, Some(default)) => pending.push(default.clone()),
+            (None, None) => return None,
+        }
+    }
+    if positional.next().is_some() {
+        return None;
+    }
+    if all_defaults {
+        out.append(&mut pending);
+    }
+    Some((out, rest))
+}
