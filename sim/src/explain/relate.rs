@@ -462,6 +462,9 @@ fn rule_for(diff: &ArgDifference) -> Option<Rule> {
     }
 }
 
+/// A call's positional and keyword arguments.
+pub type CallArgs = (Vec<Value>, Vec<(String, Value)>);
+
 /// The same call with its arguments spelled out positionally, the way Flask-Caching keys
 /// them without surprises: each argument of a positional parameter passed by position (a
 /// keyword one moved into place), the defaults in between written out, and with
@@ -473,7 +476,7 @@ pub fn spelled_out(
     args: &[Value],
     kwargs: &[(String, Value)],
     all_defaults: bool,
-) -> Option<(Vec<Value>, Vec<(String, Value)>)> {
+) -> Option<CallArgs> {
     let mut positional = args.iter();
     let mut rest: Vec<(String, Value)> = kwargs.to_vec();
     let mut out = Vec::new();
