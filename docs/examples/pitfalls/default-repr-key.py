@@ -33,6 +33,9 @@ cache = Cache(app, **CACHE_ARGS)
 
 PRICES = {1: 10}  # the "database"
 RUNS = {"lookup": 0}
+# Every Service made stays referenced (as by a request log): CPython would otherwise give a
+# new object the address of a freed one, and the keys would depend on the allocator.
+MADE = []
 
 
 class Service(object):  # no __repr__
@@ -45,12 +48,14 @@ class Service(object):  # no __repr__
 @app.route("/price/<int:item>")
 def price(item):
     svc = Service()  # a new instance per request
+    MADE.append(svc)
     return "%s (lookup ran %d times)" % (svc.lookup(item), RUNS["lookup"])
 
 
 @app.route("/price/<int:item>", methods=["POST"])
 def set_price(item):
     svc = Service()
+    MADE.append(svc)
     old = svc.lookup(item)
     PRICES[item] = int(request.form["price"])
     cache.delete_memoized(Service.lookup, Service(), item)  # explain: default-repr-key
