@@ -348,10 +348,10 @@ fn describe(f: &Finding) -> String {
     )
 }
 
-/// Whether the test applies a finding's fix: a verified fix is a call (a corrected delete,
-/// or the colliding call spelled out), tried by explain on a copy of the cache.
+/// Whether the test applies a finding's fix: a verified call written in place of the faulty
+/// one (a corrected delete, or the colliding call spelled out).
 fn applicable(f: &Finding) -> bool {
-    f.verified && f.fix.is_some()
+    f.verified && f.fix_replaces_call && f.fix.is_some()
 }
 
 /// Why a trace's findings have no fix to apply.
@@ -366,6 +366,9 @@ fn not_applicable_reason(findings: &[Finding], marker_line: u64, marker_rule: &s
         .map(|f| {
             let why = match &f.fix {
                 None => "no fix".to_owned(),
+                Some(fix) if f.verified => {
+                    format!("the fix is a change elsewhere, not a call at the line: {fix:?}")
+                }
                 Some(fix) => format!("the fix is advice, not a call: {fix:?}"),
             };
             format!("{} at line {}: {why}", f.rule.id(), line_of(f))

@@ -52,6 +52,9 @@ pub struct Finding {
     pub verified: bool,
     /// How the fix was checked, in a sentence (empty when it was not).
     pub verification: String,
+    /// Whether the fix is a call to write in place of the call at `site` (otherwise it is
+    /// a change elsewhere: to a class, a function's signature, the configuration).
+    pub fix_replaces_call: bool,
     /// What happened, in a sentence.
     pub detail: String,
     /// The hits that were served a value this cause left in place.

@@ -304,6 +304,7 @@ impl<'t> History<'t> {
                     calls.class
                 )),
                 verified: false,
+                fix_replaces_call: false,
                 verification: String::new(),
                 detail: format!(
                     "{name}: {} calls on {} objects, {} entries, {} hits: the key holds the object's memory address, so each object gets its own entry, which no other object hits and no delete naming another object reaches; with a repr without the address, {} of the misses would have shared an entry with an earlier call (whether they should depends on what the repr leaves out)",
@@ -534,6 +535,7 @@ impl<'t> History<'t> {
                 .collect(),
             fix: Some(fix),
             verified: true,
+            fix_replaces_call: true,
             verification: "tried on a copy of the cache as it was before the invalidation: afterwards the changed calls miss and the others still hit".to_owned(),
             detail: format!(
                 "it {what}, so all {} live entries became unreachable (orphaned until their own timeout), but only {} changed: {} computed again with the same value{crowded}",
@@ -702,31 +704,34 @@ impl<'t> History<'t> {
         store: &MemoryStore,
         row: usize,
     ) {
-        let TraceCommand::Call { function, .. } = &event.command else {
+        let TraceCommand::Call {
+            function, kwargs, ..
+        } = &event.command
+        else {
             return;
         };
         let key = match &outcome.event {
-            CacheEvent::Hit { key } | CacheEvent::Miss { key, .. } => key,
+            CacheEvent::Hit { key } | CacheEvent::Miss { key, .. } => key.clone(),
             _ => return,
         };
+        if self.other_python.is_none() || !self.compared.insert(function.clone()) {
+            return;
+        }
         let Some((python, probe)) = self.other_python.as_mut() else {
             return;
         };
-        if !self.compared.insert(function.clone()) {
+        let python = *python;
+        let Some(theirs) = probe.key_of(&event.command, store, event.at) else {
             return;
-        }
-        let mut copy = store.clone();
-        let theirs = match probe.run(&event.command, &mut copy, event.at) {
-            Some(Outcome {
-                event: CacheEvent::Hit { key } | CacheEvent::Miss { key, .. },
-                ..
-            }) => key,
-            _ => return,
         };
-        if theirs == *key {
+        if theirs == key {
             return;
         }
+        // The fix, tried: the keywords that went into `**kwargs` (or keyword-only
+        // parameters) as named parameters, keyed by position; both Pythons must agree.
+        let fix = self.named_parameters_fix(event, function, kwargs, store, python);
         let (mine, other) = (self.names.py.as_str(), python.as_str());
+        let advice = "or run every process that shares this cache on one Python minor version";
         let finding = Finding {
             rule: Rule::OrderedDictReprAcrossPythons,
             event: event.number,
@@ -734,17 +739,111 @@ impl<'t> History<'t> {
             call: self.names.call(&event.command),
             targeted_keys: vec![key.clone(), theirs.clone()],
             candidates: Vec::new(),
-            fix: Some("pass these values to named parameters of the function (they are then keyed by position, alike on every Python), or run every process that shares this cache on one Python minor version".to_owned()),
-            verified: false,
-            verification: String::new(),
+            verified: fix.is_some(),
+            fix_replaces_call: false,
+            verification: match &fix {
+                Some(_) => format!(
+                    "the call keyed by the engine under Python {mine} and {other} with those parameters: one key"
+                ),
+                None => String::new(),
+            },
+            fix: Some(match fix {
+                Some(signature) => format!(
+                    "give {} named parameters for them: `def {signature}` ({advice})",
+                    self.names.call(&event.command).split('(').next().unwrap_or_default()
+                ),
+                None => format!("pass these values to named parameters of the function, {advice}"),
+            }),
             detail: format!(
                 "on Python {mine} this call's key is {}; a process on Python {other} sharing this backend computes {} for the same call (the keyword arguments are keyed by `repr(OrderedDict(...))`, which Python 3.12 changed), so it neither reads nor deletes this entry",
-                self.names.key(key),
+                self.names.key(&key),
                 self.names.key(&theirs)
             ),
             stale_reads: Vec::new(),
         };
         self.add_finding(finding, row);
+    }
+
+    /// The function of `event` with a named parameter for each keyword of the call that it
+    /// does not name (a `**kwargs` one), or that is keyword-only: declared on probes for both
+    /// Pythons and the call keyed on each. Its signature (`report(year, fmt=None, **opts)`)
+    /// when the two keys agree.
+    fn named_parameters_fix(
+        &mut self,
+        event: &Event,
+        function: &str,
+        kwargs: &[(String, Value)],
+        store: &MemoryStore,
+        python: PythonVersion,
+    ) -> Option<String> {
+        use flaskcache_engine::function::{FunctionDescriptor, Param, ParamKind};
+        let (descriptor, options) = self.names.function(function)?;
+        let named = |p: &Param| {
+            matches!(
+                p.kind,
+                ParamKind::PositionalOnly | ParamKind::PositionalOrKeyword
+            )
+        };
+        let moved: Vec<&str> = kwargs
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .filter(|k| !descriptor.params.iter().any(|p| p.name == *k && named(p)))
+            .collect();
+        if moved.is_empty() {
+            return None;
+        }
+        let mut params: Vec<Param> = Vec::new();
+        let mut inserted = false;
+        for p in &descriptor.params {
+            if moved.contains(&p.name.as_str()) {
+                continue; // a keyword-only parameter, named below
+            }
+            if !named(p) && !inserted {
+                params.extend(
+                    moved
+                        .iter()
+                        .map(|k| Param::new(*k, ParamKind::PositionalOrKeyword, Some(Value::None))),
+                );
+                inserted = true;
+            }
+            params.push(p.clone());
+        }
+        if !inserted {
+            params.extend(
+                moved
+                    .iter()
+                    .map(|k| Param::new(*k, ParamKind::PositionalOrKeyword, Some(Value::None))),
+            );
+        }
+        let variant = FunctionDescriptor::new(
+            descriptor.module.clone(),
+            descriptor.qualname.clone(),
+            params,
+            descriptor.binding,
+        )
+        .ok()?;
+        let id = format!("{function}~named");
+        let record = crate::trace::Record::Memoize {
+            id: id.clone(),
+            function: variant.clone(),
+            options: options.clone(),
+        };
+        let TraceCommand::Call { bound_to, args, .. } = &event.command else {
+            return None;
+        };
+        let call = TraceCommand::Call {
+            function: id,
+            bound_to: bound_to.clone(),
+            args: args.clone(),
+            kwargs: kwargs.to_vec(),
+        };
+        self.probe.declare(&record).ok()?;
+        let (_, other) = self.other_python.as_mut()?;
+        other.declare(&record).ok()?;
+        let mine = self.probe.key_of(&call, store, event.at)?;
+        let theirs = other.key_of(&call, store, event.at)?;
+        let _ = python;
+        (mine == theirs).then(|| signature(&variant, self.names.py))
     }
 
     /// A hit of `key` by `event`: which value it was served, and whether a faulty delete
@@ -890,6 +989,7 @@ impl<'t> History<'t> {
                 None => advice.to_owned(),
             }),
             verified: verified_fix.is_some(),
+            fix_replaces_call: verified_fix.is_some(),
             verification: match verified_fix {
                 Some(_) => {
                     "tried on a copy of the cache at this moment: the call gets a key of its own"
@@ -1163,6 +1263,7 @@ impl<'t> History<'t> {
             candidates,
             fix,
             verified: true,
+            fix_replaces_call: true,
             verification: "tried on a copy of the cache at this moment: it returns without raising, and afterwards the entry's own call misses".to_owned(),
             detail,
             stale_reads: Vec::new(),
@@ -1210,6 +1311,7 @@ impl<'t> History<'t> {
                 self.config.threshold
             )),
             verified: false,
+            fix_replaces_call: false,
             verification: String::new(),
             detail: format!(
                 "the version key {} of {name} was evicted before its timeout (SimpleCache prunes when it holds more than CACHE_THRESHOLD entries) while {} of its entries were cached: a new version was written and every one of them became unreachable",
@@ -1471,4 +1573,43 @@ impl ReplayObserver for History<'_> {
         self.note_invalidation(event, outcome, &mut open);
         self.diagnose_delete(event, store, &open);
     }
+}
+
+/// `name(a, b=None, *args, c, **kw)`, as the function would be written (the method's own
+/// name only).
+fn signature(f: &flaskcache_engine::function::FunctionDescriptor, py: PythonVersion) -> String {
+    use flaskcache_engine::function::ParamKind;
+    let name = f.qualname.rsplit('.').next().unwrap_or(&f.qualname);
+    let mut parts = Vec::new();
+    let mut star = false;
+    for (i, p) in f.params.iter().enumerate() {
+        let default = p
+            .default
+            .as_ref()
+            .map(|d| format!("={}", d.repr(py)))
+            .unwrap_or_default();
+        match p.kind {
+            ParamKind::VarPositional => {
+                star = true;
+                parts.push(format!("*{}", p.name));
+            }
+            ParamKind::VarKeyword => parts.push(format!("**{}", p.name)),
+            ParamKind::KeywordOnly => {
+                if !star {
+                    parts.push("*".to_owned());
+                    star = true;
+                }
+                parts.push(format!("{}{default}", p.name));
+            }
+            _ => parts.push(format!("{}{default}", p.name)),
+        }
+        let last_positional_only = p.kind == ParamKind::PositionalOnly
+            && f.params
+                .get(i + 1)
+                .is_none_or(|q| q.kind != ParamKind::PositionalOnly);
+        if last_positional_only {
+            parts.push("/".to_owned());
+        }
+    }
+    format!("{name}({})", parts.join(", "))
 }

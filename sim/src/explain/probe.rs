@@ -40,6 +40,29 @@ impl Probe {
         })
     }
 
+    /// Declares one more memoized function on the probe (a variant of the app's, to try a
+    /// change to its signature out).
+    pub fn declare(&mut self, record: &Record) -> Result<(), String> {
+        self.declarations.declare(&mut self.engine, record)
+    }
+
+    /// The key `call` reads at `at` on a copy of `store`, if it gets that far.
+    pub fn key_of(
+        &mut self,
+        call: &TraceCommand,
+        store: &MemoryStore,
+        at: Timestamp,
+    ) -> Option<String> {
+        let mut copy = store.clone();
+        match self.run(call, &mut copy, at)? {
+            Outcome {
+                event: CacheEvent::Hit { key } | CacheEvent::Miss { key, .. },
+                ..
+            } => Some(key),
+            _ => None,
+        }
+    }
+
     /// Runs `command` at `at` on `store`: a function body returns `None` at once (a probe
     /// only asks what the cache does), `unless`, `forced_update` and `is_stale` answer no,
     /// `response_filter` yes. `None` when the command cannot run at all.

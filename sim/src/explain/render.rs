@@ -228,6 +228,7 @@ pub fn json(all: &[Explanation], summary_only: bool) -> Json {
                 "fix": f.fix,
                 "verified": f.verified,
                 "verification": f.verification,
+                "fix_replaces_call": f.fix_replaces_call,
                 "detail": f.detail,
                 "stale_reads": f.stale_reads.iter().map(|s| json!({
                     "event": s.event, "site": site_json(&s.site),
