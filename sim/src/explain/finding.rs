@@ -12,11 +12,12 @@ pub struct Candidate {
     pub key: String,
     /// The decorated call that stored it, in Python.
     pub call: String,
-    /// The event that stored it.
+    /// The event that stored it (0 when it was stored before the trace began).
     pub event: u64,
     /// Where that call was made.
     pub site: Option<Site>,
-    /// The call that removes it, tried on a copy of the cache.
+    /// The call that removes it, tried on a copy of the cache (`None` where the finding's
+    /// own fix covers all its candidates: a collision, a whole-function invalidation).
     pub fix: Option<String>,
 }
 
@@ -40,15 +41,17 @@ pub struct Finding {
     pub site: Option<Site>,
     /// The call, in Python.
     pub call: String,
-    /// The keys the call touched (deleted, or created as a version key).
+    /// The keys the finding is about: for a delete, the keys it named that held nothing
+    /// live and any version key it created; the entries a whole-function invalidation
+    /// orphaned; the lost version keys; the shared key of a collision; the entries a
+    /// default repr keyed; a call's keys on both Pythons.
     pub targeted_keys: Vec<String>,
-    /// The live entries it most likely meant, each with its verified fix.
+    /// The live entries it most likely meant (with each one's fix, when one was tried).
     pub candidates: Vec<Candidate>,
     /// The corrected call (or, where the fix is not a call, what to change).
     pub fix: Option<String>,
-    /// Whether the fix was tried on a copy of the cache at that moment and did what it
-    /// should (a corrected delete removes every candidate; a stable repr turns misses into
-    /// hits).
+    /// Whether the fix was tried (on a copy of the cache at that moment, or by keying the
+    /// call anew) and did what it should; `verification` says how.
     pub verified: bool,
     /// How the fix was checked, in a sentence (empty when it was not).
     pub verification: String,

@@ -51,6 +51,8 @@ struct Entry {
     call: Option<TraceCommand>,
     /// 1 for the first value ever stored under the key, 2 for the next, ...
     serial: u32,
+    /// When the value expires (the store's `expires`).
+    expires: i128,
 }
 
 /// What an event in progress did so far.
@@ -69,9 +71,13 @@ struct Open {
     /// The store before it ran, kept for a whole-function invalidation (its corrected
     /// call is tried there).
     snapshot: Option<MemoryStore>,
-    /// Before a write of a new key: the store's size, and the invalidations whose orphans
-    /// were in it (a write that shrinks the store pruned it).
-    before_write: Option<(usize, Vec<usize>)>,
+    /// Before a write: the store's size, the number of keys it adds, and the invalidations
+    /// whose orphans were in the store (a write that leaves it smaller pruned it).
+    before_write: Option<(usize, usize, Vec<usize>)>,
+    /// The keys of the operation in progress: alive, and present at all, before it.
+    op_keys_before: Vec<(String, bool, bool)>,
+    /// The keys in the store before a `clear()`.
+    before_clear: Vec<String>,
 }
 
 /// A whole-function invalidation (`delete_memoized(f)` or `delete_memoized_verhash(f)`)
@@ -90,6 +96,8 @@ struct Invalidation {
 /// A live entry a whole-function invalidation made unreachable.
 struct Orphan {
     key: String,
+    /// The event that stored it.
+    event: u64,
     call: TraceCommand,
     value: Value,
     /// Set when the same call was computed again: whether the value changed.
@@ -121,13 +129,14 @@ pub struct History<'t> {
     /// The same functions on the other side of Python 3.12's `OrderedDict` repr change,
     /// for a backend that other processes share (Redis).
     other_python: Option<(PythonVersion, Probe)>,
-    /// Functions whose key was already compared across Pythons.
+    /// Functions (with the keyword names of a call) whose key was already compared across
+    /// Pythons.
     compared: HashSet<String>,
     stack: Vec<Open>,
     entries: HashMap<String, Entry>,
     serials: HashMap<String, u32>,
     /// Keys whose value a faulty delete left in place: the finding, and the value's serial.
-    watches: HashMap<String, (usize, u32)>,
+    watches: HashMap<String, Vec<(usize, u32)>>,
     /// Version keys a value was stored under, and when the latest expires (the store's
     /// `expires`): a version key found missing before then was evicted, not expired.
     versions: HashMap<String, i128>,
@@ -258,10 +267,12 @@ impl<'t> History<'t> {
                 row.findings = row.findings.iter().filter_map(|&f| new_index[f]).collect();
                 row.stale_of = row.stale_of.and_then(|f| new_index[f]);
             }
-            self.watches.retain(|_, (f, _)| new_index[*f].is_some());
-            for (_, (f, _)) in self.watches.iter_mut() {
-                if let Some(n) = new_index[*f] {
-                    *f = n;
+            for list in self.watches.values_mut() {
+                list.retain(|(f, _)| new_index[*f].is_some());
+                for (f, _) in list.iter_mut() {
+                    if let Some(n) = new_index[*f] {
+                        *f = n;
+                    }
                 }
             }
         }
@@ -523,7 +534,7 @@ impl<'t> History<'t> {
             candidates: changed
                 .iter()
                 .map(|o| {
-                    let origin = self.entries_origin(&o.key);
+                    let origin = o.event;
                     Candidate {
                         key: o.key.clone(),
                         call: self.names.call(&o.call),
@@ -573,36 +584,41 @@ impl<'t> History<'t> {
             .is_some_and(|line| super::source::resets_through_an_instance(line, &method, &class))
     }
 
-    fn entries_origin(&self, key: &str) -> u64 {
-        self.entries.get(key).map_or(0, |e| e.event)
-    }
-
-    /// After a write of a new key: if the store did not grow, SimpleCache pruned it; the
-    /// live entries it pruned while orphans took room count against those invalidations.
-    fn note_pruning(&mut self, store: &MemoryStore) {
-        let Some((len, crowded)) = self.stack.last_mut().and_then(|o| o.before_write.take()) else {
-            return;
-        };
-        if store.len() > len || crowded.is_empty() {
-            return;
-        }
-        let orphans: HashSet<&str> = self
-            .invalidations
-            .iter()
-            .flat_map(|inv| inv.orphans.iter().map(|o| o.key.as_str()))
-            .collect();
-        let pruned: Vec<String> = self
+    /// A write left the store smaller than it should be: SimpleCache pruned it. The entries
+    /// it removed (`entries` holds only what the store holds) leave the history; the live
+    /// ones among them count against the invalidations whose orphans took room.
+    fn note_pruning(&mut self, event: &Event, store: &MemoryStore, crowded: &[usize]) {
+        let flavor = store.flavor();
+        let pruned: Vec<(String, bool)> = self
             .entries
             .iter()
-            .filter(|(k, e)| {
-                e.call.is_some() && !orphans.contains(k.as_str()) && store.peek(k).is_none()
+            .filter(|(k, _)| store.peek(k).is_none())
+            .map(|(k, e)| {
+                (
+                    k.clone(),
+                    e.call.is_some() && flavor.is_alive(e.expires, event.at),
+                )
             })
+            .collect();
+        let orphans: HashSet<String> = self
+            .invalidations
+            .iter()
+            .flat_map(|inv| inv.orphans.iter().map(|o| o.key.clone()))
+            .collect();
+        let mut live: Vec<String> = pruned
+            .iter()
+            .filter(|(k, live)| *live && !orphans.contains(k))
             .map(|(k, _)| k.clone())
             .collect();
-        for i in crowded {
-            self.invalidations[i]
-                .crowded_out
-                .extend(pruned.iter().cloned());
+        live.sort();
+        for (key, _) in &pruned {
+            self.entries.remove(key);
+            self.watches.remove(key);
+        }
+        for &i in crowded {
+            if let Some(inv) = self.invalidations.get_mut(i) {
+                inv.crowded_out.extend(live.iter().cloned());
+            }
         }
     }
 
@@ -648,6 +664,7 @@ impl<'t> History<'t> {
             if alive(&snapshot, key, event.at) && self.probe.hits(call, &snapshot, event.at) {
                 orphans.push(Orphan {
                     key: key.clone(),
+                    event: entry.event,
                     call: call.clone(),
                     value: value.clone(),
                     changed: None,
@@ -655,7 +672,7 @@ impl<'t> History<'t> {
             }
         }
         for orphan in &orphans {
-            if let Some((finding, _)) = self.watches.remove(&orphan.key) {
+            for (finding, _) in self.watches.remove(&orphan.key).unwrap_or_default() {
                 self.resolved
                     .entry(finding)
                     .or_default()
@@ -714,7 +731,12 @@ impl<'t> History<'t> {
             CacheEvent::Hit { key } | CacheEvent::Miss { key, .. } => key.clone(),
             _ => return,
         };
-        if self.other_python.is_none() || !self.compared.insert(function.clone()) {
+        // Once per function and set of keyword names: a call without keywords keys alike
+        // on every Python, and another call with the same keywords would too.
+        let mut names: Vec<&str> = kwargs.iter().map(|(k, _)| k.as_str()).collect();
+        names.sort_unstable();
+        let shape = format!("{function}({})", names.join(","));
+        if self.other_python.is_none() || kwargs.is_empty() || !self.compared.insert(shape) {
             return;
         }
         let Some((python, probe)) = self.other_python.as_mut() else {
@@ -854,15 +876,25 @@ impl<'t> History<'t> {
         let Some(entry) = self.entries.get(key).cloned() else {
             return;
         };
-        if let Some(&(finding, serial)) = self.watches.get(key) {
-            if serial == entry.serial {
-                let site = self.site(event.number);
-                self.findings[finding].stale_reads.push(StaleRead {
-                    event: event.number,
-                    site,
-                });
-                self.rows[row].stale_of = Some(finding);
-            }
+        // The faulty deletes that left this value in place.
+        let watching: Vec<usize> = self
+            .watches
+            .get(key)
+            .map(|list| {
+                list.iter()
+                    .filter(|(_, serial)| *serial == entry.serial)
+                    .map(|(f, _)| *f)
+                    .collect()
+            })
+            .unwrap_or_default();
+        // The last of them is the one that failed to prevent it.
+        if let Some(&latest) = watching.last() {
+            let site = self.site(event.number);
+            self.findings[latest].stale_reads.push(StaleRead {
+                event: event.number,
+                site,
+            });
+            self.rows[row].stale_of = Some(latest);
         }
         self.check_collision(event, key, &entry, row, store);
     }
@@ -1272,14 +1304,17 @@ impl<'t> History<'t> {
         let index = self.add_finding(finding, open.row);
         for key in keys {
             if let Some(entry) = self.entries.get(&key) {
-                self.watches.insert(key, (index, entry.serial));
+                self.watches
+                    .entry(key)
+                    .or_default()
+                    .push((index, entry.serial));
             }
         }
     }
 
     /// A version key a value had been stored under was found missing by `event`: every
     /// entry of the function under the old version is now unreachable.
-    fn version_lost(&mut self, event: &Event, key: &str, store: &MemoryStore, row: usize) {
+    fn version_lost(&mut self, event: &Event, keys: &[String], store: &MemoryStore, row: usize) {
         let TraceCommand::Call { function, .. } = &event.command else {
             return;
         };
@@ -1304,7 +1339,7 @@ impl<'t> History<'t> {
             event: event.number,
             site: self.site(event.number),
             call: self.names.call(&event.command),
-            targeted_keys: vec![key.to_owned()],
+            targeted_keys: keys.to_vec(),
             candidates: Vec::new(),
             fix: Some(format!(
                 "keep the version key alive: raise CACHE_THRESHOLD (now {}) above the number of entries the app stores, or use a backend that does not evict it",
@@ -1315,7 +1350,7 @@ impl<'t> History<'t> {
             verification: String::new(),
             detail: format!(
                 "the version key {} of {name} was evicted before its timeout (SimpleCache prunes when it holds more than CACHE_THRESHOLD entries) while {} of its entries were cached: a new version was written and every one of them became unreachable",
-                self.names.key(key),
+                quoted(self.names, keys),
                 orphaned.len()
             ),
             stale_reads: Vec::new(),
@@ -1416,41 +1451,39 @@ impl ReplayObserver for History<'_> {
     }
 
     fn before_op(&mut self, event: &Event, op: &StoreOp, store: &MemoryStore) {
+        let crowded: Vec<usize> = match op {
+            StoreOp::Set { .. } | StoreOp::Add { .. } | StoreOp::SetMany { .. } => self
+                .invalidations
+                .iter()
+                .enumerate()
+                .filter(|(_, inv)| inv.orphans.iter().any(|o| store.peek(&o.key).is_some()))
+                .map(|(i, _)| i)
+                .collect(),
+            _ => Vec::new(),
+        };
         let Some(open) = self.stack.last_mut() else {
             return;
         };
+        open.op_keys_before = op_keys(op)
+            .into_iter()
+            .map(|k| {
+                (
+                    k.to_owned(),
+                    alive(store, k, event.at),
+                    store.peek(k).is_some(),
+                )
+            })
+            .collect();
         match op {
-            StoreOp::Delete { .. } | StoreOp::DeleteMany { .. } => {
-                for key in op_keys(op) {
-                    if alive(store, key, event.at) {
-                        open.removed_live.push(key.to_owned());
-                    } else {
-                        open.missed.push(key.to_owned());
-                    }
-                }
-            }
-            StoreOp::Clear => {
-                open.removed_live.extend(store.keys().map(str::to_owned));
-            }
-            StoreOp::Set { key, .. } | StoreOp::Add { key, .. } if store.peek(key).is_none() => {
-                let crowded: Vec<usize> = self
-                    .invalidations
+            StoreOp::Set { .. } | StoreOp::Add { .. } | StoreOp::SetMany { .. } => {
+                let new_keys = open
+                    .op_keys_before
                     .iter()
-                    .enumerate()
-                    .filter(|(_, inv)| inv.orphans.iter().any(|o| store.peek(&o.key).is_some()))
-                    .map(|(i, _)| i)
-                    .collect();
-                open.before_write = Some((store.len(), crowded));
+                    .filter(|(_, _, present)| !present)
+                    .count();
+                open.before_write = Some((store.len(), new_keys, crowded));
             }
-            StoreOp::SetMany { items, .. }
-                if matches!(event.command, TraceCommand::DeleteMemoized { .. }) =>
-            {
-                for (key, _) in items {
-                    if !alive(store, key, event.at) {
-                        open.minted_versions.push(key.clone());
-                    }
-                }
-            }
+            StoreOp::Clear => open.before_clear = store.keys().map(str::to_owned).collect(),
             _ => {}
         }
     }
@@ -1462,87 +1495,118 @@ impl ReplayObserver for History<'_> {
         reply: &Result<StoreReply, PyError>,
         store: &MemoryStore,
     ) {
-        self.note_pruning(store);
-        match op {
-            StoreOp::Set { key, .. } | StoreOp::Add { key, .. } => {
-                let stored = matches!(reply, Ok(r) if *r != StoreReply::Bool(false))
-                    && alive(store, key, event.at);
-                if stored {
-                    let serial = self.serials.entry(key.clone()).or_insert(0);
-                    *serial += 1;
-                    let call = is_decorated(&event.command).then(|| event.command.clone());
-                    self.entries.insert(
-                        key.clone(),
-                        Entry {
-                            event: event.number,
-                            call,
-                            serial: *serial,
-                        },
-                    );
-                }
-            }
-            StoreOp::SetMany { items, .. } => {
-                for (key, _) in items {
-                    if alive(store, key, event.at) {
-                        let serial = self.serials.entry(key.clone()).or_insert(0);
-                        *serial += 1;
-                        self.entries.insert(
-                            key.clone(),
-                            Entry {
-                                event: event.number,
-                                call: None,
-                                serial: *serial,
-                            },
-                        );
-                        if let Some((expires, _)) = store.peek(key) {
-                            self.versions.insert(key.clone(), expires);
-                        }
-                    }
-                }
-            }
-            StoreOp::GetMany { keys } if matches!(event.command, TraceCommand::Call { .. }) => {
-                if let Ok(StoreReply::Values(values)) = reply {
-                    for (key, value) in keys.iter().zip(values) {
-                        let evicted = self
-                            .versions
-                            .get(key)
-                            .is_some_and(|&expires| store.flavor().is_alive(expires, event.at));
-                        if matches!(value, Value::None) && evicted {
-                            if let Some(open) = self.stack.last_mut() {
-                                open.lost_versions.push(key.clone());
-                            }
-                        }
-                    }
-                }
-            }
-            _ => {}
-        }
-        if matches!(op, StoreOp::Delete { .. } | StoreOp::DeleteMany { .. }) {
-            // A version key deleted on purpose (`delete_memoized_verhash`, or by its name)
-            // is not lost.
-            for key in op_keys(op) {
-                self.versions.remove(key);
+        // What the operation did is read from the store, not from the reply: a call can
+        // raise after part of it took effect, or fail without touching anything.
+        let (before, before_write, before_clear) = match self.stack.last_mut() {
+            Some(open) => (
+                std::mem::take(&mut open.op_keys_before),
+                open.before_write.take(),
+                std::mem::take(&mut open.before_clear),
+            ),
+            None => (Vec::new(), None, Vec::new()),
+        };
+        if let Some((len, new_keys, crowded)) = before_write {
+            if store.len() < len + new_keys {
+                self.note_pruning(event, store, &crowded);
             }
         }
         let deleting = matches!(op, StoreOp::Delete { .. } | StoreOp::DeleteMany { .. });
-        for key in op_keys(op) {
-            if !alive(store, key, event.at) {
+        for (key, was_alive, was_present) in &before {
+            let present = store.peek(key).is_some();
+            if deleting && !present {
+                // A version key deleted on purpose (`delete_memoized_verhash`, or by its
+                // name) is not lost.
+                self.versions.remove(key);
+            }
+            if let Some(open) = self.stack.last_mut() {
+                if deleting && *was_alive && !present {
+                    open.removed_live.push(key.clone());
+                } else if deleting && !*was_alive {
+                    open.missed.push(key.clone());
+                }
+            }
+            let written = match op {
+                StoreOp::Set { .. } | StoreOp::Add { .. } => {
+                    alive(store, key, event.at)
+                        && match reply {
+                            Ok(StoreReply::Bool(false)) => false,
+                            Ok(_) => true,
+                            Err(_) => !*was_present,
+                        }
+                }
+                StoreOp::SetMany { .. } => alive(store, key, event.at),
+                _ => false,
+            };
+            if written {
+                let set_many = matches!(op, StoreOp::SetMany { .. });
+                let serial = self.serials.entry(key.clone()).or_insert(0);
+                *serial = serial.saturating_add(1);
+                let call =
+                    (is_decorated(&event.command) && !set_many).then(|| event.command.clone());
+                let expires = store.peek(key).map_or(0, |(e, _)| e);
+                self.entries.insert(
+                    key.clone(),
+                    Entry {
+                        event: event.number,
+                        call,
+                        serial: *serial,
+                        expires,
+                    },
+                );
+                if set_many {
+                    self.versions.insert(key.clone(), expires);
+                    if !*was_alive && matches!(event.command, TraceCommand::DeleteMemoized { .. }) {
+                        if let Some(open) = self.stack.last_mut() {
+                            open.minted_versions.push(key.clone());
+                        }
+                    }
+                }
+            }
+            if !present {
                 self.entries.remove(key);
-                if let Some((finding, _)) = self.watches.remove(key) {
+                for (finding, _) in self.watches.remove(key).unwrap_or_default() {
                     if deleting {
                         self.resolved
                             .entry(finding)
                             .or_default()
-                            .insert(key.to_owned());
+                            .insert(key.clone());
                     }
                 }
             }
         }
-        if matches!(op, StoreOp::Clear) {
+        if let (
+            StoreOp::GetMany { keys },
+            TraceCommand::Call { .. },
+            Ok(StoreReply::Values(values)),
+        ) = (op, &event.command, reply)
+        {
+            for (key, value) in keys.iter().zip(values) {
+                let evicted = self
+                    .versions
+                    .get(key)
+                    .is_some_and(|&expires| store.flavor().is_alive(expires, event.at));
+                if matches!(value, Value::None) && evicted {
+                    // Taken out at once: the new version this call writes is watched anew.
+                    self.versions.remove(key);
+                    if let Some(open) = self.stack.last_mut() {
+                        open.lost_versions.push(key.clone());
+                    }
+                }
+            }
+        }
+        if matches!(op, StoreOp::Clear) && store.is_empty() {
+            if let Some(open) = self.stack.last_mut() {
+                open.removed_live.extend(before_clear);
+            }
             self.versions.clear();
             self.entries.clear();
-            for (key, (finding, _)) in self.watches.drain() {
-                self.resolved.entry(finding).or_default().insert(key);
+            for (key, list) in self.watches.drain() {
+                for (finding, _) in list {
+                    self.resolved
+                        .entry(finding)
+                        .or_default()
+                        .insert(key.clone());
+                }
             }
         }
     }
@@ -1558,10 +1622,10 @@ impl ReplayObserver for History<'_> {
             self.served(event, &key, row, store);
         }
         let mut lost = open.lost_versions.clone();
+        lost.sort();
         lost.dedup();
-        for key in lost {
-            self.version_lost(event, &key, store, row);
-            self.versions.remove(&key);
+        if !lost.is_empty() {
+            self.version_lost(event, &lost, store, row);
         }
         if matches!(event.command, TraceCommand::Call { .. }) {
             self.note_addresses(event, outcome);

@@ -4,14 +4,16 @@
 //! A recorded trace is replayed (it must replay with 0 mismatches: the explanation is only
 //! as good as the reproduction); a [`history::History`] watches the replay and keeps, for
 //! every live key, the call that stored its value. After every delete-like call that
-//! removed nothing live, the entries it most likely meant are the live ones related to it
-//! in form only ([`relate`]: the same path written another way, the same argument in
-//! another type, the receiver left out); for each, corrected calls are tried on a copy of
-//! the cache at that moment ([`probe`]) and a candidate is kept only when one of them
-//! removes it. Hits served a value a faulty delete left in place are stale reads of that
-//! finding. Besides deletes: memoize keys holding a memory address (one entry per object),
-//! version keys lost while their entries lived, and two calls sharing one key.
-//! The rules are in [`rule`], documented one section each in `docs/pitfalls.md`.
+//! missed (a key it named held nothing live), the entries it most likely meant are the
+//! live ones related to it in form only ([`relate`]: the same path written another way,
+//! the same argument in another type, the receiver left out); for each, corrected calls
+//! are tried on a copy of the cache at that moment ([`probe`]) and a candidate is kept only
+//! when one of them removes it. Hits served a value a faulty delete left in place are
+//! stale reads of that finding. Besides deletes: whole-function invalidations judged by
+//! what followed, memoize keys holding a memory address (one entry per object), version
+//! keys evicted while their entries lived, two calls sharing one key, and keys that differ
+//! across Pythons on a shared backend. The rules are in [`rule`], documented one section
+//! each in `docs/pitfalls.md`.
 
 pub mod finding;
 pub mod history;

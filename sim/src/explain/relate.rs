@@ -513,3 +513,117 @@ pub fn spelled_out(
     }
     Some((out, rest))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flaskcache_engine::function::Param;
+
+    #[test]
+    fn another_form_is_the_same_value_written_otherwise() {
+        let py = PythonVersion::Py311;
+        assert!(same_in_another_form(&Value::str("7"), &Value::int(7), py));
+        assert!(same_in_another_form(&Value::int(1), &Value::Float(1.0), py));
+        assert!(same_in_another_form(&Value::Bool(true), &Value::int(1), py));
+        assert!(!same_in_another_form(&Value::int(7), &Value::int(8), py));
+        assert!(!same_in_another_form(
+            &Value::str("a"),
+            &Value::str("b"),
+            py
+        ));
+        assert!(!same_in_another_form(&Value::int(7), &Value::int(7), py));
+    }
+
+    #[test]
+    fn a_delete_leaving_out_an_argument_relates_one_naming_another_value_does_not() {
+        let py = PythonVersion::Py311;
+        let params = [
+            Param::required("year"),
+            Param::with_default("fmt", Value::str("html")),
+        ];
+        let live = (&[Value::int(2024), Value::str("pdf")][..], &[][..]);
+        let omitted = compare_args(
+            &params,
+            (&[Value::int(2024)], &[]),
+            live,
+            &[],
+            Defaults::AsWritten,
+            py,
+        );
+        assert_eq!(rule_for(&omitted.unwrap()), Some(Rule::MemoizeDefaultArgs));
+        let other = compare_args(
+            &params,
+            (&[Value::int(2024)], &[("fmt".into(), Value::str("pdf"))]),
+            (&[Value::int(2024)], &[]),
+            &[],
+            Defaults::AsWritten,
+            py,
+        );
+        assert_eq!(
+            rule_for(&other.unwrap()),
+            None,
+            "fmt='pdf' is another call than the default"
+        );
+    }
+
+    #[test]
+    fn keyword_order_is_not_another_call() {
+        let py = PythonVersion::Py311;
+        let params = [
+            Param::required("term"),
+            Param::new("filters", ParamKind::VarKeyword, None),
+        ];
+        let a = [
+            ("size".to_owned(), Value::str("L")),
+            ("color".to_owned(), Value::str("red")),
+        ];
+        let b = [
+            ("color".to_owned(), Value::str("red")),
+            ("size".to_owned(), Value::str("L")),
+        ];
+        let diff = compare_args(
+            &params,
+            (&[Value::str("lamp")], &a),
+            (&[Value::str("lamp")], &b),
+            &[],
+            Defaults::Bound,
+            py,
+        )
+        .unwrap();
+        assert_eq!(diff, ArgDifference::default());
+    }
+
+    #[test]
+    fn a_call_spelled_out_positionally() {
+        let params = [
+            Param::new("country", ParamKind::PositionalOnly, None),
+            Param::with_default("express", Value::Bool(false)),
+        ];
+        let kwargs = [("express".to_owned(), Value::Bool(true))];
+        let (args, rest) = spelled_out(&params, &[Value::str("DE")], &kwargs, false).unwrap();
+        assert_eq!(args, [Value::str("DE"), Value::Bool(true)]);
+        assert!(rest.is_empty());
+        let (args, _) = spelled_out(&params, &[Value::str("DE")], &[], true).unwrap();
+        assert_eq!(args, [Value::str("DE"), Value::Bool(false)]);
+        assert!(
+            spelled_out(&params, &[], &[], true).is_none(),
+            "country is required"
+        );
+    }
+
+    #[test]
+    fn view_key_relations() {
+        let options = CachedOptions::default();
+        let request = ("/demo/student/all".to_owned(), Vec::new());
+        let view = ("student_all", &options);
+        let rel = |t: &str| backend_delete(t, "view//demo/student/all", view, Some(&request), None);
+        assert_eq!(rel("/demo/student/all"), Some(Rule::ViewBarePath));
+        assert_eq!(rel("view/demo/student/all"), Some(Rule::ViewSingleSlash));
+        assert_eq!(rel("view//student/all"), Some(Rule::ViewPathWithoutPrefix));
+        assert_eq!(
+            rel("view//demo/teacher/all"),
+            None,
+            "another path is another view"
+        );
+    }
+}

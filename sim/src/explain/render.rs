@@ -143,7 +143,7 @@ pub fn timeline(e: &Explanation, style: &Style, out: &mut dyn Write) -> std::io:
             )?;
         }
     }
-    let stale: usize = e.findings.iter().map(|f| f.stale_reads.len()).sum();
+    let stale = stale_reads(e);
     writeln!(
         out,
         "{}: {}, {}, {}",
@@ -160,8 +160,8 @@ pub fn summary(all: &[Explanation], style: &Style, out: &mut dyn Write) -> std::
     let mut rules: BTreeMap<Rule, (usize, String)> = BTreeMap::new();
     let mut stale = 0;
     for e in all {
+        stale += stale_reads(e);
         for f in &e.findings {
-            stale += f.stale_reads.len();
             let first = format!("{} ({})", site_text(&f.site), e.path);
             rules.entry(f.rule).or_insert((0, first)).0 += 1;
         }
@@ -203,9 +203,9 @@ pub fn json(all: &[Explanation], summary_only: bool) -> Json {
     let (mut findings, mut stale, mut events) = (0, 0, 0);
     for e in all {
         events += e.rows.len();
+        stale += stale_reads(e);
         for f in &e.findings {
             findings += 1;
-            stale += f.stale_reads.len();
             let entry = rules.entry(f.rule.id()).or_insert_with(|| {
                 json!({"count": 0, "title": f.rule.title(), "first": {"trace": e.path, "event": f.event, "site": site_json(&f.site)}})
             });
@@ -246,4 +246,17 @@ pub fn json(all: &[Explanation], summary_only: bool) -> Json {
             "rules": rules,
         }
     })
+}
+
+/// The reads served stale in a trace: each once, though two faulty deletes of one entry
+/// both list it.
+fn stale_reads(e: &Explanation) -> usize {
+    let mut events: Vec<u64> = e
+        .findings
+        .iter()
+        .flat_map(|f| f.stale_reads.iter().map(|r| r.event))
+        .collect();
+    events.sort_unstable();
+    events.dedup();
+    events.len()
 }

@@ -42,8 +42,8 @@ pub enum Rule {
     /// `delete_memoized(f)` (a new version) where one call was meant: the unchanged
     /// entries are computed again, the old ones orphaned until their timeout.
     VersionResetOrphans,
-    /// `obj.method.delete_memoized()` (or `delete_memoized(Class.method)`) where one
-    /// instance was meant: it resets the version of every instance.
+    /// `obj.method.delete_memoized()` where one instance was meant: it resets the version
+    /// of every instance.
     MethodDeleteResetsAllInstances,
     /// A memoize key that holds `repr(OrderedDict(...))`, which Python 3.12 changed: a
     /// process on another Python sharing the backend computes another key for the call.
