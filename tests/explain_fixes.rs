@@ -634,3 +634,106 @@ fn explain_fixes_remove_their_findings() {
     );
     let _ = std::fs::remove_dir_all(&work);
 }
+
+/// The script with the `def` line of the function the signature `name(...)` names
+/// replaced by `def <signature>:`, indented as it was; `None` when there is no such line.
+fn with_signature(script: &str, signature: &str) -> Option<String> {
+    let name = signature.split('(').next()?;
+    let mut found = false;
+    let mut out = String::with_capacity(script.len() + signature.len());
+    for text in script.split_inclusive('\n') {
+        let trimmed = text.trim_start();
+        if !found && trimmed.starts_with(&format!("def {name}(")) {
+            found = true;
+            out.push_str(&text[..text.len() - trimmed.len()]);
+            out.push_str(&format!("def {signature}:\n"));
+        } else {
+            out.push_str(text);
+        }
+    }
+    found.then_some(out)
+}
+
+/// A fix that changes a function's signature (`` `def report(year, fmt=None, **opts)` ``,
+/// `ordereddict-repr-across-pythons`), applied: the script's `def` line is rewritten, the
+/// script re-recorded with the real library, and explain must no longer report the rule.
+#[test]
+fn signature_fixes_remove_their_findings() {
+    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("explain-signature-fixes");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).unwrap_or_else(|e| panic!("{}: {e}", work.display()));
+    let mut applied = 0;
+    for trace_path in committed_traces() {
+        let name = trace_path
+            .file_name()
+            .and_then(|f| f.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        let shown = format!("{PITFALLS}/{name}");
+        let Explained {
+            explanation: committed,
+            ..
+        } = explain_file(&trace_path).unwrap_or_else(|e| panic!("{e}"));
+        for finding in committed
+            .findings
+            .iter()
+            .filter(|f| f.verified && !f.fix_replaces_call)
+        {
+            let fix = finding.fix.as_deref().unwrap_or_default();
+            let Some(signature) = fix
+                .split_once("`def ")
+                .and_then(|(_, rest)| rest.split_once('`'))
+                .map(|(sig, _)| sig)
+            else {
+                continue;
+            };
+            let Some(site) = &finding.site else { continue };
+            let script = root().join(&site.file);
+            let source =
+                std::fs::read_to_string(&script).unwrap_or_else(|e| panic!("{}: {e}", site.file));
+            let patched = with_signature(&source, signature).unwrap_or_else(|| {
+                panic!("{shown}: no `def` line for {signature} in {}", site.file)
+            });
+            let python = match interpreter(&committed.config) {
+                Ok(p) => p,
+                Err(why) => {
+                    println!("SKIPPED {shown} (fix {signature}): {why}");
+                    continue;
+                }
+            };
+            let dir = work.join(name.trim_end_matches(".trace.jsonl"));
+            std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+            let fixed_script = dir.join(
+                Path::new(&site.file)
+                    .file_name()
+                    .unwrap_or_else(|| panic!("{}: no file name", site.file)),
+            );
+            std::fs::write(&fixed_script, patched)
+                .unwrap_or_else(|e| panic!("{}: {e}", fixed_script.display()));
+            let fresh = dir.join(&name);
+            record(&python, &fixed_script, &fresh).unwrap_or_else(|e| panic!("{shown}: {e}"));
+            let after = explain_file(&fresh).unwrap_or_else(|e| panic!("{e}"));
+            let left: Vec<&Finding> = after
+                .explanation
+                .findings
+                .iter()
+                .filter(|f| f.rule == finding.rule)
+                .collect();
+            assert!(
+                left.is_empty(),
+                "{shown}: with `def {signature}`, explain still reports {}:\n  {}",
+                finding.rule.id(),
+                left.iter()
+                    .map(|f| describe(f))
+                    .collect::<Vec<_>>()
+                    .join("\n  ")
+            );
+            println!("fixed {shown}: def {signature}");
+            applied += 1;
+        }
+    }
+    assert!(
+        applied > 0,
+        "no committed pitfall trace has a signature fix to apply"
+    );
+}
