@@ -113,25 +113,22 @@ def main(argv=None):
 
 
 def _run(script, args, output):
-    from . import instrument
-
-    try:
-        libraries = instrument.detect_libraries()
-    except RecorderError as exc:
-        return _usage_error(str(exc))
-    rec = Recorder(libraries)
-    instrument.install(rec, libraries)
-
-    sys.argv = [script] + list(args)
-    sys.path[0] = os.path.dirname(script)
-    status = 0
-    failure = None
+    """Runs `script` with every Cache binding of the run recorded. One binding (the usual
+    script) is written to `output` itself; several (more than one `Cache`, or apps) are
+    written one trace per binding, `OUT.001.jsonl`, `OUT.002.jsonl`, ..., as with `-m`."""
     import runpy
 
     try:
-        runpy.run_path(script, run_name="__main__")
+        recording = start_recording()
     except RecorderError as exc:
-        failure = exc
+        return _usage_error(str(exc))
+    sys.argv = [script] + list(args)
+    sys.path[0] = os.path.dirname(script)
+    status = 0
+    try:
+        runpy.run_path(script, run_name="__main__")
+    except RecorderError:
+        pass  # the recording's failure: exit 2, no trace
     except SystemExit as exc:
         status = _exit_status(exc.code)
     except BaseException:
@@ -141,17 +138,15 @@ def _run(script, args, output):
             first = first.tb_next
         traceback.print_exception(etype, value, first or tb)
         status = 1
-    failure = failure or rec.failure
-    if failure is None:
-        try:
-            text = rec.text()
-        except RecorderError as exc:
-            failure = exc
+    sys.stdout.flush()
+    written, failure = recording.write(output)
     if failure is not None:
         sys.stderr.write("%s: error: %s\n%s: no trace written\n" % (PROG, failure, PROG))
         return status or 2
-    with open(output, "w", encoding="utf-8", newline="\n") as out:
-        out.write(text)
+    if len(written) == 1:
+        os.replace(written[0].path, output)
+        return status
+    sys.stderr.write("%s: %s\n" % (PROG, describe_written(written)))
     return status
 
 
