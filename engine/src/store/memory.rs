@@ -341,7 +341,7 @@ impl MemoryStore {
         if self.config.flavor.is_redis() {
             return self.execute_redis(op, now);
         }
-        if op_keys(op).any(nonstr::is_nonstr) {
+        if op.keys().any(nonstr::is_nonstr) {
             if let Some(raised) = self.dict_nonstr_call(op, now) {
                 return raised;
             }
@@ -612,7 +612,7 @@ impl MemoryStore {
                 self.prune(now);
                 error
             }
-            op => op_keys(op).find_map(unhashable)?,
+            op => op.keys().find_map(unhashable)?,
         };
         Some(Err(StoreError::Raised(error)))
     }
@@ -681,14 +681,14 @@ impl MemoryStore {
                 }
                 raised(error)
             }
-            op => raised(op_keys(op).find_map(|k| nonstr::redis_name(k, py).err())?),
+            op => raised(op.keys().find_map(|k| nonstr::redis_name(k, py).err())?),
         }
     }
 
     /// One call on a Redis flavour (FC-4.5.3).
     fn execute_redis(&mut self, op: &StoreOp, now: Timestamp) -> Result<StoreReply, StoreError> {
         self.clock = now;
-        if op_keys(op).any(nonstr::is_nonstr) {
+        if op.keys().any(nonstr::is_nonstr) {
             if let Some(outcome) = self.redis_nonstr_call(op, now) {
                 return outcome;
             }
@@ -1111,24 +1111,6 @@ fn dict_items(items: &[(String, Value)]) -> Vec<(&str, &Value)> {
         }
     }
     mapping
-}
-
-/// The keys of `op`, in call order (`set_many`: the mapping's).
-fn op_keys(op: &StoreOp) -> impl Iterator<Item = &str> + '_ {
-    let (one, many, items): (Option<&String>, &[String], &[(String, Value)]) = match op {
-        StoreOp::Get { key }
-        | StoreOp::Has { key }
-        | StoreOp::Delete { key }
-        | StoreOp::Set { key, .. }
-        | StoreOp::Add { key, .. } => (Some(key), &[], &[]),
-        StoreOp::GetMany { keys } | StoreOp::DeleteMany { keys } => (None, keys, &[]),
-        StoreOp::SetMany { items, .. } => (None, &[], items),
-        StoreOp::Clear => (None, &[], &[]),
-    };
-    one.into_iter()
-        .chain(many)
-        .map(String::as_str)
-        .chain(items.iter().map(|(k, _)| k.as_str()))
 }
 
 #[cfg(test)]

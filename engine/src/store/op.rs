@@ -89,6 +89,25 @@ impl StoreOp {
         }
     }
 
+    /// The keys the operation names, in call order (`set_many`: the mapping's; `clear`:
+    /// none).
+    pub fn keys(&self) -> impl Iterator<Item = &str> + '_ {
+        let (one, many, items): (Option<&String>, &[String], &[(String, Value)]) = match self {
+            StoreOp::Get { key }
+            | StoreOp::Has { key }
+            | StoreOp::Delete { key }
+            | StoreOp::Set { key, .. }
+            | StoreOp::Add { key, .. } => (Some(key), &[], &[]),
+            StoreOp::GetMany { keys } | StoreOp::DeleteMany { keys } => (None, keys, &[]),
+            StoreOp::SetMany { items, .. } => (None, &[], items),
+            StoreOp::Clear => (None, &[], &[]),
+        };
+        one.into_iter()
+            .chain(many)
+            .map(String::as_str)
+            .chain(items.iter().map(|(k, _)| k.as_str()))
+    }
+
     /// Whether the operation can change the backend's contents (`set`, `set_many`, `add`,
     /// `delete`, `delete_many`, `clear`; FC-4.3.3, FC-4.3.4).
     pub fn is_write(&self) -> bool {

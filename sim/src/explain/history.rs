@@ -155,9 +155,7 @@ pub struct History<'t> {
 }
 
 fn alive(store: &MemoryStore, key: &str, at: Timestamp) -> bool {
-    store
-        .peek(key)
-        .is_some_and(|(expires, _)| store.flavor().is_alive(expires, at))
+    store.has(key, at)
 }
 
 fn is_decorated(command: &TraceCommand) -> bool {
@@ -165,21 +163,6 @@ fn is_decorated(command: &TraceCommand) -> bool {
         command,
         TraceCommand::Call { .. } | TraceCommand::Request { .. }
     )
-}
-
-fn op_keys(op: &StoreOp) -> Vec<&str> {
-    match op {
-        StoreOp::Get { key }
-        | StoreOp::Has { key }
-        | StoreOp::Delete { key }
-        | StoreOp::Set { key, .. }
-        | StoreOp::Add { key, .. } => vec![key],
-        StoreOp::GetMany { keys } | StoreOp::DeleteMany { keys } => {
-            keys.iter().map(String::as_str).collect()
-        }
-        StoreOp::SetMany { items, .. } => items.iter().map(|(k, _)| k.as_str()).collect(),
-        StoreOp::Clear => Vec::new(),
-    }
 }
 
 impl<'t> History<'t> {
@@ -465,15 +448,7 @@ impl<'t> History<'t> {
         }
         let per_call = if fixes.is_empty() { &changed[..] } else { &[] };
         for orphan in per_call {
-            let TraceCommand::Call { .. } = orphan.call else {
-                return;
-            };
-            let faulty = TraceCommand::Backend(StoreOp::Clear);
-            match self
-                .fixes_for(&faulty, None, &orphan.key, &orphan.call)
-                .into_iter()
-                .next()
-            {
+            match self.delete_of_call(&orphan.call) {
                 Some(fix) => fixes.push(fix),
                 None => return,
             }
@@ -1178,36 +1153,38 @@ impl<'t> History<'t> {
                 }
                 fixes
             }
-            (
-                _,
-                TraceCommand::Call {
-                    function,
-                    bound_to,
-                    args,
-                    kwargs,
-                },
-            ) => {
-                let Some((descriptor, _)) = self.names.function(function) else {
-                    return Vec::new();
-                };
-                let (receiver, rest) = relate::split_receiver(descriptor, bound_to, args);
-                let mut fix_args: Vec<Value> = receiver.iter().cloned().collect();
-                fix_args.extend(rest.iter().cloned());
-                let fix_bound = match (descriptor.binding, bound_to) {
-                    (Binding::ClassMethod, Some(Receiver::Class(c))) => {
-                        Some(Receiver::Class(c.clone()))
-                    }
-                    _ => None,
-                };
-                vec![TraceCommand::DeleteMemoized {
-                    function: function.clone(),
-                    bound_to: fix_bound,
-                    args: fix_args,
-                    kwargs: kwargs.clone(),
-                }]
-            }
+            (_, TraceCommand::Call { .. }) => self.delete_of_call(call).into_iter().collect(),
             _ => Vec::new(),
         }
+    }
+
+    /// `cache.delete_memoized(...)` of exactly the memoized call `call`: the receiver passed
+    /// first (a classmethod reached through its class, an instance method through its
+    /// class), then the call's own arguments.
+    fn delete_of_call(&self, call: &TraceCommand) -> Option<TraceCommand> {
+        let TraceCommand::Call {
+            function,
+            bound_to,
+            args,
+            kwargs,
+        } = call
+        else {
+            return None;
+        };
+        let (descriptor, _) = self.names.function(function)?;
+        let (receiver, rest) = relate::split_receiver(descriptor, bound_to, args);
+        let mut fix_args: Vec<Value> = receiver.into_iter().collect();
+        fix_args.extend(rest.iter().cloned());
+        let fix_bound = match (descriptor.binding, bound_to) {
+            (Binding::ClassMethod, Some(Receiver::Class(c))) => Some(Receiver::Class(c.clone())),
+            _ => None,
+        };
+        Some(TraceCommand::DeleteMemoized {
+            function: function.clone(),
+            bound_to: fix_bound,
+            args: fix_args,
+            kwargs: kwargs.clone(),
+        })
     }
 
     fn query_string(&self, view: &str) -> bool {
@@ -1464,8 +1441,8 @@ impl ReplayObserver for History<'_> {
         let Some(open) = self.stack.last_mut() else {
             return;
         };
-        open.op_keys_before = op_keys(op)
-            .into_iter()
+        open.op_keys_before = op
+            .keys()
             .map(|k| {
                 (
                     k.to_owned(),

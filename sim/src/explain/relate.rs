@@ -369,12 +369,6 @@ pub fn split_receiver<'a>(
     }
 }
 
-/// Two receivers are the same object as far as a key can tell: equal classes, or instances
-/// with the same repr (and `__caching_id__`).
-pub fn same_receiver(a: &Value, b: &Value) -> bool {
-    a == b
-}
-
 /// How `delete_memoized(function, *args, **kwargs)` reached through `bound_to` relates to
 /// the live call `live` (`bound_to`, args, kwargs) of the same function, under `profile`.
 pub fn delete_memoized(
@@ -401,10 +395,7 @@ pub fn delete_memoized(
         return rule_for(&diff);
     };
     // Did the delete name the receiver, as its first argument or (2.5) by a bound method?
-    let named_first = delete
-        .1
-        .first()
-        .is_some_and(|a| same_receiver(a, &receiver));
+    let named_first = delete.1.first().is_some_and(|a| *a == receiver);
     let missing = match function.binding {
         Binding::ClassMethod => Rule::ClassmethodWithoutClass,
         _ => Rule::InstanceMethodWithoutInstance,

@@ -214,24 +214,9 @@ pub fn check_trace(trace: &Trace, limit: usize) -> Result<CheckReport, String> {
 /// `str` (`store::nonstr`).
 pub fn first_nonstr_key(trace: &Trace) -> Option<u64> {
     use flaskcache_engine::store::nonstr::is_nonstr;
-    fn op_has(op: &flaskcache_engine::store::StoreOp) -> bool {
-        use flaskcache_engine::store::StoreOp;
-        match op {
-            StoreOp::Get { key }
-            | StoreOp::Has { key }
-            | StoreOp::Delete { key }
-            | StoreOp::Set { key, .. }
-            | StoreOp::Add { key, .. } => is_nonstr(key),
-            StoreOp::GetMany { keys } | StoreOp::DeleteMany { keys } => {
-                keys.iter().any(|k| is_nonstr(k))
-            }
-            StoreOp::SetMany { items, .. } => items.iter().any(|(k, _)| is_nonstr(k)),
-            StoreOp::Clear => false,
-        }
-    }
     fn event_has(e: &crate::trace::Event) -> Option<u64> {
         if let crate::trace::TraceCommand::Backend(op) = &e.command {
-            if op_has(op) {
+            if op.keys().any(is_nonstr) {
                 return Some(e.number);
             }
         }
