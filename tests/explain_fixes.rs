@@ -24,8 +24,8 @@
 //! trace, so the call sites keep the script's name and lines.
 //!
 //! The interpreters come from `FLASKCACHE_PY_FC25` / `_FC24` / `_FC013` and, for RedisCache
-//! scripts, `FLASKCACHE_PY_FC25_REDIS` / `_FC24_REDIS` (or the `.venv-*` directories
-//! `.ci/run` creates). When one is missing its traces are only explained (step 1) and a
+//! scripts, `FLASKCACHE_PY_FC25_REDIS` / `_FC24_REDIS` / `_FC013_REDIS` (or the `.venv-*`
+//! directories `.ci/run` creates). When one is missing its traces are only explained (step 1) and a
 //! `SKIPPED` line says so, unless `FLASKCACHE_REQUIRE_PYTHON=1` (set by CI) makes that a
 //! failure; as in the other live tests, Flask-Cache 0.13 (Python 3.7) is required only with
 //! `FLASKCACHE_REQUIRE_PY37=1`, the Redis venvs also with `FLASKCACHE_REQUIRE_REDIS=1`.
@@ -72,6 +72,12 @@ fn interpreter_for(
             "FLASKCACHE_PY_FC24_REDIS",
             ".venv-fc24-redis",
             vec![python[0], "FLASKCACHE_REQUIRE_REDIS"],
+        )
+    } else if series("0.13") && redis {
+        (
+            "FLASKCACHE_PY_FC013_REDIS",
+            ".venv-fc013-redis",
+            vec!["FLASKCACHE_REQUIRE_PY37"],
         )
     } else if redis {
         return Err(format!(

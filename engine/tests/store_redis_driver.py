@@ -1,8 +1,9 @@
 """Runs backend operations against Flask-Caching's real RedisCache on fakeredis.
 
 Driver for engine/tests/store_redis_vs_fakeredis.rs (FC-4.5). The backend is built as an
-app does it (`Cache(app)` with `CACHE_TYPE="RedisCache"`), so the installed Flask-Caching
-(2.5.1 or 2.4.1) and cachelib choose the class, the prefix handling and `delete_many`. The
+app does it (`Cache(app)` with `CACHE_TYPE="RedisCache"`, or `"redis"` for Flask-Cache
+0.13), so the installed Flask-Caching (2.5.1 or 2.4.1) and cachelib, or Flask-Cache 0.13.1
+and Werkzeug 0.16.1, choose the class, the prefix handling and `delete_many`. The
 Redis server is fakeredis on a virtual clock with Redis 7's error wording, exactly as the
 recorder sets it up (`sim/recorder/flaskcache_recorder/redis_server.py`).
 
@@ -21,8 +22,9 @@ Writes a header naming the versions first, then one line per op:
 
     <reply> | <key>=<expiry>=<value repr> ...
 
-where the reply is `v <repr>` (get), `vs <repr>...` (get_many), `b True|False`,
-`k <key>...` (a list of keys) or `e <ExceptionType> <repr of the message>`, and the rest is
+where the reply is `v <repr>` (get, or any other value), `vs <repr>...` (get_many, or a
+list of values), `b True|False`, `k <key>...` (a list of keys) or
+`e <ExceptionType> <repr of the message>`, and the rest is
 every key that exists afterwards, sorted, with the first microsecond at which it no longer
 exists (`NEVER` without expiry) and the repr of its value as cachelib loads it.
 """
@@ -47,9 +49,21 @@ def clock():
 
 
 def version(dist):
-    from importlib.metadata import version as v
+    try:
+        from importlib.metadata import version as v
+    except ImportError:  # Python 3.7
+        from importlib_metadata import version as v
 
     return v(dist)
+
+
+def flask_cache_013():
+    """Whether the installed library is Flask-Cache 0.13 rather than Flask-Caching."""
+    try:
+        import flask_caching  # noqa: F401
+    except ImportError:
+        return True
+    return False
 
 
 def value(tok):
@@ -84,6 +98,9 @@ def reply_text(op, result):
         return " ".join(["vs"] + [repr(v) for v in result])
     if isinstance(result, bool):
         return "b " + repr(result)
+    if isinstance(result, list) and flask_cache_013():
+        # Werkzeug's set_many: the pipeline's replies.
+        return " ".join(["vs"] + [repr(v) for v in result])
     if isinstance(result, list):
         return " ".join(["k"] + result)
     return "v " + repr(result)
@@ -128,7 +145,7 @@ def first_dead_micro(expireat):
     return hi
 
 
-def keyspace(server, serializer):
+def keyspace(server, loads):
     db = server.dbs[0]
     now = clock()
     out = []
@@ -137,49 +154,62 @@ def keyspace(server, serializer):
         if item.expireat is not None and item.expireat < now:
             continue
         expiry = "NEVER" if item.expireat is None else str(first_dead_micro(item.expireat))
-        out.append("%s=%s=%r" % (key.decode("utf-8"), expiry, serializer.loads(item.value)))
+        out.append("%s=%s=%r" % (key.decode("utf-8"), expiry, loads(item.value)))
     return " ".join(out)
 
 
 def make(default_timeout, ignore, prefix):
+    """The backend, the fakeredis server and the backend's value loader."""
     from flask import Flask
-    from flask_caching import Cache
 
     client = redis_server.fake_client(clock)
     app = Flask(__name__)
-    app.config.update(
-        CACHE_TYPE="RedisCache",
-        CACHE_REDIS_HOST=client,
-        CACHE_DEFAULT_TIMEOUT=default_timeout,
-        CACHE_IGNORE_ERRORS=ignore,
-    )
+    if flask_cache_013():
+        from flask_cache import Cache
+
+        # Werkzeug's RedisCache takes a client object as its host.
+        app.config.update(CACHE_TYPE="redis", CACHE_REDIS_HOST=client,
+                          CACHE_DEFAULT_TIMEOUT=default_timeout)
+        args = {"with_jinja2_ext": False}
+    else:
+        from flask_caching import Cache
+
+        app.config.update(CACHE_TYPE="RedisCache", CACHE_REDIS_HOST=client,
+                          CACHE_DEFAULT_TIMEOUT=default_timeout, CACHE_IGNORE_ERRORS=ignore)
+        args = {}
     if prefix is not None:
         app.config["CACHE_KEY_PREFIX"] = prefix
-    cache = Cache(app)
+    cache = Cache(app, **args)
     backend = app.extensions["cache"][cache]
-    return backend, client.connection_pool.connection_kwargs["server"]
+    loads = backend.load_object if flask_cache_013() else backend.serializer.loads
+    return backend, client.connection_pool.connection_kwargs["server"], loads
 
 
 def main():
-    header = "flask_caching {} cachelib {} redis {} fakeredis {}".format(
-        version("flask-caching"), version("cachelib"), version("redis"), version("fakeredis")
-    )
+    if flask_cache_013():
+        header = "flask_cache {} werkzeug {} redis {} fakeredis {}".format(
+            version("flask-cache"), version("werkzeug"), version("redis"), version("fakeredis")
+        )
+    else:
+        header = "flask_caching {} cachelib {} redis {} fakeredis {}".format(
+            version("flask-caching"), version("cachelib"), version("redis"), version("fakeredis")
+        )
     out = [header]
-    backend = server = None
+    backend = server = loads = None
     for line in sys.stdin:
         fields = line.split()
         if not fields:
             continue
         if fields[0] == "config":
             prefix = None if fields[3] == "-" else bytes.fromhex(fields[3][2:]).decode("utf-8")
-            backend, server = make(int(fields[1]), fields[2] == "1", prefix)
+            backend, server, loads = make(int(fields[1]), fields[2] == "1", prefix)
             continue
         NOW[0] = int(fields[0])
         try:
             reply = reply_text(fields[1], run(backend, fields[1], fields[2:]))
         except Exception as exc:  # noqa: BLE001 - every raise is compared
             reply = "e %s %r" % (type(exc).__name__, str(exc))
-        out.append(reply + " | " + keyspace(server, backend.serializer))
+        out.append(reply + " | " + keyspace(server, loads))
     sys.stdout.buffer.write(("\n".join(out) + "\n").encode("utf-8", "surrogateescape"))
 
 

@@ -5,8 +5,9 @@
 //! |---|---|---|
 //! | `Redis` | Flask-Caching 2.5.1 `RedisCache` (cachelib 0.17.0) | `FLASKCACHE_PY_FC25_REDIS`, else `<workspace>/.venv-fc25-redis/bin/python` |
 //! | `Redis24` | Flask-Caching 2.4.1 `RedisCache` (cachelib 0.17.0) | `FLASKCACHE_PY_FC24_REDIS`, else `<workspace>/.venv-fc24-redis/bin/python` |
+//! | `Werkzeug016Redis` | Flask-Cache 0.13.1 `CACHE_TYPE="redis"` (Werkzeug 0.16.1 `RedisCache`, Python 3.7) | `FLASKCACHE_PY_FC013_REDIS`, else `<workspace>/.venv-fc013-redis/bin/python` |
 //!
-//! Both interpreters need `redis` and `fakeredis` besides Flask-Caching. Seeded random op
+//! Every interpreter needs `redis` and `fakeredis` besides the library. Seeded random op
 //! sequences (eight short keys and one long hyphenated one, so keys collide and redis-py's
 //! shortened error texts get cut; values of every kind the serializer treats differently;
 //! timeouts in {None, 0, -1, -2, -5, 1..20} and, rarely, 2^40, 2^62, -2^62 and `i64::MAX`
@@ -19,7 +20,8 @@
 //! whole keyspace afterwards (keys with prefixes, expiry, value) must match.
 //!
 //! When an interpreter is missing the test prints a loud notice and passes;
-//! `FLASKCACHE_REQUIRE_REDIS=1` makes it fail instead.
+//! `FLASKCACHE_REQUIRE_REDIS=1` (`FLASKCACHE_REQUIRE_PY37=1` for the Python 3.7 one) makes
+//! it fail instead.
 
 mod common;
 use common::{op_line, reply_text, Message, Rng};
@@ -239,6 +241,8 @@ struct Target {
     venv: &'static str,
     /// The start of the header the driver must print.
     header: &'static str,
+    /// Set to `1`, the interpreter must be found.
+    require_var: &'static str,
 }
 
 const REDIS25: Target = Target {
@@ -246,6 +250,7 @@ const REDIS25: Target = Target {
     env_var: "FLASKCACHE_PY_FC25_REDIS",
     venv: ".venv-fc25-redis",
     header: "flask_caching 2.5.1 cachelib 0.17.0 ",
+    require_var: "FLASKCACHE_REQUIRE_REDIS",
 };
 
 const REDIS24: Target = Target {
@@ -253,6 +258,15 @@ const REDIS24: Target = Target {
     env_var: "FLASKCACHE_PY_FC24_REDIS",
     venv: ".venv-fc24-redis",
     header: "flask_caching 2.4.1 cachelib 0.17.0 ",
+    require_var: "FLASKCACHE_REQUIRE_REDIS",
+};
+
+const WERKZEUG016: Target = Target {
+    flavor: StoreFlavor::Werkzeug016Redis,
+    env_var: "FLASKCACHE_PY_FC013_REDIS",
+    venv: ".venv-fc013-redis",
+    header: "flask_cache 0.13.1 werkzeug 0.16.1 ",
+    require_var: "FLASKCACHE_REQUIRE_PY37",
 };
 
 fn find_python(target: &Target) -> Option<PathBuf> {
@@ -280,11 +294,11 @@ struct Stats {
 fn run_target(target: &Target) {
     let name = format!("store_redis_vs_fakeredis[{:?}]", target.flavor);
     let Some(python) = find_python(target) else {
-        if std::env::var("FLASKCACHE_REQUIRE_REDIS").as_deref() == Ok("1") {
+        if std::env::var(target.require_var).as_deref() == Ok("1") {
             panic!(
-                "{name}: FLASKCACHE_REQUIRE_REDIS=1 but no interpreter (set {} or create \
-                 <workspace>/{} with Flask-Caching, redis and fakeredis)",
-                target.env_var, target.venv
+                "{name}: {}=1 but no interpreter (set {} or create <workspace>/{} with \
+                 the library, redis and fakeredis)",
+                target.require_var, target.env_var, target.venv
             );
         }
         eprintln!();
@@ -438,4 +452,9 @@ fn redis_flavor_matches_flask_caching_25_rediscache() {
 #[test]
 fn redis24_flavor_matches_flask_caching_24_rediscache() {
     run_target(&REDIS24);
+}
+
+#[test]
+fn werkzeug016_redis_flavor_matches_flask_cache_013_rediscache() {
+    run_target(&WERKZEUG016);
 }

@@ -480,15 +480,13 @@ impl Declarations {
 }
 
 /// The store flavour that models the trace's backend: the profile's `SimpleCache`, or
-/// `RedisCache` as Flask-Caching 2.5 / 2.4 drive it.
+/// `RedisCache` as Flask-Caching 2.5 / 2.4 or Flask-Cache 0.13 (Werkzeug's) drive it.
 pub fn store_flavor(c: &TraceConfig) -> Result<StoreFlavor, String> {
     Ok(match (c.backend.as_str(), c.profile) {
         ("SimpleCache", profile) => flavor_for(profile),
         ("RedisCache", Profile::FlaskCaching25) => StoreFlavor::Redis,
         ("RedisCache", Profile::FlaskCaching24) => StoreFlavor::Redis24,
-        ("RedisCache", Profile::FlaskCache013) => {
-            return Err("backend \"RedisCache\" is replayed for profiles 2.5 and 2.4 only".into())
-        }
+        ("RedisCache", Profile::FlaskCache013) => StoreFlavor::Werkzeug016Redis,
         (other, _) => {
             return Err(format!(
                 "backend {other:?} cannot be replayed (only SimpleCache and RedisCache)"

@@ -364,6 +364,14 @@ impl RedisStore {
                 config.flavor
             )));
         }
+        if config.flavor == StoreFlavor::Werkzeug016Redis {
+            // Its replies and its protocol-3 pickles are modelled by `MemoryStore` only.
+            return Err(Error::Config(
+                "flavour Werkzeug016Redis (Flask-Cache 0.13) is replayed in memory only; \
+                 a real server is driven as Flask-Caching 2.5 (Redis) or 2.4 (Redis24)"
+                    .into(),
+            ));
+        }
         if config.connect_timeout.is_zero() || config.io_timeout.is_zero() {
             return Err(Error::Config("timeouts must be positive".into()));
         }

@@ -9,7 +9,8 @@ it again, deletes ``shop_shop_view//items``, which does not exist, and the next 
 served the stale list.
 
 Fix: ``cache.delete("view//items")`` (Flask-Caching 2.5 also has
-``cache.delete_cached(items, "/items")``).
+``cache.delete_cached(items, "/items")``). Flask-Cache 0.13 (``CACHE_TYPE="redis"``,
+Werkzeug's ``RedisCache``) prefixes the same way.
 
 Under ``python -m flaskcache_recorder`` the Redis server is an in-process fakeredis. Run
 plainly, the script needs a Redis server at ``REDIS_URL`` (default
@@ -19,15 +20,23 @@ plainly, the script needs a Redis server at ``REDIS_URL`` (default
 import os
 
 from flask import Flask
-from flask_caching import Cache
+try:
+    from flask_caching import Cache
+    CACHE_CONFIG = {"CACHE_TYPE": "RedisCache"}
+    CACHE_ARGS = {}
+except ImportError:  # Flask-Cache 0.13: Werkzeug's RedisCache
+    from flask_cache import Cache
+    CACHE_CONFIG = {"CACHE_TYPE": "redis"}
+    # 0.13's Jinja extension imports `flask.ext`, which Flask >= 1.0 no longer has.
+    CACHE_ARGS = {"with_jinja2_ext": False}
 
 app = Flask(__name__)
 app.config.update(
-    CACHE_TYPE="RedisCache",
+    CACHE_CONFIG,
     CACHE_REDIS_URL=os.environ.get("REDIS_URL", "redis://localhost:6379/15"),
     CACHE_KEY_PREFIX="shop_",
 )
-cache = Cache(app)
+cache = Cache(app, **CACHE_ARGS)
 
 ITEMS = ["rake", "hose"]
 

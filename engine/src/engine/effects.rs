@@ -234,6 +234,8 @@ pub(crate) mod backend {
             .await?
         {
             Ok(StoreReply::Bool(b)) => Ok(Ok(b)),
+            // Werkzeug's `RedisCache.has` returns `EXISTS`'s count.
+            Ok(StoreReply::Value(Value::Int(n))) => Ok(Ok(!n.is_zero())),
             Ok(_) => Err(shape("StoreReply::Bool for has")),
             Err(e) => Ok(Err(e)),
         }

@@ -15,19 +15,20 @@ const FIRST_INSTANT: i128 = i64::MIN as i128;
 /// The `SimpleCache`s keep entries in a dict in insertion order; the `RedisCache`s keep a
 /// Redis keyspace. They differ only in a few rules, consulted where they apply:
 ///
-/// | | `Cachelib` | `FlaskCaching24` | `Werkzeug016` | `Redis` | `Redis24` |
-/// |---|---|---|---|---|---|
-/// | `expires` for `timeout > 0` | `int(time()) + timeout` | same | `time() + timeout` (float) | `time() + timeout` (float, `EX`) | same |
-/// | alive while | `time() < expires` | same | same | `time() <= expires` | same |
-/// | `timeout` `0` / `-1` / `<= -2` | never / dead / dead | same | same | never / never / raises | same |
-/// | key prefix | as configured (none in Flask-Caching) | same | same | `CACHE_KEY_PREFIX` if truthy | same |
-/// | threshold `0` | means 500 | means 500 | prunes whenever non-empty | no pruning | no pruning |
-/// | pruning | expired, then oldest expiry first | same | expired and every third entry | none | none |
-/// | `add` refuses | a live key | a live key | any stored key, dead ones too | a live key (`SETNX`) | same |
-/// | `delete` of a dead entry | `True` | `True` | `True` | `False` (`DEL` count) | same |
-/// | `delete_many` | deleted or absent keys; may raise | deleted keys, stops at a miss | `bool`, stops at a miss | every key given (`DEL`, then `EXISTS`) | deleted keys, stops at a miss |
-/// | `set_many` | keys set | keys set | `True` | keys set (pipeline) | same |
-/// | `clear` | `True` | `True` | `None` | `KEYS prefix*` + `DEL`: whether any; `FLUSHDB` without prefix: `True` | same |
+/// | | `Cachelib` | `FlaskCaching24` | `Werkzeug016` | `Redis` | `Redis24` | `Werkzeug016Redis` |
+/// |---|---|---|---|---|---|---|
+/// | `expires` for `timeout > 0` | `int(time()) + timeout` | same | `time() + timeout` (float) | `time() + timeout` (float, `EX`) | same | same (`SETEX`) |
+/// | alive while | `time() < expires` | same | same | `time() <= expires` | same | same |
+/// | `timeout` `0` / `-1` / `<= -2` | never / dead / dead | same | same | never / never / raises | same | same |
+/// | key prefix | as configured (none in Flask-Caching) | same | same | `CACHE_KEY_PREFIX` if truthy | same | same |
+/// | threshold `0` | means 500 | means 500 | prunes whenever non-empty | no pruning | no pruning | no pruning |
+/// | pruning | expired, then oldest expiry first | same | expired and every third entry | none | none | none |
+/// | `add` refuses | a live key | a live key | any stored key, dead ones too | a live key (`SETNX`) | same | same; `0`/`-1` create, then delete |
+/// | `has`, `delete` | `bool` | same | same | `bool` (`delete` of a dead entry: `False`) | same | `int` (`EXISTS`, `DEL` count) |
+/// | `delete_many` | deleted or absent keys; may raise | deleted keys, stops at a miss | `bool`, stops at a miss | every key given (`DEL`, then `EXISTS`) | deleted keys, stops at a miss | `DEL` count (`None` for no keys) |
+/// | `set_many` | keys set | keys set | `True` | keys set (pipeline) | same | one `True` per key (pipeline) |
+/// | `clear` | `True` | `True` | `None` | `KEYS prefix*` + `DEL`: whether any; `FLUSHDB` without prefix: `True` | same | `KEYS` + `DEL`: the count, `False` if none; `FLUSHDB`: `True` |
+/// | a key that is not a `str` | a dict key | same | same | formatted into the name | same | `TypeError` (`prefix + key`) |
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum StoreFlavor {
     /// cachelib 0.17.0's `SimpleCache`, the backend of Flask-Caching 2.5.x (FC-4.3).
@@ -74,6 +75,22 @@ pub enum StoreFlavor {
     /// `RedisCache` (the factory does not pass `CACHE_IGNORE_ERRORS`; measured), so
     /// `ignore_delete_many_errors` has no effect.
     Redis24,
+    /// Werkzeug 0.16.1's `werkzeug.contrib.cache.RedisCache`, the backend of Flask-Cache
+    /// 0.13.1 with `CACHE_TYPE="redis"` (FC-4.5), with the server answering as Redis 7 does:
+    /// the keyspace and expiry of [`StoreFlavor::Redis`], driven by other commands with
+    /// other replies. `set` is `SET`, or `SETEX t` for a timeout other than `0` and `-1`
+    /// (`t <= -2` raises `ResponseError: invalid expire time in 'setex' command`); `add` is
+    /// `SETNX` and then always `EXPIRE` (a timeout of `0` becomes `-1`, so `add` with `0`,
+    /// `-1` or less creates the key and deletes it again, and returns `True`); `has` is
+    /// `EXISTS` and `delete` is `DEL`, both replying an `int`; `delete_many` is one `DEL`
+    /// of every key, replying the count (`None` for no keys); `set_many` is a pipeline of
+    /// `SET`/`SETEX` replying one `True` per key; `clear` replies the `DEL` count of the
+    /// `KEYS prefix*` matches, `False` when there are none, and `True` for `FLUSHDB`.
+    /// Values are `b"!"` + `pickle.dumps(value)` (protocol 3 on Python 3.7), an `int` as its
+    /// decimal text. Every key goes through `self.key_prefix + key`, so a key that is not a
+    /// `str` raises `TypeError`, except in `get_many` and `delete_many` without a prefix,
+    /// which hand the keys to redis-py's encoder unformatted.
+    Werkzeug016Redis,
 }
 
 impl StoreFlavor {
@@ -86,14 +103,21 @@ impl StoreFlavor {
     pub fn expires_in_micros(self) -> bool {
         matches!(
             self,
-            StoreFlavor::Werkzeug016 | StoreFlavor::Redis | StoreFlavor::Redis24
+            StoreFlavor::Werkzeug016
+                | StoreFlavor::Redis
+                | StoreFlavor::Redis24
+                | StoreFlavor::Werkzeug016Redis
         )
     }
 
     /// Whether the flavour is a `RedisCache` ([`StoreFlavor::Redis`],
-    /// [`StoreFlavor::Redis24`]) rather than a `SimpleCache` (FC-4.5).
+    /// [`StoreFlavor::Redis24`], [`StoreFlavor::Werkzeug016Redis`]) rather than a
+    /// `SimpleCache` (FC-4.5).
     pub fn is_redis(self) -> bool {
-        matches!(self, StoreFlavor::Redis | StoreFlavor::Redis24)
+        matches!(
+            self,
+            StoreFlavor::Redis | StoreFlavor::Redis24 | StoreFlavor::Werkzeug016Redis
+        )
     }
 
     /// Whether the backend prunes to a threshold (the `SimpleCache`s, FC-4.3.4); Redis
@@ -118,9 +142,10 @@ impl StoreFlavor {
             StoreFlavor::Cachelib | StoreFlavor::FlaskCaching24 => {
                 expires == 0 || now.cmp_secs(expires) == Ordering::Less
             }
-            StoreFlavor::Werkzeug016 | StoreFlavor::Redis | StoreFlavor::Redis24 => {
-                i128::from(now.as_micros()) < expires
-            }
+            StoreFlavor::Werkzeug016
+            | StoreFlavor::Redis
+            | StoreFlavor::Redis24
+            | StoreFlavor::Werkzeug016Redis => i128::from(now.as_micros()) < expires,
         }
     }
 }

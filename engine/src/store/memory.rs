@@ -305,9 +305,10 @@ impl MemoryStore {
         let timeout = timeout.unwrap_or(self.config.default_timeout);
         match self.config.flavor {
             StoreFlavor::Werkzeug016 => werkzeug_expires(timeout, now),
-            StoreFlavor::Redis | StoreFlavor::Redis24 => {
+            StoreFlavor::Redis | StoreFlavor::Redis24 | StoreFlavor::Werkzeug016Redis => {
                 if redis::sends_ex(timeout) {
-                    redis::set_ex(timeout, now).unwrap_or_else(|_| i128::from(now.as_micros()))
+                    self.redis_ex(timeout, now)
+                        .unwrap_or_else(|_| i128::from(now.as_micros()))
                 } else {
                     StoreFlavor::NEVER
                 }
@@ -518,7 +519,7 @@ impl MemoryStore {
             StoreFlavor::Cachelib => None,
             StoreFlavor::FlaskCaching24 => Some(!self.config.ignore_delete_many_errors),
             StoreFlavor::Werkzeug016 => Some(true),
-            StoreFlavor::Redis | StoreFlavor::Redis24 => {
+            StoreFlavor::Redis | StoreFlavor::Redis24 | StoreFlavor::Werkzeug016Redis => {
                 self.clock = now;
                 return Ok(self.redis_delete_many(keys, now));
             }
@@ -558,7 +559,7 @@ impl MemoryStore {
     /// (FC-4.5.3).
     pub fn clear(&mut self) -> bool {
         if self.config.flavor.is_redis() {
-            return self.redis_clear(self.clock);
+            return self.redis_clear(self.clock).any();
         }
         self.flush();
         true
@@ -688,6 +689,9 @@ impl MemoryStore {
     /// One call on a Redis flavour (FC-4.5.3).
     fn execute_redis(&mut self, op: &StoreOp, now: Timestamp) -> Result<StoreReply, StoreError> {
         self.clock = now;
+        if self.config.flavor == StoreFlavor::Werkzeug016Redis {
+            return self.execute_werkzeug_redis(op, now);
+        }
         if op.keys().any(nonstr::is_nonstr) {
             if let Some(outcome) = self.redis_nonstr_call(op, now) {
                 return outcome;
@@ -715,9 +719,109 @@ impl MemoryStore {
             } => StoreReply::Bool(self.redis_add(key, value.clone(), *timeout, now)?),
             StoreOp::Delete { key } => StoreReply::Bool(self.redis_delete(key, now)),
             StoreOp::DeleteMany { keys } => StoreReply::Keys(self.redis_delete_many(keys, now)),
-            StoreOp::Clear => StoreReply::Bool(self.redis_clear(now)),
+            StoreOp::Clear => StoreReply::Bool(self.redis_clear(now).any()),
         };
         Ok(reply)
+    }
+
+    /// One call on [`StoreFlavor::Werkzeug016Redis`]: the keyspace of the cachelib flavours,
+    /// Werkzeug 0.16's commands and replies (`int` counts where redis-py returns them).
+    fn execute_werkzeug_redis(
+        &mut self,
+        op: &StoreOp,
+        now: Timestamp,
+    ) -> Result<StoreReply, StoreError> {
+        let count = |n: usize| StoreReply::Value(Value::int(n as i64));
+        if let Some(raised) = self.werkzeug_nonstr_call(op, now) {
+            return raised;
+        }
+        let reply = match op {
+            StoreOp::Get { key } => StoreReply::Value(self.get(key, now)),
+            StoreOp::GetMany { keys } => StoreReply::Values(self.get_many(keys, now)),
+            StoreOp::Has { key } => count(usize::from(self.has(key, now))),
+            StoreOp::Set {
+                key,
+                value,
+                timeout,
+            } => {
+                self.redis_set(key, value.clone(), *timeout, now)?;
+                StoreReply::Bool(true)
+            }
+            StoreOp::SetMany { items, timeout } => {
+                let set = self.redis_set_many(items, *timeout, now)?;
+                StoreReply::Values(vec![Value::Bool(true); set.len()])
+            }
+            StoreOp::Add {
+                key,
+                value,
+                timeout,
+            } => StoreReply::Bool(self.redis_add(key, value.clone(), *timeout, now)?),
+            StoreOp::Delete { key } => count(usize::from(self.redis_delete(key, now))),
+            StoreOp::DeleteMany { keys } if keys.is_empty() => StoreReply::Value(Value::None),
+            StoreOp::DeleteMany { keys } => {
+                let names: Vec<String> = keys
+                    .iter()
+                    .map(|k| self.stored_key(k).into_owned())
+                    .collect();
+                count(self.redis_del(&names, now))
+            }
+            StoreOp::Clear => match self.redis_clear(now) {
+                RedisCleared::Flushed => StoreReply::Bool(true),
+                RedisCleared::Deleted(0) => StoreReply::Bool(false),
+                RedisCleared::Deleted(n) => count(n),
+            },
+        };
+        Ok(reply)
+    }
+
+    /// `DEL name...` of stored names: how many live keys it removed (a name given twice
+    /// counts once).
+    fn redis_del(&mut self, names: &[String], now: Timestamp) -> usize {
+        names
+            .iter()
+            .filter(|name| self.redis_delete_stored(name, now))
+            .count()
+    }
+
+    /// A Werkzeug 0.16 `RedisCache` call with a key that is not a `str`: every method builds
+    /// the name as `self.key_prefix + key`, which raises `TypeError`, except `get_many` and
+    /// `delete_many` without a prefix, which send the keys to redis-py's encoder as they are
+    /// (it refuses most types with `DataError`). `None` when every key is a `str`.
+    fn werkzeug_nonstr_call(
+        &mut self,
+        op: &StoreOp,
+        now: Timestamp,
+    ) -> Option<Result<StoreReply, StoreError>> {
+        let first = op.keys().find(|k| nonstr::is_nonstr(k))?;
+        let py = PythonVersion::Py37;
+        let unprefixed = !matches!(&self.config.key_prefix, Some(p) if !p.is_empty());
+        let encoded = |keys: &[String]| -> Result<Vec<String>, PyError> {
+            keys.iter()
+                .map(|k| nonstr::redis_encoded(k, py).map(Cow::into_owned))
+                .collect()
+        };
+        let raised = |e: PyError| Some(Err(StoreError::Raised(e)));
+        match op {
+            StoreOp::GetMany { keys } if unprefixed => match encoded(keys) {
+                Ok(names) => Some(Ok(StoreReply::Values(
+                    names.iter().map(|n| self.get_stored(n, now)).collect(),
+                ))),
+                Err(e) => raised(e),
+            },
+            StoreOp::DeleteMany { keys } if unprefixed => match encoded(keys) {
+                Ok(names) => Some(Ok(StoreReply::Value(Value::int(
+                    self.redis_del(&names, now) as i64,
+                )))),
+                Err(e) => raised(e),
+            },
+            _ => {
+                let type_name = nonstr::key_value(first).type_name().to_owned();
+                raised(PyError::new(
+                    PyExceptionType::TypeError,
+                    format!("can only concatenate str (not \"{type_name}\") to str"),
+                ))
+            }
+        }
     }
 
     /// `SET key value [EX t]` (FC-4.5.2): `t` is the defaulted timeout; `0` and `-1` send
@@ -731,7 +835,7 @@ impl MemoryStore {
     ) -> Result<(), StoreError> {
         let t = timeout.unwrap_or(self.config.default_timeout);
         let expires = if redis::sends_ex(t) {
-            redis::set_ex(t, now).map_err(StoreError::Raised)?
+            self.redis_ex(t, now).map_err(StoreError::Raised)?
         } else {
             StoreFlavor::NEVER
         };
@@ -755,11 +859,15 @@ impl MemoryStore {
         };
         let t = timeout.unwrap_or(self.config.default_timeout);
         let expires = if redis::sends_ex(t) {
-            match redis::set_ex(t, now) {
+            match self.redis_ex(t, now) {
                 Ok(expires) => expires,
                 Err(err) => {
                     let key = self.stored_key(first_key);
-                    let error = redis::set_pipeline_error(&key, first_value, t, &err.message);
+                    let error = if self.config.flavor == StoreFlavor::Werkzeug016Redis {
+                        redis::setex_pipeline_error(&key, first_value, t, &err.message)
+                    } else {
+                        redis::set_pipeline_error(&key, first_value, t, &err.message)
+                    };
                     return Err(StoreError::Raised(error));
                 }
             }
@@ -776,9 +884,19 @@ impl MemoryStore {
         Ok(set_keys)
     }
 
+    /// The expiry of a `SET … EX t` (cachelib) or `SETEX t` (Werkzeug), or the refusal.
+    fn redis_ex(&self, t: i64, now: Timestamp) -> Result<i128, PyError> {
+        if self.config.flavor == StoreFlavor::Werkzeug016Redis {
+            redis::setex(t, now)
+        } else {
+            redis::set_ex(t, now)
+        }
+    }
+
     /// `add`: `SETNX`, then `EXPIRE` when the key was created and the timeout is not `0` or
-    /// `-1` (FC-4.5.3). A refused `EXPIRE` raises with the key created, without expiry; a
-    /// negative one deletes the key, and `add` still returns `True`.
+    /// `-1` (FC-4.5.3); Werkzeug sends the `EXPIRE` whatever the timeout, `0` as `-1`. A
+    /// refused `EXPIRE` raises with the key created, without expiry; a negative one deletes
+    /// the key, and `add` still returns `True`.
     fn redis_add(
         &mut self,
         key: &str,
@@ -793,7 +911,9 @@ impl MemoryStore {
         let stored = self.stored_key(key).into_owned();
         self.insert(stored.clone(), StoreFlavor::NEVER, value);
         self.sweep_sometimes(now);
-        if redis::sends_ex(t) {
+        let werkzeug = self.config.flavor == StoreFlavor::Werkzeug016Redis;
+        if werkzeug || redis::sends_ex(t) {
+            let t = if werkzeug && t == 0 { -1 } else { t };
             match redis::expire(t, now).map_err(StoreError::Raised)? {
                 redis::Expire::At(expires) => {
                     if let Some(i) = self.position(&stored) {
@@ -832,6 +952,14 @@ impl MemoryStore {
     }
 
     fn redis_delete_many<S: AsRef<str>>(&mut self, keys: &[S], now: Timestamp) -> Vec<String> {
+        if self.config.flavor == StoreFlavor::Werkzeug016Redis {
+            // One `DEL` of them all; its reply counts the keys it removed, named here.
+            return keys
+                .iter()
+                .filter(|k| self.redis_delete(k.as_ref(), now))
+                .map(|k| k.as_ref().to_owned())
+                .collect();
+        }
         if self.config.flavor == StoreFlavor::Redis24 {
             let mut deleted = Vec::with_capacity(keys.len());
             for key in keys {
@@ -850,12 +978,12 @@ impl MemoryStore {
     }
 
     /// `KEYS prefix*` then `DEL` of the matches, or `FLUSHDB` without a prefix.
-    fn redis_clear(&mut self, now: Timestamp) -> bool {
+    fn redis_clear(&mut self, now: Timestamp) -> RedisCleared {
         let prefix = match &self.config.key_prefix {
             Some(prefix) if !prefix.is_empty() => prefix.clone(),
             _ => {
                 self.flush();
-                return true;
+                return RedisCleared::Flushed;
             }
         };
         let mut pattern = prefix.into_bytes();
@@ -874,7 +1002,7 @@ impl MemoryStore {
             self.remove_slot(i);
         }
         self.maybe_compact();
-        !matches.is_empty()
+        RedisCleared::Deleted(matches.len())
     }
 
     /// Drops expired entries once the store has doubled since the last sweep: memory stays
@@ -1002,7 +1130,7 @@ impl MemoryStore {
         match self.config.flavor {
             StoreFlavor::Cachelib | StoreFlavor::FlaskCaching24 => self.prune_cachelib(now),
             StoreFlavor::Werkzeug016 => self.prune_werkzeug(now),
-            StoreFlavor::Redis | StoreFlavor::Redis24 => {}
+            StoreFlavor::Redis | StoreFlavor::Redis24 | StoreFlavor::Werkzeug016Redis => {}
         }
         self.maybe_compact();
     }
@@ -1092,6 +1220,21 @@ impl MemoryStore {
 /// A `set_many` mapping read as a Python `dict`: a repeated key keeps its first position and
 /// takes its last value. Keys are compared as the dict compares them (`1` and `True` are
 /// one key, spelled as first given; [`nonstr::dict_key`]).
+/// What a Redis `clear` did: `FLUSHDB` (no key prefix) or `DEL` of the keys `KEYS prefix*`
+/// listed, counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RedisCleared {
+    Flushed,
+    Deleted(usize),
+}
+
+impl RedisCleared {
+    /// cachelib's reply: `True` for `FLUSHDB`, else whether any key was deleted.
+    fn any(self) -> bool {
+        self != RedisCleared::Deleted(0)
+    }
+}
+
 fn dict_items(items: &[(String, Value)]) -> Vec<(&str, &Value)> {
     let mut mapping: Vec<(&str, &Value)> = Vec::with_capacity(items.len());
     let mut position: HashMap<Cow<'_, str>, usize, FixedFoldState> =

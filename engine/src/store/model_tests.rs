@@ -298,7 +298,7 @@ impl Model {
                     }
                     StoreReply::Keys(deleted)
                 }
-                StoreFlavor::Redis | StoreFlavor::Redis24 => {
+                StoreFlavor::Redis | StoreFlavor::Redis24 | StoreFlavor::Werkzeug016Redis => {
                     unreachable!("the model is SimpleCache's; arb_flavor draws no Redis flavour")
                 }
             },

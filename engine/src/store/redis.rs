@@ -2,8 +2,6 @@
 //! becomes `EX`/`EXPIRE` and which timeouts the server refuses, the glob `KEYS` matches, how
 //! values are serialised (FC-4.5.1), and the text of the errors redis-py raises.
 
-use std::fmt::Write as _;
-
 use super::flavor::redis_expires;
 use super::time::Timestamp;
 use crate::error::{PyError, PyExceptionType};
@@ -11,6 +9,8 @@ use crate::value::{ClassRef, PyInt, Value};
 
 /// What the server replies to a `SET … EX t` whose `t` it refuses.
 pub const SET_EXPIRE_ERROR: &str = "invalid expire time in 'set' command";
+/// What the server replies to a `SETEX key t value` whose `t` it refuses.
+pub const SETEX_EXPIRE_ERROR: &str = "invalid expire time in 'setex' command";
 /// What the server replies to an `EXPIRE key t` whose `t` it refuses.
 pub const EXPIRE_EXPIRE_ERROR: &str = "invalid expire time in 'expire' command";
 
@@ -39,6 +39,12 @@ pub(crate) fn set_ex(timeout: i64, now: Timestamp) -> Result<i128, PyError> {
         Some(when) if when > 0 => Ok(redis_expires(timeout, now)),
         _ => Err(response_error(SET_EXPIRE_ERROR)),
     }
+}
+
+/// `SETEX key timeout value` at `now` (Werkzeug's `RedisCache`): the checks of
+/// [`set_ex`], refused in `SETEX`'s words.
+pub(crate) fn setex(timeout: i64, now: Timestamp) -> Result<i128, PyError> {
+    set_ex(timeout, now).map_err(|_| response_error(SETEX_EXPIRE_ERROR))
 }
 
 /// What `EXPIRE key timeout` at `now` does to an existing key.
@@ -192,21 +198,44 @@ pub fn serialize(value: &Value) -> Vec<u8> {
     out
 }
 
+/// How Werkzeug 0.16's `RedisCache.dump_object` serialises a value on Python 3.7: an `int`
+/// (not a `bool`) as its decimal text, anything else as `b"!"` + `pickle.dumps(value)`,
+/// whose default protocol there is 3. The limits of [`serialize`] apply.
+pub fn serialize_werkzeug(value: &Value) -> Vec<u8> {
+    if let Value::Int(i) = value {
+        return i.to_string().into_bytes();
+    }
+    let mut out = b"!".to_vec();
+    out.extend_from_slice(&pickle_with(value, 3));
+    out
+}
+
 const FRAME_SIZE_TARGET: usize = 64 * 1024;
 
 /// `pickle.dumps(value, protocol=5)`, within the limits [`serialize`] states.
 pub(crate) fn pickle(value: &Value) -> Vec<u8> {
-    let mut p = Pickler::default();
+    pickle_with(value, 5)
+}
+
+/// `pickle.dumps(value, protocol=proto)` for protocol 3 (Python 3.7's default: no frames,
+/// `BINUNICODE`, `BINPUT`, `GLOBAL`) or 5 (frames, `SHORT_BINUNICODE`, `MEMOIZE`,
+/// `STACK_GLOBAL`).
+fn pickle_with(value: &Value, proto: u8) -> Vec<u8> {
+    let mut p = Pickler {
+        proto,
+        ..Pickler::default()
+    };
     p.save(value);
     p.frame.push(b'.');
     p.commit_frame();
-    let mut out = vec![0x80, 5];
+    let mut out = vec![0x80, proto];
     out.extend_from_slice(&p.out);
     out
 }
 
 #[derive(Default)]
 struct Pickler {
+    proto: u8,
     out: Vec<u8>,
     frame: Vec<u8>,
     memo: u32,
@@ -218,7 +247,8 @@ impl Pickler {
         if self.frame.is_empty() {
             return;
         }
-        if self.frame.len() >= 4 {
+        // Frames are protocol 4's.
+        if self.proto >= 4 && self.frame.len() >= 4 {
             self.out.push(0x95);
             self.out
                 .extend_from_slice(&(self.frame.len() as u64).to_le_bytes());
@@ -227,7 +257,16 @@ impl Pickler {
     }
 
     fn memoize(&mut self) {
-        self.frame.push(0x94);
+        if self.proto >= 4 {
+            self.frame.push(0x94);
+        } else if let Ok(i) = u8::try_from(self.memo) {
+            // BINPUT
+            self.frame.extend_from_slice(&[b'q', i]);
+        } else {
+            // LONG_BINPUT
+            self.frame.push(b'r');
+            self.frame.extend_from_slice(&self.memo.to_le_bytes());
+        }
         self.memo += 1;
     }
 
@@ -244,7 +283,7 @@ impl Pickler {
 
     fn save_str(&mut self, s: &str) {
         let n = s.len();
-        if n <= 0xff {
+        if n <= 0xff && self.proto >= 4 {
             self.frame.extend_from_slice(&[0x8c, n as u8]);
             self.frame.extend_from_slice(s.as_bytes());
         } else if let Ok(n) = u32::try_from(n) {
@@ -264,9 +303,26 @@ impl Pickler {
             self.get(idx);
             return;
         }
-        self.save_str(&class.module);
-        self.save_str(&class.qualname);
-        self.frame.push(0x93);
+        if self.proto >= 4 {
+            self.save_str(&class.module);
+            self.save_str(&class.qualname);
+            self.frame.push(0x93);
+        } else if let Some((parent, name)) = class.qualname.rsplit_once('.') {
+            // Protocol 3 cannot name a nested class: `save_reduce(getattr, (parent, name))`.
+            self.save_class(&ClassRef::new("builtins", "getattr"));
+            self.save_class(&ClassRef::new(&class.module, parent));
+            self.save_str(name);
+            self.frame.push(0x86);
+            self.memoize();
+            self.frame.push(b'R');
+        } else {
+            // GLOBAL
+            self.frame.push(b'c');
+            self.frame.extend_from_slice(class.module.as_bytes());
+            self.frame.push(b'\n');
+            self.frame.extend_from_slice(class.qualname.as_bytes());
+            self.frame.push(b'\n');
+        }
         self.classes.push((class.clone(), self.memo));
         self.memoize();
     }
@@ -454,6 +510,13 @@ fn twos_complement_le(decimal: &str) -> Vec<u8> {
 /// error: ERR`, where `CMD` is the command's arguments joined by spaces (bytes decoded as
 /// UTF-8 with replacement) and shortened by `textwrap.shorten(cmd, 100, placeholder="...")`.
 pub fn pipeline_error(number: usize, args: &[Vec<u8>], error: &str) -> String {
+    let cmd = shorten(&joined_command(args), 100, "...");
+    format!("Command # {number} ({cmd}) of pipeline caused error: {error}")
+}
+
+/// A command's arguments joined by spaces, bytes decoded as UTF-8 with replacement
+/// (redis-py's `" ".join(map(safe_str, command))`).
+fn joined_command(args: &[Vec<u8>]) -> String {
     let mut cmd = String::new();
     for (i, arg) in args.iter().enumerate() {
         if i > 0 {
@@ -461,13 +524,7 @@ pub fn pipeline_error(number: usize, args: &[Vec<u8>], error: &str) -> String {
         }
         cmd.push_str(&String::from_utf8_lossy(arg));
     }
-    let mut message = String::new();
-    let _ = write!(
-        message,
-        "Command # {number} ({}) of pipeline caused error: {error}",
-        shorten(&cmd, 100, "...")
-    );
-    message
+    cmd
 }
 
 /// What redis-py raises when the server refuses the first command of a `set_many`
@@ -482,6 +539,23 @@ pub fn set_pipeline_error(stored_key: &str, value: &Value, timeout: i64, error: 
         timeout.to_string().into_bytes(),
     ];
     response_error(pipeline_error(1, &args, error))
+}
+
+/// What redis-py 5.0 raises when the server refuses the first command of a Werkzeug 0.16
+/// `set_many` pipeline, `SETEX stored_key timeout value` (the value as
+/// [`serialize_werkzeug`] writes it).
+pub fn setex_pipeline_error(stored_key: &str, value: &Value, timeout: i64, error: &str) -> PyError {
+    let args = [
+        b"SETEX".to_vec(),
+        stored_key.as_bytes().to_vec(),
+        timeout.to_string().into_bytes(),
+        serialize_werkzeug(value),
+    ];
+    // redis-py 5.0 (the last for Python 3.7) does not shorten the command.
+    let cmd = joined_command(&args);
+    response_error(format!(
+        "Command # 1 ({cmd}) of pipeline caused error: {error}"
+    ))
 }
 
 /// Python's `str.split()` whitespace.

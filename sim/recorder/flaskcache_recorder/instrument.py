@@ -117,7 +117,8 @@ def detect_libraries():
                 warnings.simplefilter("ignore")
                 import werkzeug.contrib.cache as werkzeug_cache
             found.append(Library("flask-cache", version, "0.13", flask_cache,
-                                 (werkzeug_cache.SimpleCache,), werkzeug_cache))
+                                 (werkzeug_cache.SimpleCache,), werkzeug_cache,
+                                 (werkzeug_cache.RedisCache,)))
         else:
             problems.append("Flask-Cache %s is not supported (0.13.x is)" % version)
     if not found:
@@ -350,7 +351,8 @@ def _set_cache_patch(rec, lib):
                          % (type(backend).__module__, type(backend).__name__,
                             config.get("CACHE_TYPE"),
                             "SimpleCache and RedisCache" if lib.redis_classes else "SimpleCache",
-                            " (Flask-Cache 0.13: \"simple\")" if lib.profile == "0.13" else ""))
+                            " (Flask-Cache 0.13: \"simple\" or \"redis\")"
+                            if lib.profile == "0.13" else ""))
             instrument_backend(rec, backend)
 
         return _set_cache
@@ -365,13 +367,17 @@ def _use_fake_redis(rec, backend):
     why = redis_server.missing()
     if why is not None:
         rec.fail("CACHE_TYPE=\"RedisCache\" is recorded against fakeredis on the virtual clock, "
-                 "but fakeredis does not import here (%s); pip install fakeredis==2.40.0" % why)
+                 "but fakeredis does not import here (%s); pip install fakeredis==2.40.0 (on Python 3.7: fakeredis==2.37.0)" % why)
     key_prefix = backend.key_prefix
     if not isinstance(key_prefix, str):
         rec.fail("the RedisCache key_prefix %r is not a str; the trace records a fixed prefix only"
                  % (key_prefix,))
     client = redis_server.fake_client(rec.now)
-    backend._read_client = backend._write_client = client
+    if hasattr(backend, "_client"):
+        # Werkzeug 0.16's RedisCache (Flask-Cache 0.13) has one client.
+        backend._client = client
+    else:
+        backend._read_client = backend._write_client = client
     for name in REDIS_UNRECORDED:
         if hasattr(backend, name):
             setattr(backend, name, _refused_backend_method(rec, name))

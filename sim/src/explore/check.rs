@@ -12,7 +12,7 @@ use crate::trace::{Event, Record, Trace, TraceStep};
 use flaskcache_engine::engine::{CachedId, HookQuery, MemoizedId, VersionSource};
 use flaskcache_engine::error::{PyError, PyExceptionType};
 use flaskcache_engine::keys::VersionGenerator;
-use flaskcache_engine::store::StoreError;
+use flaskcache_engine::store::{StoreError, StoreFlavor};
 use flaskcache_engine::Value;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -100,6 +100,9 @@ pub fn check_trace(trace: &Trace, limit: usize) -> Result<CheckReport, String> {
     }
     let c = &trace.config;
     let store = crate::replay::store_config(c)?;
+    if store.flavor == StoreFlavor::Werkzeug016Redis {
+        return Err("the trace's backend is Flask-Cache 0.13's RedisCache (Werkzeug's), which the reference model does not model; such traces are checked by `flaskcache replay`".into());
+    }
     let mut pair = Pair::new(c.profile, c.python, c.debug, store, 0);
     let versions: VecDeque<_> = trace
         .records

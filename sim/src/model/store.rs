@@ -100,7 +100,9 @@ pub struct ModelStore {
 
 impl ModelStore {
     /// An empty store configured like `config` (the key prefix applies to the Redis
-    /// flavours only, as in `MemoryStore`).
+    /// flavours only, as in `MemoryStore`). [`StoreFlavor::Werkzeug016Redis`] is not
+    /// modelled: its keyspace follows the Redis rules here, its replies do not (explore
+    /// never draws it and `--check-trace` refuses traces of it).
     pub fn new(config: &StoreConfig) -> Self {
         let threshold = match (config.flavor, config.threshold) {
             // cachelib: `threshold or 500`; Werkzeug uses it as given.
@@ -114,7 +116,7 @@ impl ModelStore {
             threshold,
             ignore_errors: config.ignore_delete_many_errors,
             prefix: match config.flavor {
-                StoreFlavor::Redis | StoreFlavor::Redis24 => {
+                StoreFlavor::Redis | StoreFlavor::Redis24 | StoreFlavor::Werkzeug016Redis => {
                     config.key_prefix.clone().unwrap_or_default()
                 }
                 _ => String::new(),
@@ -150,7 +152,7 @@ impl ModelStore {
 
     /// Whether this is a Redis flavour (`model::redis`).
     pub(super) fn is_redis(&self) -> bool {
-        matches!(self.flavor, StoreFlavor::Redis | StoreFlavor::Redis24)
+        self.flavor.is_redis()
     }
 
     /// Whether an entry with `expires` is alive: `expires == 0 or expires > time()`.
@@ -165,9 +167,10 @@ impl ModelStore {
             return Expiry::Int(i128::from(t));
         }
         match self.flavor {
-            StoreFlavor::Werkzeug016 | StoreFlavor::Redis | StoreFlavor::Redis24 => {
-                Expiry::Float(now.as_py_float() + t as f64)
-            }
+            StoreFlavor::Werkzeug016
+            | StoreFlavor::Redis
+            | StoreFlavor::Redis24
+            | StoreFlavor::Werkzeug016Redis => Expiry::Float(now.as_py_float() + t as f64),
             StoreFlavor::Cachelib | StoreFlavor::FlaskCaching24 => {
                 Expiry::Int(i128::from(now.trunc_secs()) + i128::from(t))
             }
@@ -180,7 +183,7 @@ impl ModelStore {
             return;
         }
         match self.flavor {
-            StoreFlavor::Redis | StoreFlavor::Redis24 => {}
+            StoreFlavor::Redis | StoreFlavor::Redis24 | StoreFlavor::Werkzeug016Redis => {}
             StoreFlavor::Werkzeug016 => {
                 // `(expires != 0 and expires <= now) or idx % 3 == 0`
                 let mut idx = 0usize;
@@ -334,7 +337,8 @@ impl ModelStore {
 
     fn delete_many(&mut self, keys: &[String], now: Timestamp) -> Result<StoreReply, StoreError> {
         match self.flavor {
-            StoreFlavor::Cachelib | StoreFlavor::Redis => {
+            // Werkzeug016Redis is never modelled (see `ModelStore::new`).
+            StoreFlavor::Cachelib | StoreFlavor::Redis | StoreFlavor::Werkzeug016Redis => {
                 // Deleted, or absent afterwards; raises if one is still there.
                 let mut deleted = Vec::new();
                 let mut failed = Vec::new();
