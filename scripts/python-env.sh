@@ -80,27 +80,23 @@ fi
 # Flask-Cache 0.13 (the blog posts' release) runs on Python 3.7; use it when present.
 python37=$(find_python 3.7 "${FLASKCACHE_PYTHON37:-}")
 if [ -n "$python37" ]; then
-  dir="$root/.venv-fc013"
-  if [ ! -x "$dir/bin/python" ] || ! "$dir/bin/python" -c "import flask_cache, sys; sys.exit(flask_cache.__version__ != '0.13.1')" 2>/dev/null; then
-    step "venv $dir: $("$python37" --version) + flask-cache==0.13.1"
-    rm -rf "$dir"
-    "$python37" -m venv "$dir"
-    "$dir/bin/pip" install --quiet --disable-pip-version-check flask-cache==0.13.1 flask==1.0.4 \
-      werkzeug==0.16.1 jinja2==2.11.3 markupsafe==1.1.1 itsdangerous==1.1.0 click==7.1.2
-  fi
-  export FLASKCACHE_PY_FC013="$dir/bin/python"
+  fc013_pins="flask-cache==0.13.1 flask==1.0.4 werkzeug==0.16.1 jinja2==2.11.3 markupsafe==1.1.1 itsdangerous==1.1.0 click==7.1.2"
+  make_fc013_venv() { # dir description module-to-import extra-pins...
+    local dir=$1 what=$2 module=$3; shift 3
+    if [ ! -x "$dir/bin/python" ] || ! "$dir/bin/python" -c "import $module, flask_cache, sys; sys.exit(flask_cache.__version__ != '0.13.1')" 2>/dev/null; then
+      step "venv $dir: $("$python37" --version) + flask-cache==0.13.1$what"
+      rm -rf "$dir"
+      "$python37" -m venv "$dir"
+      "$dir/bin/pip" install --quiet --disable-pip-version-check $fc013_pins "$@"
+    fi
+  }
+  make_fc013_venv "$root/.venv-fc013" "" sys
+  export FLASKCACHE_PY_FC013="$root/.venv-fc013/bin/python"
   # CACHE_TYPE="redis" (Werkzeug's RedisCache) over fakeredis 2.37, the last for Python 3.7.
-  dir="$root/.venv-fc013-redis"
-  if [ ! -x "$dir/bin/python" ] || ! "$dir/bin/python" -c "import fakeredis, flask_cache, sys; sys.exit(flask_cache.__version__ != '0.13.1')" 2>/dev/null; then
-    step "venv $dir: $("$python37" --version) + flask-cache==0.13.1 + redis, fakeredis"
-    rm -rf "$dir"
-    "$python37" -m venv "$dir"
-    "$dir/bin/pip" install --quiet --disable-pip-version-check flask-cache==0.13.1 flask==1.0.4 \
-      werkzeug==0.16.1 jinja2==2.11.3 markupsafe==1.1.1 itsdangerous==1.1.0 click==7.1.2 \
-      redis==5.0.8 fakeredis==2.37.0 sortedcontainers==2.4.0 async-timeout==4.0.3 \
-      typing-extensions==4.7.1 importlib-metadata==6.7.0 zipp==3.15.0
-  fi
-  export FLASKCACHE_PY_FC013_REDIS="$dir/bin/python"
+  make_fc013_venv "$root/.venv-fc013-redis" " + redis, fakeredis" fakeredis \
+    redis==5.0.8 fakeredis==2.37.0 sortedcontainers==2.4.0 async-timeout==4.0.3 \
+    typing-extensions==4.7.1 importlib-metadata==6.7.0 zipp==3.15.0
+  export FLASKCACHE_PY_FC013_REDIS="$root/.venv-fc013-redis/bin/python"
   export FLASKCACHE_REQUIRE_PY37=1
 else
   not_run "no Python 3.7: Flask-Cache 0.13 is not run (its vectors, flows and traces are checked but not re-recorded; its store differential does not run)" \

@@ -82,24 +82,30 @@ impl MemoryStore {
         }
     }
 
-    /// One call on a Redis flavour (FC-4.5.3).
+    /// One call on a Redis flavour (FC-4.5.3). Werkzeug's `RedisCache` answers with
+    /// redis-py's counts where cachelib's answers with `bool`s or keys.
     pub(super) fn execute_redis(
         &mut self,
         op: &StoreOp,
         now: Timestamp,
     ) -> Result<StoreReply, StoreError> {
         self.clock = now;
-        if self.config.flavor == StoreFlavor::Werkzeug016Redis {
-            return self.execute_werkzeug_redis(op, now);
-        }
+        let werkzeug = self.config.flavor == StoreFlavor::Werkzeug016Redis;
         if op.keys().any(nonstr::is_nonstr) {
-            if let Some(outcome) = self.redis_nonstr_call(op, now) {
+            let outcome = if werkzeug {
+                self.werkzeug_nonstr_call(op, now)
+            } else {
+                self.redis_nonstr_call(op, now)
+            };
+            if let Some(outcome) = outcome {
                 return outcome;
             }
         }
+        let count = |n: usize| StoreReply::Value(Value::int(n as i64));
         let reply = match op {
             StoreOp::Get { key } => StoreReply::Value(self.get(key, now)),
             StoreOp::GetMany { keys } => StoreReply::Values(self.get_many(keys, now)),
+            StoreOp::Has { key } if werkzeug => count(usize::from(self.has(key, now))),
             StoreOp::Has { key } => StoreReply::Bool(self.has(key, now)),
             StoreOp::Set {
                 key,
@@ -110,65 +116,36 @@ impl MemoryStore {
                 StoreReply::Bool(true)
             }
             StoreOp::SetMany { items, timeout } => {
-                StoreReply::Keys(self.redis_set_many(items, *timeout, now)?)
-            }
-            StoreOp::Add {
-                key,
-                value,
-                timeout,
-            } => StoreReply::Bool(self.redis_add(key, value.clone(), *timeout, now)?),
-            StoreOp::Delete { key } => StoreReply::Bool(self.redis_delete(key, now)),
-            StoreOp::DeleteMany { keys } => StoreReply::Keys(self.redis_delete_many(keys, now)),
-            StoreOp::Clear => StoreReply::Bool(self.redis_clear(now).any()),
-        };
-        Ok(reply)
-    }
-
-    /// One call on [`StoreFlavor::Werkzeug016Redis`]: the keyspace of the cachelib flavours,
-    /// Werkzeug 0.16's commands and replies (`int` counts where redis-py returns them).
-    pub(super) fn execute_werkzeug_redis(
-        &mut self,
-        op: &StoreOp,
-        now: Timestamp,
-    ) -> Result<StoreReply, StoreError> {
-        let count = |n: usize| StoreReply::Value(Value::int(n as i64));
-        if let Some(raised) = self.werkzeug_nonstr_call(op, now) {
-            return raised;
-        }
-        let reply = match op {
-            StoreOp::Get { key } => StoreReply::Value(self.get(key, now)),
-            StoreOp::GetMany { keys } => StoreReply::Values(self.get_many(keys, now)),
-            StoreOp::Has { key } => count(usize::from(self.has(key, now))),
-            StoreOp::Set {
-                key,
-                value,
-                timeout,
-            } => {
-                self.redis_set(key, value.clone(), *timeout, now)?;
-                StoreReply::Bool(true)
-            }
-            StoreOp::SetMany { items, timeout } => {
                 let set = self.redis_set_many(items, *timeout, now)?;
-                StoreReply::Values(vec![Value::Bool(true); set.len()])
+                if werkzeug {
+                    // The pipeline's replies: one `True` per `SET`/`SETEX`.
+                    StoreReply::Values(vec![Value::Bool(true); set.len()])
+                } else {
+                    StoreReply::Keys(set)
+                }
             }
             StoreOp::Add {
                 key,
                 value,
                 timeout,
             } => StoreReply::Bool(self.redis_add(key, value.clone(), *timeout, now)?),
-            StoreOp::Delete { key } => count(usize::from(self.redis_delete(key, now))),
-            StoreOp::DeleteMany { keys } if keys.is_empty() => StoreReply::Value(Value::None),
-            StoreOp::DeleteMany { keys } => {
+            StoreOp::Delete { key } if werkzeug => count(usize::from(self.redis_delete(key, now))),
+            StoreOp::Delete { key } => StoreReply::Bool(self.redis_delete(key, now)),
+            // Werkzeug returns before sending a `DEL` of no keys.
+            StoreOp::DeleteMany { keys } if werkzeug && keys.is_empty() => {
+                StoreReply::Value(Value::None)
+            }
+            StoreOp::DeleteMany { keys } if werkzeug => {
                 let names: Vec<String> = keys
                     .iter()
                     .map(|k| self.stored_key(k).into_owned())
                     .collect();
                 count(self.redis_del(&names, now))
             }
+            StoreOp::DeleteMany { keys } => StoreReply::Keys(self.redis_delete_many(keys, now)),
             StoreOp::Clear => match self.redis_clear(now) {
-                RedisCleared::Flushed => StoreReply::Bool(true),
-                RedisCleared::Deleted(0) => StoreReply::Bool(false),
-                RedisCleared::Deleted(n) => count(n),
+                RedisCleared::Deleted(n) if werkzeug && n > 0 => count(n),
+                cleared => StoreReply::Bool(cleared.any()),
             },
         };
         Ok(reply)
