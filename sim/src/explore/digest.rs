@@ -118,7 +118,10 @@ pub fn step(h: &mut Digest, step: &Step) {
             h.str(d.message);
             py_error(h, &d.error);
         }
-        Step::Done(Outcome { result: r, event: e }) => {
+        Step::Done(Outcome {
+            result: r,
+            event: e,
+        }) => {
             h.tag(5);
             result(h, r);
             event(h, e);
@@ -418,7 +421,14 @@ mod tests {
                 caching_id: Some("1".into()),
             })),
         ];
-        for s in ["", "a", "plain", "view//demo/student/all", "12345678", "123456789"] {
+        for s in [
+            "",
+            "a",
+            "plain",
+            "view//demo/student/all",
+            "12345678",
+            "123456789",
+        ] {
             out.push(Value::str(s));
         }
         out

@@ -796,7 +796,12 @@ impl Sim<'_> {
         })
     }
 
-    fn action(&mut self, step: usize, action: &Action, hash: &mut Digest) -> Result<(), Divergence> {
+    fn action(
+        &mut self,
+        step: usize,
+        action: &Action,
+        hash: &mut Digest,
+    ) -> Result<(), Divergence> {
         if let Some(n) = ACTION_KINDS
             .iter()
             .position(|k| *k == action.kind())
