@@ -167,6 +167,8 @@ pub struct Model {
     generator: VersionGenerator,
     /// Key material derived per function and arguments ([`KeyMemo`]).
     keys: RefCell<KeyMemo>,
+    /// View keys derived per view and request ([`ViewKeyMemo`]).
+    view_keys: RefCell<ViewKeyMemo>,
 }
 
 /// What a memoized call's key is made of apart from the stored versions: a pure function
@@ -233,6 +235,49 @@ impl KeyMemo {
         }
         self.len += 1;
         self.calls.entry(hash).or_default().push(entry);
+    }
+}
+
+/// View keys of `@cached` calls (`view_key` in request mode, a pure function of the view's
+/// options, the request and the prefix callable's result), by a structural hash of the
+/// call, compared in full like [`KeyMemo`]'s.
+#[derive(Debug, Default)]
+struct ViewKeyMemo {
+    calls: HashMap<u64, Vec<ViewMemoEntry>>,
+    len: usize,
+}
+
+type ViewMemoEntry = (
+    usize,
+    Option<Request>,
+    Option<String>,
+    Result<String, ViewKeyError>,
+);
+
+impl ViewKeyMemo {
+    fn hash(view: usize, request: Option<&Request>, prefix_result: Option<&str>) -> u64 {
+        let mut h = crate::explore::digest::Digest::default();
+        h.word(view as u64);
+        match request {
+            None => h.tag(0),
+            Some(r) => {
+                h.tag(1);
+                h.str(&r.path);
+                h.word(r.args.len() as u64);
+                for (k, v) in &r.args {
+                    h.str(k);
+                    h.str(v);
+                }
+            }
+        }
+        match prefix_result {
+            None => h.tag(0),
+            Some(p) => {
+                h.tag(1);
+                h.str(p);
+            }
+        }
+        h.value()
     }
 }
 
@@ -351,6 +396,7 @@ impl Model {
             injected: VecDeque::new(),
             generator: VersionGenerator::new(config.version_seed),
             keys: RefCell::default(),
+            view_keys: RefCell::default(),
         }
     }
 
@@ -437,6 +483,7 @@ impl Model {
             } => {
                 let v = self.cached.get(view.0).cloned().ok_or_else(unknown)?;
                 self.call_cached(
+                    view.0,
                     &v,
                     request.as_ref(),
                     prefix_result.as_deref(),
@@ -627,6 +674,49 @@ impl Model {
         }
     }
 
+    /// The key of a `@cached` view registered as `view` called within `request`
+    /// (`view_key` in request mode), derived on the first such call and looked up after
+    /// that.
+    fn request_view_key(
+        &self,
+        view: usize,
+        options: &CachedOptions,
+        request: Option<&Request>,
+        prefix_result: Option<&str>,
+    ) -> Result<String, ViewKeyError> {
+        let hash = ViewKeyMemo::hash(view, request, prefix_result);
+        if let Some(calls) = self.view_keys.borrow().calls.get(&hash) {
+            let known = calls.iter().find(|(v, r, p, _)| {
+                *v == view && r.as_ref() == request && p.as_deref() == prefix_result
+            });
+            if let Some((_, _, _, key)) = known {
+                return key.clone();
+            }
+        }
+        let input = ViewKeyInput {
+            request: request.map(|r| RequestInfo {
+                path: &r.path,
+                args: &r.args,
+            }),
+            mode: ViewKeyMode::Request,
+            prefix_result,
+        };
+        let key = view_key(&options.key, &input, self.profile, self.py);
+        let mut memo = self.view_keys.borrow_mut();
+        if memo.len >= KEY_MEMO_CAP {
+            memo.calls.clear();
+            memo.len = 0;
+        }
+        memo.len += 1;
+        memo.calls.entry(hash).or_default().push((
+            view,
+            request.cloned(),
+            prefix_result.map(str::to_owned),
+            key.clone(),
+        ));
+        key
+    }
+
     /// `make_cache_key`: the hashed call text plus the current versions (FC-2.1). The
     /// versions are read (and minted) before the arguments are normalized, as
     /// Flask-Caching does, so an argument error comes after the version round trip.
@@ -807,6 +897,7 @@ impl Model {
     /// A `@cached` view called within a request (FC-1.1).
     fn call_cached(
         &mut self,
+        id: usize,
         view: &CachedOptions,
         request: Option<&Request>,
         prefix_result: Option<&str>,
@@ -826,15 +917,7 @@ impl Model {
                 }
             }
         } else {
-            let input = ViewKeyInput {
-                request: request.map(|r| RequestInfo {
-                    path: &r.path,
-                    args: &r.args,
-                }),
-                mode: ViewKeyMode::Request,
-                prefix_result,
-            };
-            match view_key(&view.key, &input, self.profile, self.py) {
+            match self.request_view_key(id, view, request, prefix_result) {
                 Ok(k) => Ok(k),
                 Err(ViewKeyError::Python(e)) => Err(e),
                 Err(ViewKeyError::Input(e)) => return Err(Rejected(e.to_string())),
@@ -1027,15 +1110,9 @@ impl Model {
         now: Timestamp,
     ) -> Option<(String, Value)> {
         let v = self.cached.get(view.0)?;
-        let input = ViewKeyInput {
-            request: request.map(|r| RequestInfo {
-                path: &r.path,
-                args: &r.args,
-            }),
-            mode: ViewKeyMode::Request,
-            prefix_result,
-        };
-        let key = view_key(&v.key, &input, self.profile, self.py).ok()?;
+        let key = self
+            .request_view_key(view.0, v, request, prefix_result)
+            .ok()?;
         self.peek_key(&key, v.cache_none, now).map(|v| (key, v))
     }
 
