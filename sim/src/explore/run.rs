@@ -391,15 +391,16 @@ impl Sim<'_> {
         // What the engine's side computed, by generation: `db.compute(t, g)` depends only
         // on the database (unchanged during a command), the target and `g`, so the model's
         // side takes a copy of the result for a generation the engine already computed
-        // instead of formatting it again.
-        let results: std::cell::RefCell<Vec<(u64, Result<Value, PyError>)>> =
+        // instead of formatting it again (each generation is computed once per side, so
+        // the model's side takes it).
+        let results: std::cell::RefCell<Vec<(u64, Option<Result<Value, PyError>>)>> =
             std::cell::RefCell::default();
         let mut engine_oracle = PlanOracle::new(env.hooks, env.faults, || match target {
             Some(t) => {
                 *gen_e += 1;
                 let (r, deps) = db.compute(t, *gen_e);
                 computed.push((*gen_e, deps));
-                results.borrow_mut().push((*gen_e, r.clone()));
+                results.borrow_mut().push((*gen_e, Some(r.clone())));
                 r
             }
             None => Ok(Value::None),
@@ -408,10 +409,10 @@ impl Sim<'_> {
             Some(t) => {
                 *gen_m += 1;
                 let known = results
-                    .borrow()
-                    .iter()
+                    .borrow_mut()
+                    .iter_mut()
                     .find(|(g, _)| *g == *gen_m)
-                    .map(|(_, r)| r.clone());
+                    .and_then(|(_, r)| r.take());
                 known.unwrap_or_else(|| db.compute(t, *gen_m).0)
             }
             None => Ok(Value::None),
