@@ -530,7 +530,9 @@ fn same_live_keys(
     memo: &mut Liveness,
 ) -> bool {
     let flavor = store.flavor();
-    let mut seen = std::collections::HashSet::new();
+    // A fixed, cheap hasher: the set is only probed, never iterated.
+    let mut seen: std::collections::HashSet<&str, crate::model::FxBuildHasher> =
+        std::collections::HashSet::with_capacity_and_hasher(store.len(), Default::default());
     let mut live = 0usize;
     for e in store.entries() {
         if !flavor.is_alive(e.1, now) {

@@ -21,7 +21,11 @@ mod dict;
 mod redis;
 mod store;
 
+pub use dict::FxHasher;
 pub use store::{Entry, Expiry, ModelStore};
+
+/// Builds [`FxHasher`]s: for sets and maps that are only probed, never iterated.
+pub type FxBuildHasher = std::hash::BuildHasherDefault<FxHasher>;
 
 use flaskcache_engine::engine::{
     CacheEvent, CachedId, CachedOptions, Command, HookQuery, MemoizeOptions, Memoized, MemoizedId,
