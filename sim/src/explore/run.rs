@@ -208,6 +208,9 @@ struct Sim<'a> {
     trace_versions: VersionGenerator,
 }
 
+/// A function body's result, as the oracle hands it over.
+type Computed = Result<Value, PyError>;
+
 /// The store configuration of a run.
 pub fn store_config(setup: &RunSetup) -> StoreConfig {
     StoreConfig {
@@ -393,7 +396,7 @@ impl Sim<'_> {
         // side takes a copy of the result for a generation the engine already computed
         // instead of formatting it again (each generation is computed once per side, so
         // the model's side takes it).
-        let results: std::cell::RefCell<Vec<(u64, Option<Result<Value, PyError>>)>> =
+        let results: std::cell::RefCell<Vec<(u64, Option<Computed>)>> =
             std::cell::RefCell::default();
         let mut engine_oracle = PlanOracle::new(env.hooks, env.faults, || match target {
             Some(t) => {
