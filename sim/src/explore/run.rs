@@ -393,9 +393,8 @@ impl Sim<'_> {
         let mut computed: Vec<(u64, Vec<Dep>)> = Vec::new();
         // What the engine's side computed, by generation: `db.compute(t, g)` depends only
         // on the database (unchanged during a command), the target and `g`, so the model's
-        // side takes a copy of the result for a generation the engine already computed
-        // instead of formatting it again (each generation is computed once per side, so
-        // the model's side takes it).
+        // side takes the result of a generation the engine's side already computed (a copy
+        // made before the engine saw it) instead of formatting it again.
         let results: std::cell::RefCell<Vec<(u64, Option<Computed>)>> =
             std::cell::RefCell::default();
         let mut engine_oracle = PlanOracle::new(env.hooks, env.faults, || match target {
