@@ -37,7 +37,7 @@ fn assert_same_output(args: &[&str]) {
     let (code1, one, timing1) = explore(args, "1");
     assert!(one.contains("history digest: "), "{one}");
     assert!(timing1.contains("(1 thread(s)"), "{timing1}");
-    for jobs in ["3", "0"] {
+    for jobs in ["2", "3", "0"] {
         let (code, many, timing) = explore(args, jobs);
         assert_eq!(code, code1, "exit status with --jobs {jobs}");
         assert_eq!(many, one, "stdout of {args:?} with --jobs {jobs}");

@@ -9,7 +9,8 @@ use flaskcache_engine::store::{StoreConfig, StoreFlavor, StoreOp, Timestamp};
 use flaskcache_engine::{Profile, PythonVersion, Value};
 use flaskcache_redis::testing::{self, SharedOrOwn};
 use flaskcache_redis::{RedisConfig, RedisStore};
-use flaskcache_sim::explore::pair::{Fnv, Pair, PlanOracle};
+use flaskcache_sim::explore::digest::Digest;
+use flaskcache_sim::explore::pair::{Pair, PlanOracle};
 use flaskcache_sim::explore::store::RealStore;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -148,7 +149,7 @@ fn set(pair: &mut Pair, key: &str, value: Value, timeout: Option<i64>, now: Time
         &mut engine,
         &mut model,
         false,
-        &mut Fnv::default(),
+        &mut Digest::default(),
     );
     assert!(ran.is_ok(), "{:?}", ran.err());
 }

@@ -6,7 +6,8 @@
 //! library it checks the model against the recording too, since each event's result must
 //! be the one recorded.
 
-use super::pair::{Fnv, Pair};
+use super::digest::Digest;
+use super::pair::Pair;
 use crate::model::{OpKind, Oracle};
 use crate::trace::{Event, Record, Trace, TraceStep};
 use flaskcache_engine::engine::{CachedId, HookQuery, MemoizedId, VersionSource};
@@ -166,7 +167,7 @@ pub fn check_trace(trace: &Trace, limit: usize) -> Result<CheckReport, String> {
                 let Some(command) = resolved else { continue };
                 let mut engine_oracle = Recorded::new(event);
                 let mut model_oracle = Recorded::new(event);
-                let mut hash = Fnv::default();
+                let mut hash = Digest::default();
                 let ran = pair
                     .run(
                         &command,

@@ -103,11 +103,12 @@ struct Done {
 }
 
 fn digest_of(report: &RunReport) -> u64 {
-    let mut h = pair::Fnv::default();
+    let mut h = digest::Digest::default();
+    h.word(report.digests.len() as u64);
     for d in &report.digests {
-        let _ = write!(h, "{d:x}.");
+        h.word(*d);
     }
-    h.0
+    h.value()
 }
 
 /// The `CACHE_KEY_PREFIX`es a `RedisCache` run draws from: Flask-Caching's default, none
@@ -655,13 +656,13 @@ pub fn run(args: &ExploreArgs, out: &mut dyn Write) -> std::io::Result<ExitCode>
     // Only runs before the first failure count, whatever the threads did after it.
     let failing = done.iter().find(|d| d.divergence.is_some()).map(|d| d.run);
     let mut stats = Stats::default();
-    let mut digest = pair::Fnv::default();
+    let mut digest = digest::Digest::default();
     for d in done.iter().filter(|d| failing.is_none_or(|f| d.run <= f)) {
         stats.merge(&d.stats);
-        let _ = write!(digest, "{:x}.", d.digest);
+        digest.word(d.digest);
     }
     let failures = u64::from(failing.is_some());
-    write!(out, "{}", summary(args, &stats, failures, digest.0))?;
+    write!(out, "{}", summary(args, &stats, failures, digest.value()))?;
     out.flush()?;
     let secs = elapsed.as_secs_f64();
     let _ = writeln!(

@@ -1,6 +1,7 @@
 //! The engine and the model side by side: one command goes to both, each with its own
 //! oracle built from the same plan, and their outcomes and caches are compared.
 
+use super::digest::{self, Digest};
 use super::store::PairStore;
 use crate::model::{Model, ModelConfig, OpKind, Oracle};
 use crate::trace::TraceStep;
@@ -13,28 +14,6 @@ use flaskcache_engine::error::PyError;
 use flaskcache_engine::function::FunctionDescriptor;
 use flaskcache_engine::store::{MemoryStore, StoreConfig, StoreError, StoreFlavor, Timestamp};
 use flaskcache_engine::{Profile, PythonVersion, Value};
-use std::fmt;
-
-/// FNV-1a, fed through `fmt::Write` so that `Debug` output can be hashed without
-/// allocating.
-#[derive(Clone, Copy, Debug)]
-pub struct Fnv(pub u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl fmt::Write for Fnv {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        for b in s.bytes() {
-            self.0 ^= u64::from(b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-        Ok(())
-    }
-}
 
 /// Planned backend failures of one command: bit `FAULT_SLOTS * kind + k` fails the `k`-th
 /// call of that kind. Counts what it injected.
@@ -110,6 +89,7 @@ pub struct Pair {
     /// The reference model.
     pub model: Model,
     py: PythonVersion,
+    liveness: Liveness,
 }
 
 /// `['a', 'b']`: keys as Python prints a list of them.
@@ -202,6 +182,7 @@ impl Pair {
             store,
             model,
             py: python,
+            liveness: Liveness::default(),
         }
     }
 
@@ -234,7 +215,7 @@ impl Pair {
         engine_oracle: &mut dyn Oracle,
         model_oracle: &mut dyn Oracle,
         record: bool,
-        hash: &mut Fnv,
+        hash: &mut Digest,
     ) -> Result<Executed, Mismatch> {
         let engine = self.drive(command, now, engine_oracle, record, hash);
         let model = self.model.apply(command, now, model_oracle);
@@ -279,9 +260,8 @@ impl Pair {
         now: Timestamp,
         oracle: &mut dyn Oracle,
         record: bool,
-        hash: &mut Fnv,
+        hash: &mut Digest,
     ) -> Result<(Executed, usize), String> {
-        use std::fmt::Write as _;
         let mut steps = Vec::new();
         let mut lines = Vec::new();
         let mut logs = 0usize;
@@ -293,7 +273,7 @@ impl Pair {
                 .start(command.clone())
                 .map_err(|e| e.to_string())?;
             loop {
-                let _ = super::digest::write_step(hash, &step);
+                digest::step(hash, &step);
                 let input = match step {
                     Step::Store(op) => {
                         store_ops += 1;
@@ -304,7 +284,7 @@ impl Pair {
                         if let Some(broken) = self.store.over_threshold() {
                             return Err(broken);
                         }
-                        let _ = super::digest::write_reply(hash, &reply);
+                        digest::reply(hash, &reply);
                         if record {
                             lines.push(render_store_call(&op, &reply, py));
                             steps.push(TraceStep::Store {
@@ -316,7 +296,7 @@ impl Pair {
                     }
                     Step::Compute => {
                         let result = oracle.compute();
-                        let _ = super::digest::write_result(hash, &result);
+                        digest::result(hash, &result);
                         if record {
                             let shown = match &result {
                                 Ok(v) => v.repr(py),
@@ -332,7 +312,7 @@ impl Pair {
                     }
                     Step::Hook(query) => {
                         let answer = oracle.hook(&query);
-                        let _ = write!(hash, "{answer:?}");
+                        digest::answer(hash, &answer);
                         if record {
                             let shown = match &answer {
                                 Ok(b) => Value::Bool(*b).repr(py),
@@ -384,7 +364,8 @@ impl Pair {
     /// `MemoryStore` as [`compare_memory`] does; on a real server, the live keys, their
     /// values and whether each has a deadline.
     pub fn compare_stores(&mut self, now: Timestamp) -> Result<(), Mismatch> {
-        self.store.compare(self.model.store(), now, self.py)
+        self.store
+            .compare(self.model.store(), now, self.py, &mut self.liveness)
     }
 
     /// The virtual clock moved to `now` ([`PairStore::advance`]).
@@ -403,6 +384,74 @@ impl Pair {
     }
 }
 
+/// Both sides' answers to "is an entry with this expiry alive now?", remembered while the
+/// virtual clock stands still. Both predicates are pure functions of the expiry and the
+/// instant, and most comparisons happen at the instant of the one before (only ticks and
+/// clock jumps move it), over entries that were already there: remembering the answers
+/// skips the float arithmetic of both without skipping the check (a new expiry, or a new
+/// instant, is asked of both sides again).
+#[derive(Clone, Debug, Default)]
+pub struct Liveness {
+    /// Direct-mapped: `(instant, engine expires, model expiry) -> (engine alive, model
+    /// alive)`, the model's expiry as its kind and its exact payload. A slot answered at
+    /// another instant is stale (nothing is cleared when the clock moves).
+    slots: Vec<Option<Remembered>>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Remembered {
+    at: Timestamp,
+    expires: i128,
+    kind: u8,
+    payload: i128,
+    engine: bool,
+    model: bool,
+}
+
+const LIVENESS_SLOTS: usize = 256;
+
+impl Liveness {
+    /// `(engine alive, model alive)` for an entry at `now`.
+    fn both(
+        &mut self,
+        flavor: StoreFlavor,
+        expires: i128,
+        model: crate::model::Expiry,
+        now: Timestamp,
+    ) -> (bool, bool) {
+        if self.slots.len() != LIVENESS_SLOTS {
+            self.slots = vec![None; LIVENESS_SLOTS];
+        }
+        let (kind, payload) = match model {
+            crate::model::Expiry::Int(e) => (0u8, e),
+            crate::model::Expiry::Float(f) => (1, i128::from(f.to_bits())),
+            crate::model::Expiry::Redis(f) => (2, i128::from(f.to_bits())),
+        };
+        let fold = |x: i128| x as u64 ^ (x >> 64) as u64;
+        let mix = (fold(expires).rotate_left(29) ^ fold(payload) ^ u64::from(kind))
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let slot = (mix >> 56) as usize % LIVENESS_SLOTS;
+        if let Some(Some(r)) = self.slots.get(slot) {
+            if r.at == now && r.expires == expires && r.kind == kind && r.payload == payload {
+                return (r.engine, r.model);
+            }
+        }
+        let engine = flavor.is_alive(expires, now);
+        let model_alive = crate::model::ModelStore::alive(model, now);
+        if let Some(s) = self.slots.get_mut(slot) {
+            *s = Some(Remembered {
+                at: now,
+                expires,
+                kind,
+                payload,
+                engine,
+                model: model_alive,
+            });
+        }
+        (engine, model_alive)
+    }
+}
+
 /// Compares a `MemoryStore` with the model's: the same keys in the same order, the same
 /// values, the same liveness now, and (cachelib flavours) the same expiry. On a Redis
 /// flavour only live keys are compared, as a set: an expired key is absent for every
@@ -410,18 +459,19 @@ impl Pair {
 /// has no order.
 ///
 /// This runs after every action, so the common case (equal) is checked in one pass without
-/// allocating; any difference is then described by `describe_difference`, which checks
-/// the same thing the slow way.
+/// allocating, with liveness answers remembered in `memo` ([`Liveness`]); any difference
+/// is then described by `describe_difference`, which checks the same thing the slow way.
 pub fn compare_memory(
     store: &MemoryStore,
     model: &crate::model::ModelStore,
     now: Timestamp,
     py: PythonVersion,
+    memo: &mut Liveness,
 ) -> Result<(), Mismatch> {
     let equal = if store.flavor().is_redis() {
-        same_live_keys(store, model, now)
+        same_live_keys(store, model, now, memo)
     } else {
-        same_entries(store, model, now)
+        same_entries(store, model, now, memo)
     };
     if equal {
         return Ok(());
@@ -436,28 +486,35 @@ fn same_entry(
     (key, expires, value): (&str, i128, &Value),
     m: &crate::model::Entry,
     now: Timestamp,
+    memo: &mut Liveness,
 ) -> bool {
     let same_expiry = match (flavor, m.expires) {
         (StoreFlavor::Werkzeug016 | StoreFlavor::Redis | StoreFlavor::Redis24, _) => true,
         (_, crate::model::Expiry::Int(e)) => e == expires,
         (_, crate::model::Expiry::Float(_) | crate::model::Expiry::Redis(_)) => false,
     };
-    key == m.key
-        && value == &m.value
-        && flavor.is_alive(expires, now) == crate::model::ModelStore::alive(m.expires, now)
-        && same_expiry
+    if !(same_expiry && key == m.key && value == &m.value) {
+        return false;
+    }
+    let (alive, model_alive) = memo.both(flavor, expires, m.expires, now);
+    alive == model_alive
 }
 
 /// A `SimpleCache`: both sequences of entries, dead ones included, agree one by one and end
 /// together.
-fn same_entries(store: &MemoryStore, model: &crate::model::ModelStore, now: Timestamp) -> bool {
+fn same_entries(
+    store: &MemoryStore,
+    model: &crate::model::ModelStore,
+    now: Timestamp,
+    memo: &mut Liveness,
+) -> bool {
     let flavor = store.flavor();
     let mut engine = store.entries();
     let mut model = model.entries();
     loop {
         match (engine.next(), model.next()) {
             (None, None) => return true,
-            (Some(e), Some(m)) if same_entry(flavor, e, m, now) => {}
+            (Some(e), Some(m)) if same_entry(flavor, e, m, now, memo) => {}
             _ => return false,
         }
     }
@@ -466,9 +523,16 @@ fn same_entries(store: &MemoryStore, model: &crate::model::ModelStore, now: Time
 /// A Redis flavour: the live entries are the same set. Each live engine entry must be a
 /// distinct live model entry with its value, and both sides must hold as many live
 /// entries: then the two sets are equal (model keys are unique).
-fn same_live_keys(store: &MemoryStore, model: &crate::model::ModelStore, now: Timestamp) -> bool {
+fn same_live_keys(
+    store: &MemoryStore,
+    model: &crate::model::ModelStore,
+    now: Timestamp,
+    memo: &mut Liveness,
+) -> bool {
     let flavor = store.flavor();
-    let mut seen = std::collections::HashSet::new();
+    // A fixed, cheap hasher: the set is only probed, never iterated.
+    let mut seen: std::collections::HashSet<&str, crate::model::FxBuildHasher> =
+        std::collections::HashSet::with_capacity_and_hasher(store.len(), Default::default());
     let mut live = 0usize;
     for e in store.entries() {
         if !flavor.is_alive(e.1, now) {
@@ -477,7 +541,7 @@ fn same_live_keys(store: &MemoryStore, model: &crate::model::ModelStore, now: Ti
         live += 1;
         let matched = model
             .entry(e.0)
-            .is_some_and(|m| same_entry(flavor, e, m, now));
+            .is_some_and(|m| same_entry(flavor, e, m, now, memo));
         if !matched || !seen.insert(e.0) {
             return false;
         }
@@ -528,7 +592,13 @@ fn describe_difference(
     for ((key, expires, value), m) in engine.into_iter().zip(model) {
         let alive = flavor.is_alive(expires, now);
         let model_alive = crate::model::ModelStore::alive(m.expires, now);
-        if !same_entry(flavor, (key, expires, value), m, now) {
+        if !same_entry(
+            flavor,
+            (key, expires, value),
+            m,
+            now,
+            &mut Liveness::default(),
+        ) {
             return Err(mismatch(
                     "store",
                     format!(

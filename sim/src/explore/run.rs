@@ -19,7 +19,8 @@
 //! call that removed nothing (`delete('/demo/student/all') removed nothing; the entry is
 //! under 'view//demo/student/all'`), or to the absence of one.
 
-use super::pair::{render_outcome, Executed, Fnv, Mismatch, Pair, PlanOracle};
+use super::digest::Digest;
+use super::pair::{render_outcome, Executed, Mismatch, Pair, PlanOracle};
 use super::store::{PairStore, RealStore};
 use crate::model::OpKind;
 use crate::trace::{Event, TraceCommand, TraceStep};
@@ -28,14 +29,13 @@ use crate::workload::{
     RunSetup, Target, ACTION_KINDS,
 };
 use flaskcache_engine::engine::{CacheEvent, Command, Outcome};
-use flaskcache_engine::error::PyExceptionType;
+use flaskcache_engine::error::{PyError, PyExceptionType};
 use flaskcache_engine::keys::{Version, VersionGenerator};
 use flaskcache_engine::store::{
     MemoryStore, StoreConfig, StoreFlavor, StoreOp, StoreReply, Timestamp,
 };
 use flaskcache_engine::{Profile, Value};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 /// Counters of a run (or of many, merged).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -207,6 +207,9 @@ struct Sim<'a> {
     events: Vec<Event>,
     trace_versions: VersionGenerator,
 }
+
+/// A function body's result, as the oracle hands it over.
+type Computed = Result<Value, PyError>;
 
 /// The store configuration of a run.
 pub fn store_config(setup: &RunSetup) -> StoreConfig {
@@ -383,16 +386,23 @@ impl Sim<'_> {
         command: &Command,
         target: Option<Target>,
         env: crate::workload::Env,
-        hash: &mut Fnv,
+        hash: &mut Digest,
     ) -> Result<(Executed, Vec<OpKind>), Divergence> {
         let db = &self.db;
         let (gen_e, gen_m) = (&mut self.gen_engine, &mut self.gen_model);
         let mut computed: Vec<(u64, Vec<Dep>)> = Vec::new();
+        // What the engine's side computed, by generation: `db.compute(t, g)` depends only
+        // on the database (unchanged during a command), the target and `g`, so the model's
+        // side takes the result of a generation the engine's side already computed (a copy
+        // made before the engine saw it) instead of formatting it again.
+        let results: std::cell::RefCell<Vec<(u64, Option<Computed>)>> =
+            std::cell::RefCell::default();
         let mut engine_oracle = PlanOracle::new(env.hooks, env.faults, || match target {
             Some(t) => {
                 *gen_e += 1;
                 let (r, deps) = db.compute(t, *gen_e);
                 computed.push((*gen_e, deps));
+                results.borrow_mut().push((*gen_e, Some(r.clone())));
                 r
             }
             None => Ok(Value::None),
@@ -400,7 +410,12 @@ impl Sim<'_> {
         let mut model_oracle = PlanOracle::new(env.hooks, env.faults, || match target {
             Some(t) => {
                 *gen_m += 1;
-                db.compute(t, *gen_m).0
+                let known = results
+                    .borrow_mut()
+                    .iter_mut()
+                    .find(|(g, _)| *g == *gen_m)
+                    .and_then(|(_, r)| r.take());
+                known.unwrap_or_else(|| db.compute(t, *gen_m).0)
             }
             None => Ok(Value::None),
         });
@@ -522,7 +537,7 @@ impl Sim<'_> {
         target: Target,
         via: bool,
         env: crate::workload::Env,
-        hash: &mut Fnv,
+        hash: &mut Digest,
     ) -> Result<(), Divergence> {
         let command = self.app.call(target, via);
         if self.record {
@@ -619,7 +634,7 @@ impl Sim<'_> {
         target: Target,
         form: Form,
         env: crate::workload::Env,
-        hash: &mut Fnv,
+        hash: &mut Digest,
     ) -> Result<(), Divergence> {
         let target = target.normalized();
         let form = form.for_target(target);
@@ -734,7 +749,7 @@ impl Sim<'_> {
         &mut self,
         step: usize,
         pick: u8,
-        hash: &mut Fnv,
+        hash: &mut Digest,
     ) -> Result<(), Divergence> {
         let (engine_keys, model_keys) = self.version_keys();
         if let Some(k) = engine_keys.get(usize::from(pick) % engine_keys.len().max(1)) {
@@ -743,7 +758,9 @@ impl Sim<'_> {
                 kind: m.kind.to_owned(),
                 detail: m.detail,
             })?;
-            let _ = write!(hash, "lost {k}");
+            // A tag of its own per kind of step (see `digest`).
+            hash.tag(20);
+            hash.str(k);
             self.stats.lost_version_keys += 1;
             if self.record {
                 self.step_line(step, format!("version key lost: {}", py_str(k)));
@@ -794,7 +811,12 @@ impl Sim<'_> {
         })
     }
 
-    fn action(&mut self, step: usize, action: &Action, hash: &mut Fnv) -> Result<(), Divergence> {
+    fn action(
+        &mut self,
+        step: usize,
+        action: &Action,
+        hash: &mut Digest,
+    ) -> Result<(), Divergence> {
         if let Some(n) = ACTION_KINDS
             .iter()
             .position(|k| *k == action.kind())
@@ -825,7 +847,9 @@ impl Sim<'_> {
                 let row = row % crate::workload::ROWS;
                 let rev = self.db.write(row, *change);
                 self.writes.push((step, row));
-                let _ = write!(hash, "write {row} {rev}");
+                hash.tag(21);
+                hash.word(u64::from(row));
+                hash.word(u64::from(rev));
                 if self.record {
                     self.step_line(step, format!("db: student {row} {change:?} (rev {rev})"));
                 }
@@ -850,7 +874,8 @@ impl Sim<'_> {
             kind: m.kind.to_owned(),
             detail: m.detail,
         })?;
-        let _ = write!(hash, "{}", self.now.as_micros());
+        hash.tag(22);
+        hash.int(self.now.as_micros());
         Ok(())
     }
 }
@@ -920,25 +945,26 @@ pub fn execute_on(
     let mut digests = Vec::with_capacity(actions.len());
     let mut divergence = None;
     for (step, action) in actions.iter().enumerate() {
-        let mut hash = Fnv::default();
+        let mut hash = Digest::default();
         if let Err(d) = sim.action(step, action, &mut hash) {
             divergence = Some(d);
             break;
         }
         if let Some(expected) = options.expect_digests.as_ref().and_then(|d| d.get(step)) {
-            if *expected != hash.0 {
+            if *expected != hash.value() {
                 divergence = Some(Divergence {
                     step,
                     kind: "nondeterminism".into(),
                     detail: format!(
                         "the same history produced different steps (digest {:016x}, earlier {:016x})",
-                        hash.0, expected
+                        hash.value(),
+                        expected
                     ),
                 });
                 break;
             }
         }
-        digests.push(hash.0);
+        digests.push(hash.value());
     }
     if divergence.is_none() {
         if let Err(m) = sim.pair.finish() {

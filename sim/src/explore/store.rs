@@ -11,7 +11,7 @@
 //!   deadline), and every advance of the virtual clock re-times the server's deadlines
 //!   from the virtual ones (`docs/redis.md`).
 
-use super::pair::Mismatch;
+use super::pair::{Liveness, Mismatch};
 use crate::model::{Expiry, ModelStore};
 use crate::redis_tool::backend::Ttl;
 use crate::redis_tool::real::{redact, Target};
@@ -31,12 +31,14 @@ pub trait PairStore {
     /// A broken size bound (`SimpleCache` never holds more than `threshold + 1` entries),
     /// described; `None` when it holds, and always for the Redis flavours.
     fn over_threshold(&self) -> Option<String>;
-    /// Compares what the store holds at `now` with the model's store.
+    /// Compares what the store holds at `now` with the model's store (`memo`: liveness
+    /// answers the comparison may reuse, [`Liveness`]).
     fn compare(
         &mut self,
         model: &ModelStore,
         now: Timestamp,
         py: PythonVersion,
+        memo: &mut Liveness,
     ) -> Result<(), Mismatch>;
     /// The virtual clock moved to `now`.
     fn advance(&mut self, now: Timestamp) -> Result<(), Mismatch>;
@@ -78,8 +80,9 @@ impl PairStore for MemoryStore {
         model: &ModelStore,
         now: Timestamp,
         py: PythonVersion,
+        memo: &mut Liveness,
     ) -> Result<(), Mismatch> {
-        super::pair::compare_memory(self, model, now, py)
+        super::pair::compare_memory(self, model, now, py, memo)
     }
 
     fn advance(&mut self, _now: Timestamp) -> Result<(), Mismatch> {
@@ -208,6 +211,7 @@ impl PairStore for RealStore {
         model: &ModelStore,
         now: Timestamp,
         py: PythonVersion,
+        _memo: &mut Liveness,
     ) -> Result<(), Mismatch> {
         let prefix = self.prefix.as_str();
         let expected: BTreeMap<String, (&Value, bool)> = model

@@ -21,7 +21,11 @@ mod dict;
 mod redis;
 mod store;
 
+pub use dict::FxHasher;
 pub use store::{Entry, Expiry, ModelStore};
+
+/// Builds [`FxHasher`]s: for sets and maps that are only probed, never iterated.
+pub type FxBuildHasher = std::hash::BuildHasherDefault<FxHasher>;
 
 use flaskcache_engine::engine::{
     CacheEvent, CachedId, CachedOptions, Command, HookQuery, MemoizeOptions, Memoized, MemoizedId,
@@ -30,13 +34,14 @@ use flaskcache_engine::engine::{
 use flaskcache_engine::error::{PyError, PyExceptionType};
 use flaskcache_engine::function::{Callee, FunctionDescriptor, Receiver};
 use flaskcache_engine::keys::{
-    call_args, ensure_self_arg, function_namespace, normalize_args, view_key, write_key_body,
+    call_args_cow, ensure_self_arg, function_namespace, normalize_args, view_key, write_key_body,
     write_key_text, RequestInfo, Version, VersionGenerator, ViewKeyError, ViewKeyInput,
     ViewKeyMode,
 };
 use flaskcache_engine::store::{StoreConfig, StoreError, StoreOp, StoreReply, Timestamp};
 use flaskcache_engine::{Profile, PythonVersion, Value};
-use std::collections::VecDeque;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 /// A backend method, as faults are planned and counted.
@@ -164,6 +169,120 @@ pub struct Model {
     cached: Vec<Arc<CachedOptions>>,
     injected: VecDeque<Version>,
     generator: VersionGenerator,
+    /// Key material derived per function and arguments ([`KeyMemo`]).
+    keys: RefCell<KeyMemo>,
+    /// View keys derived per view and request ([`ViewKeyMemo`]).
+    view_keys: RefCell<ViewKeyMemo>,
+}
+
+/// What a memoized call's key is made of apart from the stored versions: a pure function
+/// of the function, its arguments, the profile and the Python, so it is derived once per
+/// function and arguments and looked up after that.
+#[derive(Debug)]
+struct Derived {
+    /// The namespace's version keys (`args_to_ignore` applied), in fetch order, or the
+    /// error deriving the namespace raised.
+    version_keys: Result<Vec<String>, PyError>,
+    /// The hashed call text (the key before its versions), or the error normalizing the
+    /// arguments raised.
+    body: Result<String, PyError>,
+}
+
+/// [`Derived`] by `(function, args, kwargs)`: a map from a structural hash of the call to
+/// the calls with that hash, compared in full (a collision costs a comparison, never a
+/// wrong key). Never iterated, so its order cannot leak into anything.
+#[derive(Debug, Default)]
+struct KeyMemo {
+    calls: HashMap<u64, Vec<MemoEntry>>,
+    len: usize,
+}
+
+type MemoEntry = (usize, Vec<Value>, Vec<(String, Value)>, Arc<Derived>);
+
+/// Distinct calls remembered at most; beyond it the memo starts again (arbitrary
+/// histories, as the fuzzer makes, are not bounded like the workload's calls).
+const KEY_MEMO_CAP: usize = 1 << 14;
+
+impl KeyMemo {
+    fn hash(function: usize, args: &[Value], kwargs: &[(String, Value)]) -> u64 {
+        let mut h = crate::explore::digest::Digest::default();
+        h.word(function as u64);
+        h.word(args.len() as u64);
+        for a in args {
+            crate::explore::digest::value(&mut h, a);
+        }
+        h.word(kwargs.len() as u64);
+        for (k, v) in kwargs {
+            h.str(k);
+            crate::explore::digest::value(&mut h, v);
+        }
+        h.value()
+    }
+
+    fn get(
+        &self,
+        hash: u64,
+        function: usize,
+        args: &[Value],
+        kwargs: &[(String, Value)],
+    ) -> Option<Arc<Derived>> {
+        self.calls.get(&hash)?.iter().find_map(|(f, a, k, d)| {
+            (*f == function && a.as_slice() == args && k.as_slice() == kwargs)
+                .then(|| Arc::clone(d))
+        })
+    }
+
+    fn insert(&mut self, hash: u64, entry: MemoEntry) {
+        if self.len >= KEY_MEMO_CAP {
+            self.calls.clear();
+            self.len = 0;
+        }
+        self.len += 1;
+        self.calls.entry(hash).or_default().push(entry);
+    }
+}
+
+/// View keys of `@cached` calls (`view_key` in request mode, a pure function of the view's
+/// options, the request and the prefix callable's result), by a structural hash of the
+/// call, compared in full like [`KeyMemo`]'s.
+#[derive(Debug, Default)]
+struct ViewKeyMemo {
+    calls: HashMap<u64, Vec<ViewMemoEntry>>,
+    len: usize,
+}
+
+type ViewMemoEntry = (
+    usize,
+    Option<Request>,
+    Option<String>,
+    Result<String, ViewKeyError>,
+);
+
+impl ViewKeyMemo {
+    fn hash(view: usize, request: Option<&Request>, prefix_result: Option<&str>) -> u64 {
+        let mut h = crate::explore::digest::Digest::default();
+        h.word(view as u64);
+        match request {
+            None => h.tag(0),
+            Some(r) => {
+                h.tag(1);
+                h.str(&r.path);
+                h.word(r.args.len() as u64);
+                for (k, v) in &r.args {
+                    h.str(k);
+                    h.str(v);
+                }
+            }
+        }
+        match prefix_result {
+            None => h.tag(0),
+            Some(p) => {
+                h.tag(1);
+                h.str(p);
+            }
+        }
+        h.value()
+    }
 }
 
 /// Where a call's work happens: the store, the oracle and the clock, with counts of what
@@ -280,6 +399,8 @@ impl Model {
             cached: Vec::new(),
             injected: VecDeque::new(),
             generator: VersionGenerator::new(config.version_seed),
+            keys: RefCell::default(),
+            view_keys: RefCell::default(),
         }
     }
 
@@ -356,7 +477,7 @@ impl Model {
                 kwargs,
             } => {
                 let m = self.memoized.get(function.0).cloned().ok_or_else(unknown)?;
-                Ok(self.call_memoized(&m, bound_to.as_ref(), args, kwargs, w))
+                Ok(self.call_memoized(function.0, &m, bound_to.as_ref(), args, kwargs, w))
             }
             Command::CallCached {
                 view,
@@ -366,6 +487,7 @@ impl Model {
             } => {
                 let v = self.cached.get(view.0).cloned().ok_or_else(unknown)?;
                 self.call_cached(
+                    view.0,
                     &v,
                     request.as_ref(),
                     prefix_result.as_deref(),
@@ -380,7 +502,7 @@ impl Model {
                 kwargs,
             } => {
                 let m = self.memoized.get(function.0).cloned().ok_or_else(unknown)?;
-                Ok(self.delete_memoized(&m, bound_to.as_ref(), args, kwargs, w))
+                Ok(self.delete_memoized(function.0, &m, bound_to.as_ref(), args, kwargs, w))
             }
             Command::DeleteMemoizedVerhash { function, bound_to } => {
                 let m = self.memoized.get(function.0).cloned().ok_or_else(unknown)?;
@@ -480,51 +602,150 @@ impl Model {
         Ok(joined)
     }
 
-    /// `make_cache_key`: the hashed call text plus the current versions (FC-2.1).
-    fn memoize_key(
-        &mut self,
+    /// The key material of a call of `m` (registered as `function`) with `args` (the
+    /// receiver already prepended) and `kwargs`: derived on the first such call, looked up
+    /// after that.
+    fn derived(
+        &self,
+        function: usize,
         m: &Memoized,
         args: &[Value],
         kwargs: &[(String, Value)],
-        w: &mut World<'_>,
-    ) -> Result<String, PyError> {
+    ) -> Arc<Derived> {
+        let hash = KeyMemo::hash(function, args, kwargs);
+        if let Some(d) = self.keys.borrow().get(hash, function, args, kwargs) {
+            return d;
+        }
+        let derived = Arc::new(self.derive(m, args, kwargs));
+        self.keys.borrow_mut().insert(
+            hash,
+            (
+                function,
+                args.to_vec(),
+                kwargs.to_vec(),
+                Arc::clone(&derived),
+            ),
+        );
+        derived
+    }
+
+    /// [`Derived`] computed: the namespace and its version keys, then the call text
+    /// hashed (FC-2.1, FC-2.2).
+    fn derive(&self, m: &Memoized, args: &[Value], kwargs: &[(String, Value)]) -> Derived {
         let o = &m.options;
-        let ns = function_namespace(
+        let ns = match function_namespace(
             Callee::unbound(&m.function),
             Some(args),
             self.profile,
             self.py,
-        )?;
-        let vkeys: Vec<String> = ns
+        ) {
+            Ok(ns) => ns,
+            Err(e) => {
+                return Derived {
+                    version_keys: Err(e.clone()),
+                    body: Err(e),
+                }
+            }
+        };
+        let version_keys = ns
             .version_keys(&o.args_to_ignore)
             .iter()
             .map(str::to_owned)
             .collect();
-        let ask_forced = self.profile.forced_update_in_version() && o.hooks.forced_update;
-        let versions = self.versions(
-            &vkeys,
-            self.profile.version_creation_timeout(o.timeout),
-            false,
-            ask_forced,
-            w,
-        )?;
-        let normalized = normalize_args(
+        let body = normalize_args(
             &m.function,
             args,
             kwargs,
             &o.args_to_ignore,
             self.profile,
             self.py,
-        )?;
-        let name = match &o.make_name {
-            Some(mk) => mk.apply(&ns.fname),
-            None => ns.fname.clone(),
+        )
+        .map(|normalized| {
+            let name = match &o.make_name {
+                Some(mk) => mk.apply(&ns.fname),
+                None => ns.fname.clone(),
+            };
+            let mut text = String::new();
+            write_key_text(&mut text, &name, &normalized, self.py);
+            let mut key = String::new();
+            let hash = o.hash_method.unwrap_or(self.profile.default_hash());
+            write_key_body(&mut key, &text, hash, o.source.as_deref());
+            key
+        });
+        Derived {
+            version_keys: Ok(version_keys),
+            body,
+        }
+    }
+
+    /// The key of a `@cached` view registered as `view` called within `request`
+    /// (`view_key` in request mode), derived on the first such call and looked up after
+    /// that.
+    fn request_view_key(
+        &self,
+        view: usize,
+        options: &CachedOptions,
+        request: Option<&Request>,
+        prefix_result: Option<&str>,
+    ) -> Result<String, ViewKeyError> {
+        let hash = ViewKeyMemo::hash(view, request, prefix_result);
+        if let Some(calls) = self.view_keys.borrow().calls.get(&hash) {
+            let known = calls.iter().find(|(v, r, p, _)| {
+                *v == view && r.as_ref() == request && p.as_deref() == prefix_result
+            });
+            if let Some((_, _, _, key)) = known {
+                return key.clone();
+            }
+        }
+        let input = ViewKeyInput {
+            request: request.map(|r| RequestInfo {
+                path: &r.path,
+                args: &r.args,
+            }),
+            mode: ViewKeyMode::Request,
+            prefix_result,
         };
-        let mut text = String::new();
-        write_key_text(&mut text, &name, &normalized, self.py);
-        let mut key = String::new();
-        let hash = o.hash_method.unwrap_or(self.profile.default_hash());
-        write_key_body(&mut key, &text, hash, o.source.as_deref());
+        let key = view_key(&options.key, &input, self.profile, self.py);
+        let mut memo = self.view_keys.borrow_mut();
+        if memo.len >= KEY_MEMO_CAP {
+            memo.calls.clear();
+            memo.len = 0;
+        }
+        memo.len += 1;
+        memo.calls.entry(hash).or_default().push((
+            view,
+            request.cloned(),
+            prefix_result.map(str::to_owned),
+            key.clone(),
+        ));
+        key
+    }
+
+    /// `make_cache_key`: the hashed call text plus the current versions (FC-2.1). The
+    /// versions are read (and minted) before the arguments are normalized, as
+    /// Flask-Caching does, so an argument error comes after the version round trip.
+    fn memoize_key(
+        &mut self,
+        function: usize,
+        m: &Memoized,
+        args: &[Value],
+        kwargs: &[(String, Value)],
+        w: &mut World<'_>,
+    ) -> Result<String, PyError> {
+        let o = &m.options;
+        let derived = self.derived(function, m, args, kwargs);
+        let vkeys = derived.version_keys.as_ref().map_err(Clone::clone)?;
+        let ask_forced = self.profile.forced_update_in_version() && o.hooks.forced_update;
+        let versions = self.versions(
+            vkeys,
+            self.profile.version_creation_timeout(o.timeout),
+            false,
+            ask_forced,
+            w,
+        )?;
+        let body = derived.body.as_ref().map_err(Clone::clone)?;
+        let mut key = String::with_capacity(body.len() + versions.len());
+        key.push_str(body);
         key.push_str(&versions);
         Ok(key)
     }
@@ -620,6 +841,7 @@ impl Model {
     /// A memoized function called (FC-2.6).
     fn call_memoized(
         &mut self,
+        function: usize,
         m: &Memoized,
         bound_to: Option<&Receiver>,
         args: &[Value],
@@ -630,14 +852,14 @@ impl Model {
         if let Some(outcome) = Model::bypass(o.hooks.unless, w) {
             return outcome;
         }
-        let args = call_args(&m.function, bound_to, args);
+        let args = call_args_cow(&m.function, bound_to, args);
         let legacy_forced = self.profile.forced_update_in_version();
         let mut lookup = || -> Result<(String, Option<Value>), PyError> {
             let mut forced = false;
             if !legacy_forced && o.hooks.forced_update {
                 forced = w.hook(HookQuery::ForcedUpdate)?;
             }
-            let key = self.memoize_key(m, &args, kwargs, w)?;
+            let key = self.memoize_key(function, m, &args, kwargs, w)?;
             if legacy_forced && o.hooks.forced_update {
                 forced = w.hook(HookQuery::ForcedUpdate)?;
             }
@@ -664,20 +886,11 @@ impl Model {
         };
         if self.profile.refreshes_version_keys() {
             // FC-2.5.4: the version keys take the entry's timeout.
-            let refreshed = function_namespace(
-                Callee::unbound(&m.function),
-                Some(&args),
-                self.profile,
-                self.py,
-            )
-            .and_then(|ns| {
-                let vkeys: Vec<String> = ns
-                    .version_keys(&o.args_to_ignore)
-                    .iter()
-                    .map(str::to_owned)
-                    .collect();
-                self.versions(&vkeys, o.timeout, true, false, w)
-            });
+            let derived = self.derived(function, m, &args, kwargs);
+            let refreshed = match &derived.version_keys {
+                Ok(vkeys) => self.versions(vkeys, o.timeout, true, false, w),
+                Err(e) => Err(e.clone()),
+            };
             if let Err(e) = refreshed {
                 return self.store_failed(&key, value, e, w);
             }
@@ -688,6 +901,7 @@ impl Model {
     /// A `@cached` view called within a request (FC-1.1).
     fn call_cached(
         &mut self,
+        id: usize,
         view: &CachedOptions,
         request: Option<&Request>,
         prefix_result: Option<&str>,
@@ -707,15 +921,7 @@ impl Model {
                 }
             }
         } else {
-            let input = ViewKeyInput {
-                request: request.map(|r| RequestInfo {
-                    path: &r.path,
-                    args: &r.args,
-                }),
-                mode: ViewKeyMode::Request,
-                prefix_result,
-            };
-            match view_key(&view.key, &input, self.profile, self.py) {
+            match self.request_view_key(id, view, request, prefix_result) {
                 Ok(k) => Ok(k),
                 Err(ViewKeyError::Python(e)) => Err(e),
                 Err(ViewKeyError::Input(e)) => return Err(Rejected(e.to_string())),
@@ -770,6 +976,7 @@ impl Model {
     /// `cache.delete_memoized(f, *args, **kwargs)` (FC-3.2, FC-3.3).
     fn delete_memoized(
         &mut self,
+        function: usize,
         m: &Memoized,
         bound_to: Option<&Receiver>,
         args: &[Value],
@@ -809,10 +1016,12 @@ impl Model {
             };
         }
         let args = ensure_self_arg(callee, args, self.profile);
-        let deleted = self.memoize_key(m, &args, kwargs, w).and_then(|key| {
-            w.call(StoreOp::Delete { key: key.clone() })?;
-            Ok(key)
-        });
+        let deleted = self
+            .memoize_key(function, m, &args, kwargs, w)
+            .and_then(|key| {
+                w.call(StoreOp::Delete { key: key.clone() })?;
+                Ok(key)
+            });
         match deleted {
             Ok(key) => Outcome {
                 result: Ok(Value::None),
@@ -878,46 +1087,20 @@ impl Model {
         kwargs: &[(String, Value)],
         now: Timestamp,
     ) -> Option<(String, Value)> {
-        let m = self.memoized.get(m.0)?;
+        let function = m.0;
+        let m = self.memoized.get(function)?;
         let o = &m.options;
-        let args = call_args(&m.function, bound_to, args);
-        let ns = function_namespace(
-            Callee::unbound(&m.function),
-            Some(&args),
-            self.profile,
-            self.py,
-        )
-        .ok()?;
-        let mut versions = String::new();
-        for vkey in ns.version_keys(&o.args_to_ignore).iter() {
+        let args = call_args_cow(&m.function, bound_to, args);
+        let derived = self.derived(function, m, &args, kwargs);
+        let vkeys = derived.version_keys.as_ref().ok()?;
+        let body = derived.body.as_ref().ok()?;
+        let mut key = body.clone();
+        for vkey in vkeys {
             match self.store.get(vkey, now) {
-                Value::Str(s) => versions.push_str(&s),
+                Value::Str(s) => key.push_str(&s),
                 _ => return None,
             }
         }
-        let normalized = normalize_args(
-            &m.function,
-            &args,
-            kwargs,
-            &o.args_to_ignore,
-            self.profile,
-            self.py,
-        )
-        .ok()?;
-        let name = match &o.make_name {
-            Some(mk) => mk.apply(&ns.fname),
-            None => ns.fname.clone(),
-        };
-        let mut text = String::new();
-        write_key_text(&mut text, &name, &normalized, self.py);
-        let mut key = String::new();
-        write_key_body(
-            &mut key,
-            &text,
-            o.hash_method.unwrap_or(self.profile.default_hash()),
-            o.source.as_deref(),
-        );
-        key.push_str(&versions);
         self.peek_key(&key, o.cache_none, now).map(|v| (key, v))
     }
 
@@ -931,15 +1114,9 @@ impl Model {
         now: Timestamp,
     ) -> Option<(String, Value)> {
         let v = self.cached.get(view.0)?;
-        let input = ViewKeyInput {
-            request: request.map(|r| RequestInfo {
-                path: &r.path,
-                args: &r.args,
-            }),
-            mode: ViewKeyMode::Request,
-            prefix_result,
-        };
-        let key = view_key(&v.key, &input, self.profile, self.py).ok()?;
+        let key = self
+            .request_view_key(view.0, v, request, prefix_result)
+            .ok()?;
         self.peek_key(&key, v.cache_none, now).map(|v| (key, v))
     }
 
