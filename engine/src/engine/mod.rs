@@ -28,8 +28,8 @@ mod types;
 
 pub use effects::VersionSource;
 pub use types::{
-    CacheEvent, CachedId, CachedOptions, Command, Diagnostic, EngineError, HookQuery, Hooks, Input,
-    MemoizeOptions, Memoized, MemoizedId, Outcome, Request, Step,
+    CacheEvent, CachedId, CachedOptions, Command, CommandRef, Diagnostic, EngineError, HookQuery,
+    Hooks, Input, MemoizeOptions, Memoized, MemoizedId, Outcome, Request, Step,
 };
 
 pub(crate) use effects::{Effects, Flow, StoreResult};
@@ -223,7 +223,7 @@ impl Engine {
             // The call's registration goes into its flow, so the flow owns all it reads.
             command => {
                 let registry = Resolved::for_command(&command, &self.memoized, &self.cached)?;
-                Box::pin(async move { run(cx, &mut Stepper, &registry, &command).await })
+                Box::pin(async move { run(cx, &mut Stepper, &registry, (&command).into()).await })
             }
         };
         self.inflight.push(InFlight {
@@ -317,7 +317,7 @@ impl Engine {
             memoized: &self.memoized,
             cached: &self.cached,
         };
-        effects::run_to_end(run(cx, &mut adapter, &registry, command))
+        effects::run_to_end(run(cx, &mut adapter, &registry, command.into()))
     }
 }
 
@@ -425,50 +425,42 @@ async fn run(
     cx: Ctx,
     fx: &mut impl Effects,
     registry: &impl Registry,
-    command: &Command,
+    command: CommandRef<'_>,
 ) -> Result<Outcome, Flow> {
     let unknown = || Flow::Abort(EngineError::UnknownHandle);
     match command {
-        Command::CallMemoized {
+        CommandRef::CallMemoized {
             function,
             bound_to,
             args,
             kwargs,
         } => {
-            let m = registry.memoized(*function).ok_or_else(unknown)?;
-            flows::call_memoized(cx, fx, m, bound_to.as_ref(), args, kwargs).await
+            let m = registry.memoized(function).ok_or_else(unknown)?;
+            flows::call_memoized(cx, fx, m, bound_to, args, kwargs).await
         }
-        Command::CallCached {
+        CommandRef::CallCached {
             view,
             request,
             prefix_result,
             custom_key,
         } => {
-            let v = registry.cached(*view).ok_or_else(unknown)?;
-            flows::call_cached(
-                cx,
-                fx,
-                v,
-                request.as_ref(),
-                prefix_result.as_deref(),
-                custom_key.as_deref(),
-            )
-            .await
+            let v = registry.cached(view).ok_or_else(unknown)?;
+            flows::call_cached(cx, fx, v, request, prefix_result, custom_key).await
         }
-        Command::DeleteMemoized {
+        CommandRef::DeleteMemoized {
             function,
             bound_to,
             args,
             kwargs,
         } => {
-            let m = registry.memoized(*function).ok_or_else(unknown)?;
-            flows::delete_memoized(cx, fx, m, bound_to.as_ref(), args, kwargs).await
+            let m = registry.memoized(function).ok_or_else(unknown)?;
+            flows::delete_memoized(cx, fx, m, bound_to, args, kwargs).await
         }
-        Command::DeleteMemoizedVerhash { function, bound_to } => {
-            let m = registry.memoized(*function).ok_or_else(unknown)?;
-            flows::delete_memoized_verhash(cx, fx, m, bound_to.as_ref()).await
+        CommandRef::DeleteMemoizedVerhash { function, bound_to } => {
+            let m = registry.memoized(function).ok_or_else(unknown)?;
+            flows::delete_memoized_verhash(cx, fx, m, bound_to).await
         }
-        Command::DeleteCached {
+        CommandRef::DeleteCached {
             view,
             path,
             query_args,
@@ -476,18 +468,18 @@ async fn run(
             prefix_result,
             request,
         } => {
-            let v = registry.cached(*view).ok_or_else(unknown)?;
+            let v = registry.cached(view).ok_or_else(unknown)?;
             let a = flows::DeleteCachedArgs {
-                path: path.as_deref(),
-                query_args: query_args.as_ref(),
-                url_for: url_for.as_deref(),
-                prefix_result: prefix_result.as_deref(),
-                request: request.as_ref(),
+                path,
+                query_args,
+                url_for,
+                prefix_result,
+                request,
             };
             flows::delete_cached(cx, fx, v, a).await
         }
-        Command::Backend(op) => flows::backend_call(cx, fx, op.clone()).await,
-        Command::Tick => Ok(Outcome {
+        CommandRef::Backend(op) => flows::backend_call(cx, fx, op.clone()).await,
+        CommandRef::Tick => Ok(Outcome {
             result: Ok(Value::None),
             event: CacheEvent::Direct,
         }),
@@ -507,6 +499,21 @@ pub trait EmbeddedEffects {
         &mut self,
         op: &crate::store::StoreOp,
     ) -> Result<crate::store::StoreReply, crate::store::StoreError>;
+    /// `get_many(*keys)` for a reader that only wants stored `str`s (the version strings of
+    /// a memoize key): `Ok(None)` when every key holds a `str`, each appended to `joined` in
+    /// order; otherwise the reply [`EmbeddedEffects::store`] gives for
+    /// [`StoreOp::GetMany`], with `joined` unchanged. The default runs that operation; a
+    /// store that can lend its values overrides it to read them in place, without copies.
+    fn get_many_joined(
+        &mut self,
+        keys: &[&str],
+        joined: &mut String,
+    ) -> Result<Option<crate::store::StoreReply>, crate::store::StoreError> {
+        let op = StoreOp::GetMany {
+            keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+        };
+        Ok(self.store(&op)?.join_strs(keys.len(), joined))
+    }
     /// Runs the decorated function (or view) and returns what it returned or raised.
     fn compute(&mut self) -> Result<crate::value::Value, crate::error::PyError>;
     /// Answers a per-call hook.
@@ -522,6 +529,13 @@ struct Embedded<'a, D>(&'a mut D);
 impl<D: EmbeddedEffects> Effects for Embedded<'_, D> {
     async fn store(&mut self, op: &StoreOp) -> Result<StoreResult, Flow> {
         Ok(self.0.store(op))
+    }
+    async fn get_many_joined(
+        &mut self,
+        keys: &[&str],
+        joined: &mut String,
+    ) -> Result<Result<Option<crate::store::StoreReply>, crate::store::StoreError>, Flow> {
+        Ok(self.0.get_many_joined(keys, joined))
     }
     async fn compute(&mut self) -> Result<Result<Value, PyError>, Flow> {
         Ok(self.0.compute())
@@ -582,12 +596,12 @@ impl<D: EmbeddedEffects> Effects for Embedded<'_, D> {
 /// let again = run_embedded(&config, &mut fx, std::slice::from_ref(&m), &[], &call).unwrap();
 /// assert!(matches!(again.event, CacheEvent::Hit { .. }));
 /// ```
-pub fn run_embedded(
+pub fn run_embedded<'c>(
     config: &EngineConfig,
     fx: &mut impl EmbeddedEffects,
     memoized: &[Memoized],
     cached: &[CachedOptions],
-    command: &Command,
+    command: impl Into<CommandRef<'c>>,
 ) -> Result<Outcome, EngineError> {
     let cx = Ctx {
         profile: config.profile,
@@ -595,5 +609,5 @@ pub fn run_embedded(
         debug: config.debug,
     };
     let registry = Slices { memoized, cached };
-    effects::run_to_end(run(cx, &mut Embedded(fx), &registry, command))
+    effects::run_to_end(run(cx, &mut Embedded(fx), &registry, command.into()))
 }

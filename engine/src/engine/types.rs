@@ -145,6 +145,136 @@ pub enum Command {
     Tick,
 }
 
+/// A [`Command`] with every field borrowed: what an embedding passes to
+/// [`super::run_embedded`] when the call's arguments live on its own stack (a typed
+/// handle's tuple, the request it was given), so that nothing is copied into a command
+/// that lives for one call. `CommandRef::from(&command)` borrows an owned command.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum CommandRef<'a> {
+    /// [`Command::CallMemoized`].
+    CallMemoized {
+        /// The function.
+        function: MemoizedId,
+        /// `__self__` when called as a bound method.
+        bound_to: Option<&'a Receiver>,
+        /// Positional arguments as written at the call site.
+        args: &'a [Value],
+        /// Keyword arguments.
+        kwargs: &'a [(String, Value)],
+    },
+    /// [`Command::CallCached`].
+    CallCached {
+        /// The view.
+        view: CachedId,
+        /// The request in progress (`None`: called outside a request).
+        request: Option<&'a Request>,
+        /// A callable `key_prefix`'s result for this call.
+        prefix_result: Option<&'a str>,
+        /// A custom `make_cache_key`'s result for this call.
+        custom_key: Option<&'a str>,
+    },
+    /// [`Command::DeleteMemoized`].
+    DeleteMemoized {
+        /// The function.
+        function: MemoizedId,
+        /// `__self__` when passed as a bound method.
+        bound_to: Option<&'a Receiver>,
+        /// Positional arguments.
+        args: &'a [Value],
+        /// Keyword arguments.
+        kwargs: &'a [(String, Value)],
+    },
+    /// [`Command::DeleteMemoizedVerhash`].
+    DeleteMemoizedVerhash {
+        /// The function.
+        function: MemoizedId,
+        /// `__self__` when passed as a bound method.
+        bound_to: Option<&'a Receiver>,
+    },
+    /// [`Command::DeleteCached`].
+    DeleteCached {
+        /// The view.
+        view: CachedId,
+        /// `path=`.
+        path: Option<&'a str>,
+        /// `query_args=`.
+        query_args: Option<&'a QueryArgs>,
+        /// `url_for()`'s result for the view kwargs, when no path is given.
+        url_for: Option<&'a str>,
+        /// A callable `key_prefix`'s result.
+        prefix_result: Option<&'a str>,
+        /// The request in progress, if any.
+        request: Option<&'a Request>,
+    },
+    /// [`Command::Backend`].
+    Backend(&'a StoreOp),
+    /// [`Command::Tick`].
+    Tick,
+}
+
+impl<'a> From<&'a Command> for CommandRef<'a> {
+    fn from(command: &'a Command) -> Self {
+        match command {
+            Command::CallMemoized {
+                function,
+                bound_to,
+                args,
+                kwargs,
+            } => CommandRef::CallMemoized {
+                function: *function,
+                bound_to: bound_to.as_ref(),
+                args,
+                kwargs,
+            },
+            Command::CallCached {
+                view,
+                request,
+                prefix_result,
+                custom_key,
+            } => CommandRef::CallCached {
+                view: *view,
+                request: request.as_ref(),
+                prefix_result: prefix_result.as_deref(),
+                custom_key: custom_key.as_deref(),
+            },
+            Command::DeleteMemoized {
+                function,
+                bound_to,
+                args,
+                kwargs,
+            } => CommandRef::DeleteMemoized {
+                function: *function,
+                bound_to: bound_to.as_ref(),
+                args,
+                kwargs,
+            },
+            Command::DeleteMemoizedVerhash { function, bound_to } => {
+                CommandRef::DeleteMemoizedVerhash {
+                    function: *function,
+                    bound_to: bound_to.as_ref(),
+                }
+            }
+            Command::DeleteCached {
+                view,
+                path,
+                query_args,
+                url_for,
+                prefix_result,
+                request,
+            } => CommandRef::DeleteCached {
+                view: *view,
+                path: path.as_deref(),
+                query_args: query_args.as_ref(),
+                url_for: url_for.as_deref(),
+                prefix_result: prefix_result.as_deref(),
+                request: request.as_ref(),
+            },
+            Command::Backend(op) => CommandRef::Backend(op),
+            Command::Tick => CommandRef::Tick,
+        }
+    }
+}
+
 /// A question for a per-call hook.
 #[derive(Clone, Debug, PartialEq)]
 pub enum HookQuery {

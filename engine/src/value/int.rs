@@ -82,9 +82,26 @@ impl PyInt {
     /// Appends the decimal text (`repr(int)`).
     pub fn write_decimal(&self, out: &mut String) {
         match &self.0 {
-            // Writing into a String cannot fail.
+            // Digits from the right into a stack buffer: a key's ints are formatted on every
+            // call, and `write!` costs several times as much.
             Repr::Small(i) => {
-                let _ = write!(out, "{i}");
+                let mut digits = [0u8; 20];
+                let mut at = digits.len();
+                let mut n = i.unsigned_abs();
+                loop {
+                    at -= 1;
+                    digits[at] = b'0' + (n % 10) as u8;
+                    n /= 10;
+                    if n == 0 {
+                        break;
+                    }
+                }
+                if *i < 0 {
+                    at -= 1;
+                    digits[at] = b'-';
+                }
+                // ASCII digits and sign: always UTF-8.
+                out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
             }
             Repr::Big(text) => out.push_str(text),
         }
