@@ -68,9 +68,73 @@ pub struct EngineConfig {
     pub version_seed: u64,
 }
 
+/// A flow's future, boxed.
+type BoxedFlow = Pin<Box<dyn Future<Output = Result<Outcome, Flow>> + Send>>;
+
+/// Where a decorated call's flow lives while it runs: its future, boxed once and reused
+/// by the calls that follow. The future of a decorated call is about 1.5 KB; allocating
+/// and freeing one per call was a fair part of a hit through the stepper.
+trait CallSlot: Send {
+    /// Puts a fresh flow for `command` in the slot.
+    fn start(&mut self, cx: Ctx, registry: Resolved, command: Command);
+    /// Polls the flow in the slot.
+    fn poll(&mut self, context: &mut Context<'_>) -> Poll<Result<Outcome, Flow>>;
+    /// Drops the flow and what it owns, keeping the storage for the next call.
+    fn clear(&mut self);
+}
+
+/// A [`CallSlot`] for flows made by `make` (the future's type has no name to write).
+struct Slot<F> {
+    make: fn(Ctx, Resolved, Command) -> F,
+    future: Pin<Box<Option<F>>>,
+}
+
+impl<F: Future<Output = Result<Outcome, Flow>> + Send> CallSlot for Slot<F> {
+    fn start(&mut self, cx: Ctx, registry: Resolved, command: Command) {
+        let flow = (self.make)(cx, registry, command);
+        self.future.as_mut().set(Some(flow));
+    }
+
+    fn poll(&mut self, context: &mut Context<'_>) -> Poll<Result<Outcome, Flow>> {
+        match self.future.as_mut().as_pin_mut() {
+            Some(flow) => flow.poll(context),
+            None => Poll::Ready(Err(Flow::Abort(EngineError::Idle))),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.future.as_mut().set(None);
+    }
+}
+
+/// The flow of a decorated call: the call's registration and command go into it, so the
+/// flow owns all it reads.
+fn decorated_call(
+    cx: Ctx,
+    registry: Resolved,
+    command: Command,
+) -> impl Future<Output = Result<Outcome, Flow>> + Send {
+    async move { run(cx, &mut Stepper, &registry, (&command).into()).await }
+}
+
+fn call_slot() -> Box<dyn CallSlot> {
+    Box::new(Slot {
+        make: decorated_call,
+        future: Box::pin(None),
+    })
+}
+
+/// A running flow.
+enum Running {
+    /// A decorated call, in a reusable slot.
+    Call(Box<dyn CallSlot>),
+    /// A backend proxy call (a small future of its own).
+    Backend(BoxedFlow),
+}
+
 /// A call in progress: its flow, suspended at the step it last emitted.
 struct InFlight {
-    flow: Pin<Box<dyn Future<Output = Result<Outcome, Flow>> + Send>>,
+    flow: Running,
     /// The last step emitted is `Compute` or `Hook`: user code is running, and may itself
     /// call cached functions.
     in_user_code: bool,
@@ -87,6 +151,8 @@ pub struct Engine {
     cached: Vec<Arc<CachedOptions>>,
     versions: VersionSource,
     inflight: Vec<InFlight>,
+    /// Slots of finished calls, for the next calls (one per nesting level reached).
+    spare: Vec<Box<dyn CallSlot>>,
 }
 
 impl Engine {
@@ -99,6 +165,7 @@ impl Engine {
             cached: Vec::new(),
             versions,
             inflight: Vec::new(),
+            spare: Vec::new(),
         }
     }
 
@@ -214,16 +281,17 @@ impl Engine {
             return Err(EngineError::Busy);
         }
         let cx = self.ctx();
-        let flow: Pin<Box<dyn Future<Output = Result<Outcome, Flow>> + Send>> = match command {
+        let flow = match command {
             // A backend proxy call owns its operation: the flow hands it to the caller as
             // it is, and its future is a fraction of a decorated call's.
-            Command::Backend(op) => {
-                Box::pin(async move { flows::backend_call(cx, &mut Stepper, op).await })
-            }
-            // The call's registration goes into its flow, so the flow owns all it reads.
+            Command::Backend(op) => Running::Backend(Box::pin(async move {
+                flows::backend_call(cx, &mut Stepper, op).await
+            })),
             command => {
                 let registry = Resolved::for_command(&command, &self.memoized, &self.cached)?;
-                Box::pin(async move { run(cx, &mut Stepper, &registry, (&command).into()).await })
+                let mut slot = self.spare.pop().unwrap_or_else(call_slot);
+                slot.start(cx, registry, command);
+                Running::Call(slot)
             }
         };
         self.inflight.push(InFlight {
@@ -249,7 +317,7 @@ impl Engine {
 
     /// Abandons the innermost call in progress, if any.
     pub fn abort(&mut self) {
-        self.inflight.pop();
+        finish(&mut self.inflight, &mut self.spare);
     }
 
     fn ctx(&self) -> Ctx {
@@ -264,16 +332,23 @@ impl Engine {
     /// continues from the `.await` where it suspended: nothing before it runs again.
     fn advance(&mut self) -> Result<Step, EngineError> {
         let Engine {
-            inflight, versions, ..
+            inflight,
+            versions,
+            spare,
+            ..
         } = self;
         let Some(call) = inflight.last_mut() else {
             return Err(EngineError::Idle);
         };
         let mut context = Context::from_waker(Waker::noop());
         loop {
-            match call.flow.as_mut().poll(&mut context) {
+            let polled = match &mut call.flow {
+                Running::Call(slot) => slot.poll(&mut context),
+                Running::Backend(flow) => flow.as_mut().poll(&mut context),
+            };
+            match polled {
                 Poll::Ready(result) => {
-                    inflight.pop();
+                    finish(inflight, spare);
                     effects::collect();
                     return match result {
                         Ok(outcome) => Ok(Step::Done(outcome)),
@@ -291,7 +366,7 @@ impl Engine {
                     }
                     // A flow suspends only through its effects, which always publish.
                     _ => {
-                        inflight.pop();
+                        finish(inflight, spare);
                         return Err(EngineError::UnexpectedInput {
                             expected: "a step from the suspended flow",
                         });
@@ -318,6 +393,18 @@ impl Engine {
             cached: &self.cached,
         };
         effects::run_to_end(run(cx, &mut adapter, &registry, command.into()))
+    }
+}
+
+/// Ends the innermost call: its flow is dropped and a decorated call's slot kept.
+fn finish(inflight: &mut Vec<InFlight>, spare: &mut Vec<Box<dyn CallSlot>>) {
+    if let Some(InFlight {
+        flow: Running::Call(mut slot),
+        ..
+    }) = inflight.pop()
+    {
+        slot.clear();
+        spare.push(slot);
     }
 }
 

@@ -2,7 +2,6 @@
 //! hit path); larger ones keep their canonical decimal text, which is all `repr` needs.
 
 use std::fmt;
-use std::fmt::Write as _;
 
 /// A Python integer of any size.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -113,5 +112,19 @@ impl fmt::Display for PyInt {
         let mut s = String::new();
         self.write_decimal(&mut s);
         f.write_str(&s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PyInt;
+
+    #[test]
+    fn small_ints_are_written_as_python_writes_them() {
+        for i in [0, 1, -1, 9, 10, -10, 4_294_967_296, i64::MAX, i64::MIN] {
+            let mut out = String::from("x");
+            PyInt::from(i).write_decimal(&mut out);
+            assert_eq!(out, format!("x{i}"));
+        }
     }
 }
