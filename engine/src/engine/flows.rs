@@ -15,6 +15,7 @@ use crate::keys::{
 use crate::profile::Profile;
 use crate::store::{StoreOp, StoreReply};
 use crate::value::{PythonVersion, Value};
+use std::borrow::Cow;
 
 /// What a flow needs to know besides its command.
 #[derive(Clone, Copy, Debug)]
@@ -45,34 +46,68 @@ enum VersionMode {
     Reset { timeout: Option<i64> },
 }
 
-/// The function's namespace (hashed into the key, FC-2.1): its version key without the
-/// `_memver` suffix.
-fn fname(keys: &VersionKeys) -> &str {
-    let function = keys.function.as_str();
-    function.strip_suffix(keys::MEMVER).unwrap_or(function)
+/// Whose versions `_memoize_version` reads.
+#[derive(Clone, Copy)]
+struct Versioned<'a> {
+    /// The callable.
+    callee: Callee<'a>,
+    /// The call's arguments (`None` for `delete_memoized(f)`).
+    args: Option<&'a [Value]>,
+    /// The function's version key as its registration keeps it, for a call whose namespace
+    /// is the plain one (`Memoized::plain_version_key`).
+    kept: Option<&'a str>,
+}
+
+/// The version keys `_memoize_version` read, in fetch order.
+struct ReadKeys<'a> {
+    /// `<fname>_memver` (borrowed when kept).
+    function: Cow<'a, str>,
+    /// `<instance_fname>_memver`.
+    instance: Option<String>,
+}
+
+impl ReadKeys<'_> {
+    /// The function's namespace (hashed into the key, FC-2.1): its version key without
+    /// the `_memver` suffix.
+    fn fname(&self) -> &str {
+        self.function
+            .strip_suffix(keys::MEMVER)
+            .unwrap_or(&self.function)
+    }
+
+    /// The key a reset writes and `delete_memoized_verhash` deletes (FC-3.2.2).
+    fn last(&self) -> &str {
+        self.instance.as_deref().unwrap_or(&self.function)
+    }
 }
 
 /// `_memoize_version(f, args, ...)` (FC-2.5.3, FC-2.5.4, FC-3.2.2): appends the version
-/// strings joined (`V_ns [+ V_inst]`) to `joined` and returns the version keys read, in
-/// fetch order (the last is the one a reset writes).
-async fn memoize_version(
+/// strings joined (`V_ns [+ V_inst]`) to `joined` and returns the version keys read.
+async fn memoize_version<'a>(
     cx: Ctx,
     fx: &mut impl Effects,
-    callee: Callee<'_>,
-    args: Option<&[Value]>,
+    of: Versioned<'a>,
     args_to_ignore: &[String],
     mode: VersionMode,
     joined: &mut String,
-) -> Result<Py<VersionKeys>, Flow> {
-    let namespace = match function_namespace(callee, args, cx.profile, cx.py) {
-        Ok(ns) => ns,
-        Err(e) => return Ok(Err(e)),
+) -> Result<Py<ReadKeys<'a>>, Flow> {
+    let keys = match of.kept {
+        Some(key) => ReadKeys {
+            function: Cow::Borrowed(key),
+            instance: None,
+        },
+        None => match function_namespace(of.callee, of.args, cx.profile, cx.py) {
+            Ok(ns) => {
+                let VersionKeys { function, instance } = ns.into_version_keys(args_to_ignore);
+                ReadKeys {
+                    function: Cow::Owned(function),
+                    instance,
+                }
+            }
+            Err(e) => return Ok(Err(e)),
+        },
     };
-    let keys = namespace.into_version_keys(args_to_ignore);
-    let both = [
-        keys.function.as_str(),
-        keys.instance.as_deref().unwrap_or(""),
-    ];
+    let both = [&*keys.function, keys.instance.as_deref().unwrap_or("")];
     let fetch_keys = &both[..1 + usize::from(keys.instance.is_some())];
     // A plain read (no forced_update question, nothing to write back) of versions that are
     // all stored is their `"".join(...)`: joined as they are read.
@@ -165,21 +200,15 @@ async fn memoize_key(
         timeout: cx.profile.version_creation_timeout(o.timeout),
         forced_update: cx.profile.forced_update_in_version() && o.hooks.forced_update,
     };
-    let callee = Callee::unbound(&m.function);
+    let of = Versioned {
+        callee: Callee::unbound(&m.function),
+        args: Some(args),
+        kept: m.plain_version_key(cx.profile),
+    };
     // One buffer: the versions, then the key text after them; the text is hashed and
     // replaced by the key body in front of the versions.
     let mut key = String::with_capacity(64);
-    let version_keys = match memoize_version(
-        cx,
-        fx,
-        callee,
-        Some(args),
-        &o.args_to_ignore,
-        mode,
-        &mut key,
-    )
-    .await?
-    {
+    let version_keys = match memoize_version(cx, fx, of, &o.args_to_ignore, mode, &mut key).await? {
         Ok(v) => v,
         Err(e) => return Ok(Err(e)),
     };
@@ -194,7 +223,7 @@ async fn memoize_key(
         Ok(n) => n,
         Err(e) => return Ok(Err(e)),
     };
-    let fname = fname(&version_keys);
+    let fname = version_keys.fname();
     let altfname = o.make_name.as_ref().map(|mk| mk.apply(fname));
     let versions = key.len();
     keys::write_key_text(
@@ -450,17 +479,13 @@ pub(crate) async fn call_memoized(
     // `tests/sim_planted_bug.rs` requires the simulator to find and shrink.
     if cx.profile.refreshes_version_keys() && !cfg!(flaskcache_planted_bug) {
         let mode = VersionMode::Refresh { timeout: o.timeout };
-        let callee = Callee::unbound(&m.function);
+        let of = Versioned {
+            callee: Callee::unbound(&m.function),
+            args: Some(&args),
+            kept: m.plain_version_key(cx.profile),
+        };
         let mut versions = String::new();
-        let refreshed = memoize_version(
-            cx,
-            fx,
-            callee,
-            Some(&args),
-            &o.args_to_ignore,
-            mode,
-            &mut versions,
-        );
+        let refreshed = memoize_version(cx, fx, of, &o.args_to_ignore, mode, &mut versions);
         if let Err(e) = refreshed.await? {
             return store_failed(cx, fx, key, value, e).await;
         }
@@ -598,8 +623,13 @@ pub(crate) async fn delete_memoized(
         let mode = VersionMode::Reset {
             timeout: cx.profile.version_reset_timeout(),
         };
+        let of = Versioned {
+            callee,
+            args: None,
+            kept: None,
+        };
         let mut versions = String::new();
-        return match memoize_version(cx, fx, callee, None, &[], mode, &mut versions).await? {
+        return match memoize_version(cx, fx, of, &[], mode, &mut versions).await? {
             Err(e) => delete_failed(cx, fx, e).await,
             Ok(keys) => Ok(Outcome {
                 result: Ok(Value::None),

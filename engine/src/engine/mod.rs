@@ -213,7 +213,8 @@ impl Engine {
                 "args_to_ignore",
             ),
         ])?;
-        self.memoized.push(Arc::new(Memoized { function, options }));
+        self.memoized
+            .push(Arc::new(Memoized::new(function, options)));
         Ok(MemoizedId(self.memoized.len() - 1))
     }
 
@@ -671,7 +672,7 @@ impl<D: EmbeddedEffects> Effects for Embedded<'_, D> {
 /// }
 ///
 /// let f = FunctionDescriptor::new("app", "get", vec![Param::required("sid")], Binding::Function).unwrap();
-/// let m = Memoized { function: f, options: MemoizeOptions::default() };
+/// let m = Memoized::new(f, MemoizeOptions::default());
 /// let (mut store, mut versions) = (MemoryStore::default(), VersionGenerator::new(42));
 /// let call = Command::CallMemoized {
 ///     function: MemoizedId(0), bound_to: None, args: vec![Value::int(7)], kwargs: vec![],

@@ -3,8 +3,10 @@
 use crate::error::PyError;
 use crate::function::{FunctionDescriptor, Receiver};
 use crate::keys::{CachedKeySpec, HashMethod, MakeName, QueryArgs};
+use crate::profile::Profile;
 use crate::store::{StoreError, StoreOp, StoreReply};
 use crate::value::Value;
+use std::sync::OnceLock;
 
 /// Which per-call hooks a decorator was given. The engine never holds the callables: when a
 /// hook is configured it asks the caller through [`Step::Hook`] (FC-1.1.1, FC-1.1.3,
@@ -56,12 +58,57 @@ pub struct CachedOptions {
 }
 
 /// A memoized function registered with the engine.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Memoized {
     /// The undecorated function.
     pub function: FunctionDescriptor,
     /// The decorator's arguments.
     pub options: MemoizeOptions,
+    /// The version key of a plain call ([`crate::keys::plain_version_key`]), derived at the
+    /// first call and kept: a plain function's namespace never changes, so a hit need not
+    /// build it again.
+    version_key: OnceLock<Option<String>>,
+}
+
+impl Memoized {
+    /// `@cache.memoize(**options)` on `function`.
+    pub fn new(function: FunctionDescriptor, options: MemoizeOptions) -> Self {
+        Memoized {
+            function,
+            options,
+            version_key: OnceLock::new(),
+        }
+    }
+
+    /// The version key of a call reaching the function unbound, when it is the plain one
+    /// (not in Flask-Cache 0.13, whose namespaces follow `getargspec`).
+    pub(crate) fn plain_version_key(&self, profile: Profile) -> Option<&str> {
+        if profile.argspec_keys() {
+            return None;
+        }
+        let key = self
+            .version_key
+            .get_or_init(|| crate::keys::plain_version_key(&self.function))
+            .as_deref()?;
+        crate::keys::is_plain_version_key(key, &self.function).then_some(key)
+    }
+}
+
+impl PartialEq for Memoized {
+    fn eq(&self, other: &Self) -> bool {
+        self.function == other.function && self.options == other.options
+    }
+}
+
+impl Eq for Memoized {}
+
+impl std::fmt::Debug for Memoized {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Memoized")
+            .field("function", &self.function)
+            .field("options", &self.options)
+            .finish()
+    }
 }
 
 /// Handle of a registered memoized function.
