@@ -109,12 +109,8 @@ impl<F: Future<Output = Result<Outcome, Flow>> + Send> CallSlot for Slot<F> {
 
 /// The flow of a decorated call: the call's registration and command go into it, so the
 /// flow owns all it reads.
-fn decorated_call(
-    cx: Ctx,
-    registry: Resolved,
-    command: Command,
-) -> impl Future<Output = Result<Outcome, Flow>> + Send {
-    async move { run(cx, &mut Stepper, &registry, (&command).into()).await }
+async fn decorated_call(cx: Ctx, registry: Resolved, command: Command) -> Result<Outcome, Flow> {
+    run(cx, &mut Stepper, &registry, (&command).into()).await
 }
 
 fn call_slot() -> Box<dyn CallSlot> {
