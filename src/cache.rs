@@ -6,8 +6,8 @@ use crate::error::Error;
 use crate::handles::{CachedView, Memoized};
 use crate::store::{SharedMemoryStore, Store};
 use flaskcache_engine::engine::{
-    run_embedded, CacheEvent, CachedOptions, Command, Diagnostic, EmbeddedEffects, Engine,
-    EngineConfig, EngineError, HookQuery, MemoizeOptions, Memoized as Registered, Outcome,
+    run_embedded, CacheEvent, CachedOptions, Command, CommandRef, Diagnostic, EmbeddedEffects,
+    Engine, EngineConfig, EngineError, HookQuery, MemoizeOptions, Memoized as Registered, Outcome,
 };
 use flaskcache_engine::keys::{Version, VersionGenerator};
 use flaskcache_engine::{
@@ -342,6 +342,14 @@ where
         }
         reply
     }
+    fn get_many_joined(
+        &mut self,
+        keys: &[&str],
+        joined: &mut String,
+    ) -> Result<Option<StoreReply>, StoreError> {
+        let now = *self.now.get_or_insert_with(|| self.inner.clock.now());
+        self.inner.store.get_many_joined(keys, now, joined)
+    }
     fn compute(&mut self) -> Result<Value, PyError> {
         self.now = None;
         (self.compute)()
@@ -471,7 +479,7 @@ impl Cache {
         &self,
         memoized: &[Registered],
         cached: &[CachedOptions],
-        command: &Command,
+        command: CommandRef<'_>,
         compute: impl FnMut() -> Result<Value, PyError>,
         hook: impl FnMut(&HookQuery) -> Result<bool, PyError>,
     ) -> Result<(Outcome, Option<bool>), Error> {
@@ -490,7 +498,7 @@ impl Cache {
     /// or the exception it raised as [`Error::Raised`].
     pub fn backend(&self, op: StoreOp) -> Result<Value, Error> {
         let command = Command::Backend(op);
-        let (outcome, _) = self.execute(&[], &[], &command, no_compute, no_hook)?;
+        let (outcome, _) = self.execute(&[], &[], (&command).into(), no_compute, no_hook)?;
         outcome.result.map_err(Error::Raised)
     }
 
@@ -525,7 +533,7 @@ impl Cache {
         let command = Command::Backend(StoreOp::Delete {
             key: key.to_owned(),
         });
-        let (outcome, existed) = self.execute(&[], &[], &command, no_compute, no_hook)?;
+        let (outcome, existed) = self.execute(&[], &[], (&command).into(), no_compute, no_hook)?;
         outcome.result.map_err(Error::Raised)?;
         Ok(Deleted::Entry {
             key: key.to_owned(),

@@ -238,6 +238,12 @@ macro_rules! tuples {
                 let _ = py;
                 vec![$(self.$n.to_py(py)),*]
             }
+
+            fn with_args<R>(self, py: PythonVersion, f: impl FnOnce(&[Value]) -> R) -> R {
+                let _ = py;
+                let args: [Value; 0 $(+ { let _ = stringify!($t); 1 })*] = [$(self.$n.to_py(py)),*];
+                f(&args)
+            }
         }
 
     )*};
@@ -306,6 +312,15 @@ impl FromPy for () {
 pub trait IntoArgs {
     /// The argument values, in order.
     fn into_args(self, py: PythonVersion) -> Vec<Value>;
+
+    /// Runs `f` on the argument values. A tuple builds them on the stack, so a call
+    /// allocates nothing for its argument list.
+    fn with_args<R>(self, py: PythonVersion, f: impl FnOnce(&[Value]) -> R) -> R
+    where
+        Self: Sized,
+    {
+        f(&self.into_args(py))
+    }
 }
 
 impl IntoArgs for Vec<Value> {
@@ -317,6 +332,10 @@ impl IntoArgs for Vec<Value> {
 impl IntoArgs for &[Value] {
     fn into_args(self, _: PythonVersion) -> Vec<Value> {
         self.to_vec()
+    }
+
+    fn with_args<R>(self, _: PythonVersion, f: impl FnOnce(&[Value]) -> R) -> R {
+        f(self)
     }
 }
 

@@ -5,8 +5,8 @@ use crate::cache::{deleted, no_compute, no_hook, Cache, Deleted};
 use crate::convert::{FromPy, IntoArgs, PyRepr, ToPy};
 use crate::error::{CallError, Error, BODY_EXCEPTION};
 use flaskcache_engine::engine::{
-    CacheEvent, CachedId, CachedOptions, Command, EngineConfig, HookQuery, Memoized as Registered,
-    MemoizedId, Outcome, Request,
+    CacheEvent, CachedId, CachedOptions, CommandRef, EngineConfig, HookQuery,
+    Memoized as Registered, MemoizedId, Outcome, Request,
 };
 use flaskcache_engine::keys::QueryArgs;
 use flaskcache_engine::{
@@ -285,19 +285,21 @@ impl<T> MemoCall<'_, T> {
     pub fn delete(self, cache: &Cache, args: impl IntoArgs) -> Result<Deleted, Error> {
         let h = self.handle;
         cache.check(h.profile, h.python)?;
-        let command = Command::DeleteMemoized {
-            function: MemoizedId(0),
-            bound_to: self.bound_to,
-            args: args.into_args(h.python),
-            kwargs: self.kwargs,
-        };
-        let (outcome, existed) = cache.execute(
-            std::slice::from_ref(&*h.def),
-            &[],
-            &command,
-            no_compute,
-            no_hook,
-        )?;
+        let (outcome, existed) = args.with_args(h.python, |args| {
+            let command = CommandRef::DeleteMemoized {
+                function: MemoizedId(0),
+                bound_to: self.bound_to.as_ref(),
+                args,
+                kwargs: &self.kwargs,
+            };
+            cache.execute(
+                std::slice::from_ref(&*h.def),
+                &[],
+                command,
+                no_compute,
+                no_hook,
+            )
+        })?;
         deleted(outcome, existed)
     }
 
@@ -305,14 +307,14 @@ impl<T> MemoCall<'_, T> {
     pub fn delete_verhash(self, cache: &Cache) -> Result<Deleted, Error> {
         let h = self.handle;
         cache.check(h.profile, h.python)?;
-        let command = Command::DeleteMemoizedVerhash {
+        let command = CommandRef::DeleteMemoizedVerhash {
             function: MemoizedId(0),
-            bound_to: self.bound_to,
+            bound_to: self.bound_to.as_ref(),
         };
         let (outcome, existed) = cache.execute(
             std::slice::from_ref(&*h.def),
             &[],
-            &command,
+            command,
             no_compute,
             no_hook,
         )?;
@@ -341,12 +343,6 @@ impl<T: ToPy + FromPy> MemoCall<'_, T> {
         let h = self.handle;
         cache.check(h.profile, h.python)?;
         let py = h.python;
-        let command = Command::CallMemoized {
-            function: MemoizedId(0),
-            bound_to: self.bound_to,
-            args: args.into_args(py),
-            kwargs: self.kwargs,
-        };
         let mut state = BodyState::new();
         let mut body = Some(body);
         let compute = || match body.take() {
@@ -356,13 +352,21 @@ impl<T: ToPy + FromPy> MemoCall<'_, T> {
                 "the function body was asked to run twice in one call",
             )),
         };
-        let (outcome, _) = cache.execute(
-            std::slice::from_ref(&*h.def),
-            &[],
-            &command,
-            compute,
-            |q: &HookQuery| hook_answer(&h.hook, q),
-        )?;
+        let (outcome, _) = args.with_args(py, |args| {
+            let command = CommandRef::CallMemoized {
+                function: MemoizedId(0),
+                bound_to: self.bound_to.as_ref(),
+                args,
+                kwargs: &self.kwargs,
+            };
+            cache.execute(
+                std::slice::from_ref(&*h.def),
+                &[],
+                command,
+                compute,
+                |q: &HookQuery| hook_answer(&h.hook, q),
+            )
+        })?;
         state.finish(outcome)
     }
 }
@@ -497,18 +501,19 @@ impl<T> CachedView<T> {
         query_args: Option<QueryArgs>,
     ) -> Result<Deleted, Error> {
         cache.check(self.profile, self.python)?;
-        let command = Command::DeleteCached {
+        let prefix_result = self.key_prefix.as_ref().map(|f| f(None));
+        let command = CommandRef::DeleteCached {
             view: CachedId(0),
-            path: Some(path.to_owned()),
-            query_args,
+            path: Some(path),
+            query_args: query_args.as_ref(),
             url_for: None,
-            prefix_result: self.key_prefix.as_ref().map(|f| f(None)),
+            prefix_result: prefix_result.as_deref(),
             request: None,
         };
         let (outcome, existed) = cache.execute(
             &[],
             std::slice::from_ref(&*self.options),
-            &command,
+            command,
             no_compute,
             no_hook,
         )?;
@@ -555,18 +560,20 @@ impl<T: ToPy + FromPy> CachedView<T> {
     ) -> Result<Called<T>, CallError<E>> {
         cache.check(self.profile, self.python)?;
         let py = self.python;
-        let command = Command::CallCached {
+        let prefix_result = self.key_prefix.as_ref().map(|f| f(request));
+        let custom_key = self.make_cache_key.as_ref().map(|f| f(request));
+        let command = CommandRef::CallCached {
             view: CachedId(0),
-            request: request.cloned(),
-            prefix_result: self.key_prefix.as_ref().map(|f| f(request)),
-            custom_key: self.make_cache_key.as_ref().map(|f| f(request)),
+            request,
+            prefix_result: prefix_result.as_deref(),
+            custom_key: custom_key.as_deref(),
         };
         let mut state = BodyState::new();
         let compute = || state.run(py, body());
         let (outcome, _) = cache.execute(
             &[],
             std::slice::from_ref(&*self.options),
-            &command,
+            command,
             compute,
             |q: &HookQuery| hook_answer(&self.hook, q),
         )?;

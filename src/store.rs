@@ -5,7 +5,9 @@
 //! connections. The engine decides which operations to run and in which order; the store
 //! only executes them with the semantics of its flavour.
 
-use flaskcache_engine::{MemoryStore, StoreConfig, StoreError, StoreOp, StoreReply, Timestamp};
+use flaskcache_engine::{
+    MemoryStore, StoreConfig, StoreError, StoreOp, StoreReply, Timestamp, Value,
+};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// A cache backend shared by every thread of a [`crate::Cache`] (and possibly by several
@@ -19,6 +21,23 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub trait Store: Send + Sync {
     /// Executes `op` at `now`.
     fn execute(&self, op: &StoreOp, now: Timestamp) -> Result<StoreReply, StoreError>;
+
+    /// `get_many(*keys)` at `now` for a reader that only wants stored `str`s (the version
+    /// strings of a memoize key): `Ok(None)` when every key holds a `str`, each appended to
+    /// `joined` in order; otherwise the reply `execute` gives for [`StoreOp::GetMany`], with
+    /// `joined` unchanged. The default runs that operation; a store that can lend its
+    /// values overrides it to read them in place, without copies.
+    fn get_many_joined(
+        &self,
+        keys: &[&str],
+        now: Timestamp,
+        joined: &mut String,
+    ) -> Result<Option<StoreReply>, StoreError> {
+        let op = StoreOp::GetMany {
+            keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+        };
+        Ok(self.execute(&op, now)?.join_strs(keys.len(), joined))
+    }
 }
 
 /// The engine's [`MemoryStore`] (cachelib's `SimpleCache`) behind a lock held for one
@@ -101,5 +120,32 @@ impl Store for SharedMemoryStore {
             }
         }
         self.write().execute(op, now)
+    }
+
+    fn get_many_joined(
+        &self,
+        keys: &[&str],
+        now: Timestamp,
+        joined: &mut String,
+    ) -> Result<Option<StoreReply>, StoreError> {
+        if self.redis {
+            let op = StoreOp::GetMany {
+                keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+            };
+            return Ok(self.execute(&op, now)?.join_strs(keys.len(), joined));
+        }
+        // Read in place under the shared lock; only a miss or a non-`str` needs the values.
+        let store = self.read();
+        let start = joined.len();
+        for key in keys {
+            match store.get_ref(key, now) {
+                Some(Value::Str(s)) => joined.push_str(s),
+                _ => {
+                    joined.truncate(start);
+                    return Ok(Some(StoreReply::Values(store.get_many(keys, now))));
+                }
+            }
+        }
+        Ok(None)
     }
 }

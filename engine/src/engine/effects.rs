@@ -41,6 +41,23 @@ pub(crate) trait Effects {
     async fn store_owned(&mut self, op: StoreOp) -> Result<StoreResult, Flow> {
         self.store(&op).await
     }
+    /// `get_many(*keys)` for a reader that needs the values themselves only when one of
+    /// them is not a stored `str`: `Ok(None)` when every key held a `str`, each appended to
+    /// `joined` in order (an embedding reads them in place, with no copy); otherwise the
+    /// reply as [`Effects::store`] gives it, and `joined` is left as it was.
+    async fn get_many_joined(
+        &mut self,
+        keys: &[&str],
+        joined: &mut String,
+    ) -> Result<Result<Option<StoreReply>, StoreError>, Flow> {
+        let op = StoreOp::GetMany {
+            keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+        };
+        Ok(self
+            .store_owned(op)
+            .await?
+            .map(|reply| reply.join_strs(keys.len(), joined)))
+    }
     /// Runs the decorated function.
     async fn compute(&mut self) -> Result<Result<Value, PyError>, Flow>;
     /// Asks a hook.
@@ -241,22 +258,33 @@ pub(crate) mod backend {
         }
     }
 
-    /// `cache.get_many(*keys)`: one value per key. The keys go into the operation and come
-    /// back out of it.
+    /// `cache.get_many(*keys)` when only stored `str`s are wanted: `Ok(None)` when each key
+    /// held one and they were appended to `joined`, else the values (one per key).
+    pub async fn get_many_joined(
+        fx: &mut impl Effects,
+        keys: &[&str],
+        joined: &mut String,
+    ) -> Result<Result<Option<Vec<Value>>, StoreError>, Flow> {
+        match fx.get_many_joined(keys, joined).await? {
+            Ok(None) => Ok(Ok(None)),
+            Ok(Some(StoreReply::Values(v))) if v.len() == keys.len() => Ok(Ok(Some(v))),
+            Ok(Some(_)) => Err(shape(
+                "StoreReply::Values with one value per key for get_many",
+            )),
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    /// `cache.get_many(*keys)`: one value per key.
     pub async fn get_many(
         fx: &mut impl Effects,
-        keys: &mut Vec<String>,
+        keys: &[&str],
     ) -> Result<Result<Vec<Value>, StoreError>, Flow> {
-        let n = keys.len();
         let op = StoreOp::GetMany {
-            keys: std::mem::take(keys),
+            keys: keys.iter().map(|k| (*k).to_owned()).collect(),
         };
-        let reply = fx.store(&op).await;
-        if let StoreOp::GetMany { keys: k } = op {
-            *keys = k;
-        }
-        match reply? {
-            Ok(StoreReply::Values(v)) if v.len() == n => Ok(Ok(v)),
+        match fx.store_owned(op).await? {
+            Ok(StoreReply::Values(v)) if v.len() == keys.len() => Ok(Ok(v)),
             Ok(_) => Err(shape(
                 "StoreReply::Values with one value per key for get_many",
             )),

@@ -15,6 +15,7 @@ use crate::keys::{
 use crate::profile::Profile;
 use crate::store::{StoreOp, StoreReply};
 use crate::value::{PythonVersion, Value};
+use std::borrow::Cow;
 
 /// What a flow needs to know besides its command.
 #[derive(Clone, Copy, Debug)]
@@ -45,40 +46,85 @@ enum VersionMode {
     Reset { timeout: Option<i64> },
 }
 
-/// What `_memoize_version` found.
-struct VersionState {
-    /// The version strings joined (`V_ns [+ V_inst]`).
-    versions: String,
-    /// The version keys read, in fetch order: the last is the one a reset writes
-    /// (FC-3.2.2). The first is the function's: its namespace plus `_memver`.
-    keys: Vec<String>,
+/// Whose versions `_memoize_version` reads.
+#[derive(Clone, Copy)]
+struct Versioned<'a> {
+    /// The callable.
+    callee: Callee<'a>,
+    /// The call's arguments (`None` for `delete_memoized(f)`).
+    args: Option<&'a [Value]>,
+    /// The function's version key as its registration keeps it, for a call whose namespace
+    /// is the plain one (`Memoized::plain_version_key`).
+    kept: Option<&'a str>,
 }
 
-impl VersionState {
-    /// The function's namespace (hashed into the key, FC-2.1).
+/// The version keys `_memoize_version` read, in fetch order.
+struct ReadKeys<'a> {
+    /// `<fname>_memver` (borrowed when kept).
+    function: Cow<'a, str>,
+    /// `<instance_fname>_memver`.
+    instance: Option<String>,
+}
+
+impl ReadKeys<'_> {
+    /// The function's namespace (hashed into the key, FC-2.1): its version key without
+    /// the `_memver` suffix.
     fn fname(&self) -> &str {
-        let function = self.keys.first().map_or("", String::as_str);
-        function.strip_suffix(keys::MEMVER).unwrap_or(function)
+        self.function
+            .strip_suffix(keys::MEMVER)
+            .unwrap_or(&self.function)
+    }
+
+    /// The key a reset writes and `delete_memoized_verhash` deletes (FC-3.2.2).
+    fn last(&self) -> &str {
+        self.instance.as_deref().unwrap_or(&self.function)
     }
 }
 
-/// `_memoize_version(f, args, ...)` (FC-2.5.3, FC-2.5.4, FC-3.2.2).
-async fn memoize_version(
+/// `_memoize_version(f, args, ...)` (FC-2.5.3, FC-2.5.4, FC-3.2.2): appends the version
+/// strings joined (`V_ns [+ V_inst]`) to `joined` and returns the version keys read.
+async fn memoize_version<'a>(
     cx: Ctx,
     fx: &mut impl Effects,
-    callee: Callee<'_>,
-    args: Option<&[Value]>,
+    of: Versioned<'a>,
     args_to_ignore: &[String],
     mode: VersionMode,
-) -> Result<Py<VersionState>, Flow> {
-    let namespace = match function_namespace(callee, args, cx.profile, cx.py) {
-        Ok(ns) => ns,
-        Err(e) => return Ok(Err(e)),
+    joined: &mut String,
+) -> Result<Py<ReadKeys<'a>>, Flow> {
+    let keys = match of.kept {
+        Some(key) => ReadKeys {
+            function: Cow::Borrowed(key),
+            instance: None,
+        },
+        None => match function_namespace(of.callee, of.args, cx.profile, cx.py) {
+            Ok(ns) => {
+                let VersionKeys { function, instance } = ns.into_version_keys(args_to_ignore);
+                ReadKeys {
+                    function: Cow::Owned(function),
+                    instance,
+                }
+            }
+            Err(e) => return Ok(Err(e)),
+        },
     };
-    let VersionKeys { function, instance } = namespace.into_version_keys(args_to_ignore);
-    let mut keys: Vec<String> = std::iter::once(function).chain(instance).collect();
-    let mut versions = match backend::get_many(fx, &mut keys).await? {
-        Ok(values) => values,
+    let both = [&*keys.function, keys.instance.as_deref().unwrap_or("")];
+    let fetch_keys = &both[..1 + usize::from(keys.instance.is_some())];
+    // A plain read (no forced_update question, nothing to write back) of versions that are
+    // all stored is their `"".join(...)`: joined as they are read.
+    let read_only = matches!(
+        mode,
+        VersionMode::Fetch {
+            forced_update: false,
+            ..
+        }
+    );
+    let fetched = match read_only {
+        true => backend::get_many_joined(fx, fetch_keys, joined).await?,
+        false => backend::get_many(fx, fetch_keys).await?.map(Some),
+    };
+    let mut versions = match fetched {
+        Ok(None) => return Ok(Ok(keys)),
+        Ok(Some(values)) => values,
         Err(e) => return Ok(Err(e.to_py_error(cx.py))),
     };
     let mut dirty = matches!(mode, VersionMode::Refresh { .. });
@@ -113,11 +159,12 @@ async fn memoize_version(
     if dirty {
         // A reset writes the last key only; otherwise every key read is written back.
         let write_keys = match reset {
-            true => keys.last().cloned().into_iter().collect(),
-            false => keys.clone(),
+            true => &fetch_keys[fetch_keys.len() - 1..],
+            false => fetch_keys,
         };
         let items: Vec<(String, Value)> = write_keys
-            .into_iter()
+            .iter()
+            .map(|k| (*k).to_owned())
             .zip(versions.iter().cloned())
             .collect();
         if let Err(e) = backend::write(fx, StoreOp::SetMany { items, timeout }).await? {
@@ -125,11 +172,9 @@ async fn memoize_version(
         }
     }
     // `"".join(version_data_list)`: a version that is not a str raises here.
-    let mut joined = String::new();
-    for (i, version) in versions.into_iter().enumerate() {
+    for (i, version) in versions.iter().enumerate() {
         match version {
-            Value::Str(s) if joined.is_empty() => joined = s,
-            Value::Str(s) => joined.push_str(&s),
+            Value::Str(s) => joined.push_str(s),
             other => {
                 return Ok(Err(PyError::type_error(format!(
                     "sequence item {i}: expected str instance, {} found",
@@ -138,10 +183,7 @@ async fn memoize_version(
             }
         }
     }
-    Ok(Ok(VersionState {
-        versions: joined,
-        keys,
-    }))
+    Ok(Ok(keys))
 }
 
 /// `make_cache_key(f, *args, **kwargs)` of a memoized function: versions, then the hashed
@@ -158,8 +200,15 @@ async fn memoize_key(
         timeout: cx.profile.version_creation_timeout(o.timeout),
         forced_update: cx.profile.forced_update_in_version() && o.hooks.forced_update,
     };
-    let callee = Callee::unbound(&m.function);
-    let state = match memoize_version(cx, fx, callee, Some(args), &o.args_to_ignore, mode).await? {
+    let of = Versioned {
+        callee: Callee::unbound(&m.function),
+        args: Some(args),
+        kept: m.plain_version_key(cx.profile),
+    };
+    // One buffer: the versions, then the key text after them; the text is hashed and
+    // replaced by the key body in front of the versions.
+    let mut key = String::with_capacity(64);
+    let version_keys = match memoize_version(cx, fx, of, &o.args_to_ignore, mode, &mut key).await? {
         Ok(v) => v,
         Err(e) => return Ok(Err(e)),
     };
@@ -174,10 +223,9 @@ async fn memoize_key(
         Ok(n) => n,
         Err(e) => return Ok(Err(e)),
     };
-    let fname = state.fname();
+    let fname = version_keys.fname();
     let altfname = o.make_name.as_ref().map(|mk| mk.apply(fname));
-    // The text is hashed, then the key replaces it in the same buffer.
-    let mut key = String::with_capacity(64);
+    let versions = key.len();
     keys::write_key_text(
         &mut key,
         altfname.as_deref().unwrap_or(fname),
@@ -185,10 +233,9 @@ async fn memoize_key(
         cx.py,
     );
     let hash = o.hash_method.unwrap_or(cx.profile.default_hash());
-    let digest = keys::key_digest(&key, hash, o.source.as_deref());
-    key.clear();
-    digest.write_b64_16(&mut key);
-    key.push_str(&state.versions);
+    let digest = keys::key_digest(&key[versions..], hash, o.source.as_deref());
+    key.truncate(versions);
+    digest.insert_b64_16(&mut key, 0);
     Ok(Ok(key))
 }
 
@@ -432,10 +479,14 @@ pub(crate) async fn call_memoized(
     // `tests/sim_planted_bug.rs` requires the simulator to find and shrink.
     if cx.profile.refreshes_version_keys() && !cfg!(flaskcache_planted_bug) {
         let mode = VersionMode::Refresh { timeout: o.timeout };
-        let callee = Callee::unbound(&m.function);
-        if let Err(e) =
-            memoize_version(cx, fx, callee, Some(&args), &o.args_to_ignore, mode).await?
-        {
+        let of = Versioned {
+            callee: Callee::unbound(&m.function),
+            args: Some(&args),
+            kept: m.plain_version_key(cx.profile),
+        };
+        let mut versions = String::new();
+        let refreshed = memoize_version(cx, fx, of, &o.args_to_ignore, mode, &mut versions);
+        if let Err(e) = refreshed.await? {
             return store_failed(cx, fx, key, value, e).await;
         }
     }
@@ -572,12 +623,18 @@ pub(crate) async fn delete_memoized(
         let mode = VersionMode::Reset {
             timeout: cx.profile.version_reset_timeout(),
         };
-        return match memoize_version(cx, fx, callee, None, &[], mode).await? {
+        let of = Versioned {
+            callee,
+            args: None,
+            kept: None,
+        };
+        let mut versions = String::new();
+        return match memoize_version(cx, fx, of, &[], mode, &mut versions).await? {
             Err(e) => delete_failed(cx, fx, e).await,
-            Ok(state) => Ok(Outcome {
+            Ok(keys) => Ok(Outcome {
                 result: Ok(Value::None),
                 event: CacheEvent::VersionReset {
-                    key: state.keys.last().cloned().unwrap_or_default(),
+                    key: keys.last().to_owned(),
                 },
             }),
         };

@@ -28,8 +28,8 @@ mod types;
 
 pub use effects::VersionSource;
 pub use types::{
-    CacheEvent, CachedId, CachedOptions, Command, Diagnostic, EngineError, HookQuery, Hooks, Input,
-    MemoizeOptions, Memoized, MemoizedId, Outcome, Request, Step,
+    CacheEvent, CachedId, CachedOptions, Command, CommandRef, Diagnostic, EngineError, HookQuery,
+    Hooks, Input, MemoizeOptions, Memoized, MemoizedId, Outcome, Request, Step,
 };
 
 pub(crate) use effects::{Effects, Flow, StoreResult};
@@ -68,9 +68,69 @@ pub struct EngineConfig {
     pub version_seed: u64,
 }
 
+/// A flow's future, boxed.
+type BoxedFlow = Pin<Box<dyn Future<Output = Result<Outcome, Flow>> + Send>>;
+
+/// Where a decorated call's flow lives while it runs: its future, boxed once and reused
+/// by the calls that follow. The future of a decorated call is about 1.5 KB; allocating
+/// and freeing one per call was a fair part of a hit through the stepper.
+trait CallSlot: Send {
+    /// Puts a fresh flow for `command` in the slot.
+    fn start(&mut self, cx: Ctx, registry: Resolved, command: Command);
+    /// Polls the flow in the slot.
+    fn poll(&mut self, context: &mut Context<'_>) -> Poll<Result<Outcome, Flow>>;
+    /// Drops the flow and what it owns, keeping the storage for the next call.
+    fn clear(&mut self);
+}
+
+/// A [`CallSlot`] for flows made by `make` (the future's type has no name to write).
+struct Slot<F> {
+    make: fn(Ctx, Resolved, Command) -> F,
+    future: Pin<Box<Option<F>>>,
+}
+
+impl<F: Future<Output = Result<Outcome, Flow>> + Send> CallSlot for Slot<F> {
+    fn start(&mut self, cx: Ctx, registry: Resolved, command: Command) {
+        let flow = (self.make)(cx, registry, command);
+        self.future.as_mut().set(Some(flow));
+    }
+
+    fn poll(&mut self, context: &mut Context<'_>) -> Poll<Result<Outcome, Flow>> {
+        match self.future.as_mut().as_pin_mut() {
+            Some(flow) => flow.poll(context),
+            None => Poll::Ready(Err(Flow::Abort(EngineError::Idle))),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.future.as_mut().set(None);
+    }
+}
+
+/// The flow of a decorated call: the call's registration and command go into it, so the
+/// flow owns all it reads.
+async fn decorated_call(cx: Ctx, registry: Resolved, command: Command) -> Result<Outcome, Flow> {
+    run(cx, &mut Stepper, &registry, (&command).into()).await
+}
+
+fn call_slot() -> Box<dyn CallSlot> {
+    Box::new(Slot {
+        make: decorated_call,
+        future: Box::pin(None),
+    })
+}
+
+/// A running flow.
+enum Running {
+    /// A decorated call, in a reusable slot.
+    Call(Box<dyn CallSlot>),
+    /// A backend proxy call (a small future of its own).
+    Backend(BoxedFlow),
+}
+
 /// A call in progress: its flow, suspended at the step it last emitted.
 struct InFlight {
-    flow: Pin<Box<dyn Future<Output = Result<Outcome, Flow>> + Send>>,
+    flow: Running,
     /// The last step emitted is `Compute` or `Hook`: user code is running, and may itself
     /// call cached functions.
     in_user_code: bool,
@@ -87,6 +147,8 @@ pub struct Engine {
     cached: Vec<Arc<CachedOptions>>,
     versions: VersionSource,
     inflight: Vec<InFlight>,
+    /// Slots of finished calls, for the next calls (one per nesting level reached).
+    spare: Vec<Box<dyn CallSlot>>,
 }
 
 impl Engine {
@@ -99,6 +161,7 @@ impl Engine {
             cached: Vec::new(),
             versions,
             inflight: Vec::new(),
+            spare: Vec::new(),
         }
     }
 
@@ -146,7 +209,8 @@ impl Engine {
                 "args_to_ignore",
             ),
         ])?;
-        self.memoized.push(Arc::new(Memoized { function, options }));
+        self.memoized
+            .push(Arc::new(Memoized::new(function, options)));
         Ok(MemoizedId(self.memoized.len() - 1))
     }
 
@@ -214,16 +278,17 @@ impl Engine {
             return Err(EngineError::Busy);
         }
         let cx = self.ctx();
-        let flow: Pin<Box<dyn Future<Output = Result<Outcome, Flow>> + Send>> = match command {
+        let flow = match command {
             // A backend proxy call owns its operation: the flow hands it to the caller as
             // it is, and its future is a fraction of a decorated call's.
-            Command::Backend(op) => {
-                Box::pin(async move { flows::backend_call(cx, &mut Stepper, op).await })
-            }
-            // The call's registration goes into its flow, so the flow owns all it reads.
+            Command::Backend(op) => Running::Backend(Box::pin(async move {
+                flows::backend_call(cx, &mut Stepper, op).await
+            })),
             command => {
                 let registry = Resolved::for_command(&command, &self.memoized, &self.cached)?;
-                Box::pin(async move { run(cx, &mut Stepper, &registry, &command).await })
+                let mut slot = self.spare.pop().unwrap_or_else(call_slot);
+                slot.start(cx, registry, command);
+                Running::Call(slot)
             }
         };
         self.inflight.push(InFlight {
@@ -249,7 +314,7 @@ impl Engine {
 
     /// Abandons the innermost call in progress, if any.
     pub fn abort(&mut self) {
-        self.inflight.pop();
+        finish(&mut self.inflight, &mut self.spare);
     }
 
     fn ctx(&self) -> Ctx {
@@ -264,16 +329,23 @@ impl Engine {
     /// continues from the `.await` where it suspended: nothing before it runs again.
     fn advance(&mut self) -> Result<Step, EngineError> {
         let Engine {
-            inflight, versions, ..
+            inflight,
+            versions,
+            spare,
+            ..
         } = self;
         let Some(call) = inflight.last_mut() else {
             return Err(EngineError::Idle);
         };
         let mut context = Context::from_waker(Waker::noop());
         loop {
-            match call.flow.as_mut().poll(&mut context) {
+            let polled = match &mut call.flow {
+                Running::Call(slot) => slot.poll(&mut context),
+                Running::Backend(flow) => flow.as_mut().poll(&mut context),
+            };
+            match polled {
                 Poll::Ready(result) => {
-                    inflight.pop();
+                    finish(inflight, spare);
                     effects::collect();
                     return match result {
                         Ok(outcome) => Ok(Step::Done(outcome)),
@@ -291,7 +363,7 @@ impl Engine {
                     }
                     // A flow suspends only through its effects, which always publish.
                     _ => {
-                        inflight.pop();
+                        finish(inflight, spare);
                         return Err(EngineError::UnexpectedInput {
                             expected: "a step from the suspended flow",
                         });
@@ -317,7 +389,19 @@ impl Engine {
             memoized: &self.memoized,
             cached: &self.cached,
         };
-        effects::run_to_end(run(cx, &mut adapter, &registry, command))
+        effects::run_to_end(run(cx, &mut adapter, &registry, command.into()))
+    }
+}
+
+/// Ends the innermost call: its flow is dropped and a decorated call's slot kept.
+fn finish(inflight: &mut Vec<InFlight>, spare: &mut Vec<Box<dyn CallSlot>>) {
+    if let Some(InFlight {
+        flow: Running::Call(mut slot),
+        ..
+    }) = inflight.pop()
+    {
+        slot.clear();
+        spare.push(slot);
     }
 }
 
@@ -425,50 +509,42 @@ async fn run(
     cx: Ctx,
     fx: &mut impl Effects,
     registry: &impl Registry,
-    command: &Command,
+    command: CommandRef<'_>,
 ) -> Result<Outcome, Flow> {
     let unknown = || Flow::Abort(EngineError::UnknownHandle);
     match command {
-        Command::CallMemoized {
+        CommandRef::CallMemoized {
             function,
             bound_to,
             args,
             kwargs,
         } => {
-            let m = registry.memoized(*function).ok_or_else(unknown)?;
-            flows::call_memoized(cx, fx, m, bound_to.as_ref(), args, kwargs).await
+            let m = registry.memoized(function).ok_or_else(unknown)?;
+            flows::call_memoized(cx, fx, m, bound_to, args, kwargs).await
         }
-        Command::CallCached {
+        CommandRef::CallCached {
             view,
             request,
             prefix_result,
             custom_key,
         } => {
-            let v = registry.cached(*view).ok_or_else(unknown)?;
-            flows::call_cached(
-                cx,
-                fx,
-                v,
-                request.as_ref(),
-                prefix_result.as_deref(),
-                custom_key.as_deref(),
-            )
-            .await
+            let v = registry.cached(view).ok_or_else(unknown)?;
+            flows::call_cached(cx, fx, v, request, prefix_result, custom_key).await
         }
-        Command::DeleteMemoized {
+        CommandRef::DeleteMemoized {
             function,
             bound_to,
             args,
             kwargs,
         } => {
-            let m = registry.memoized(*function).ok_or_else(unknown)?;
-            flows::delete_memoized(cx, fx, m, bound_to.as_ref(), args, kwargs).await
+            let m = registry.memoized(function).ok_or_else(unknown)?;
+            flows::delete_memoized(cx, fx, m, bound_to, args, kwargs).await
         }
-        Command::DeleteMemoizedVerhash { function, bound_to } => {
-            let m = registry.memoized(*function).ok_or_else(unknown)?;
-            flows::delete_memoized_verhash(cx, fx, m, bound_to.as_ref()).await
+        CommandRef::DeleteMemoizedVerhash { function, bound_to } => {
+            let m = registry.memoized(function).ok_or_else(unknown)?;
+            flows::delete_memoized_verhash(cx, fx, m, bound_to).await
         }
-        Command::DeleteCached {
+        CommandRef::DeleteCached {
             view,
             path,
             query_args,
@@ -476,18 +552,18 @@ async fn run(
             prefix_result,
             request,
         } => {
-            let v = registry.cached(*view).ok_or_else(unknown)?;
+            let v = registry.cached(view).ok_or_else(unknown)?;
             let a = flows::DeleteCachedArgs {
-                path: path.as_deref(),
-                query_args: query_args.as_ref(),
-                url_for: url_for.as_deref(),
-                prefix_result: prefix_result.as_deref(),
-                request: request.as_ref(),
+                path,
+                query_args,
+                url_for,
+                prefix_result,
+                request,
             };
             flows::delete_cached(cx, fx, v, a).await
         }
-        Command::Backend(op) => flows::backend_call(cx, fx, op.clone()).await,
-        Command::Tick => Ok(Outcome {
+        CommandRef::Backend(op) => flows::backend_call(cx, fx, op.clone()).await,
+        CommandRef::Tick => Ok(Outcome {
             result: Ok(Value::None),
             event: CacheEvent::Direct,
         }),
@@ -507,6 +583,21 @@ pub trait EmbeddedEffects {
         &mut self,
         op: &crate::store::StoreOp,
     ) -> Result<crate::store::StoreReply, crate::store::StoreError>;
+    /// `get_many(*keys)` for a reader that only wants stored `str`s (the version strings of
+    /// a memoize key): `Ok(None)` when every key holds a `str`, each appended to `joined` in
+    /// order; otherwise the reply [`EmbeddedEffects::store`] gives for
+    /// [`StoreOp::GetMany`], with `joined` unchanged. The default runs that operation; a
+    /// store that can lend its values overrides it to read them in place, without copies.
+    fn get_many_joined(
+        &mut self,
+        keys: &[&str],
+        joined: &mut String,
+    ) -> Result<Option<crate::store::StoreReply>, crate::store::StoreError> {
+        let op = StoreOp::GetMany {
+            keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+        };
+        Ok(self.store(&op)?.join_strs(keys.len(), joined))
+    }
     /// Runs the decorated function (or view) and returns what it returned or raised.
     fn compute(&mut self) -> Result<crate::value::Value, crate::error::PyError>;
     /// Answers a per-call hook.
@@ -522,6 +613,13 @@ struct Embedded<'a, D>(&'a mut D);
 impl<D: EmbeddedEffects> Effects for Embedded<'_, D> {
     async fn store(&mut self, op: &StoreOp) -> Result<StoreResult, Flow> {
         Ok(self.0.store(op))
+    }
+    async fn get_many_joined(
+        &mut self,
+        keys: &[&str],
+        joined: &mut String,
+    ) -> Result<Result<Option<crate::store::StoreReply>, crate::store::StoreError>, Flow> {
+        Ok(self.0.get_many_joined(keys, joined))
     }
     async fn compute(&mut self) -> Result<Result<Value, PyError>, Flow> {
         Ok(self.0.compute())
@@ -570,7 +668,7 @@ impl<D: EmbeddedEffects> Effects for Embedded<'_, D> {
 /// }
 ///
 /// let f = FunctionDescriptor::new("app", "get", vec![Param::required("sid")], Binding::Function).unwrap();
-/// let m = Memoized { function: f, options: MemoizeOptions::default() };
+/// let m = Memoized::new(f, MemoizeOptions::default());
 /// let (mut store, mut versions) = (MemoryStore::default(), VersionGenerator::new(42));
 /// let call = Command::CallMemoized {
 ///     function: MemoizedId(0), bound_to: None, args: vec![Value::int(7)], kwargs: vec![],
@@ -582,12 +680,12 @@ impl<D: EmbeddedEffects> Effects for Embedded<'_, D> {
 /// let again = run_embedded(&config, &mut fx, std::slice::from_ref(&m), &[], &call).unwrap();
 /// assert!(matches!(again.event, CacheEvent::Hit { .. }));
 /// ```
-pub fn run_embedded(
+pub fn run_embedded<'c>(
     config: &EngineConfig,
     fx: &mut impl EmbeddedEffects,
     memoized: &[Memoized],
     cached: &[CachedOptions],
-    command: &Command,
+    command: impl Into<CommandRef<'c>>,
 ) -> Result<Outcome, EngineError> {
     let cx = Ctx {
         profile: config.profile,
@@ -595,5 +693,5 @@ pub fn run_embedded(
         debug: config.debug,
     };
     let registry = Slices { memoized, cached };
-    effects::run_to_end(run(cx, &mut Embedded(fx), &registry, command))
+    effects::run_to_end(run(cx, &mut Embedded(fx), &registry, command.into()))
 }

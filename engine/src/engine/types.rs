@@ -3,8 +3,10 @@
 use crate::error::PyError;
 use crate::function::{FunctionDescriptor, Receiver};
 use crate::keys::{CachedKeySpec, HashMethod, MakeName, QueryArgs};
+use crate::profile::Profile;
 use crate::store::{StoreError, StoreOp, StoreReply};
 use crate::value::Value;
+use std::sync::OnceLock;
 
 /// Which per-call hooks a decorator was given. The engine never holds the callables: when a
 /// hook is configured it asks the caller through [`Step::Hook`] (FC-1.1.1, FC-1.1.3,
@@ -56,12 +58,57 @@ pub struct CachedOptions {
 }
 
 /// A memoized function registered with the engine.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Memoized {
     /// The undecorated function.
     pub function: FunctionDescriptor,
     /// The decorator's arguments.
     pub options: MemoizeOptions,
+    /// The version key of a plain call ([`crate::keys::plain_version_key`]), derived at the
+    /// first call and kept: a plain function's namespace never changes, so a hit need not
+    /// build it again.
+    version_key: OnceLock<Option<String>>,
+}
+
+impl Memoized {
+    /// `@cache.memoize(**options)` on `function`.
+    pub fn new(function: FunctionDescriptor, options: MemoizeOptions) -> Self {
+        Memoized {
+            function,
+            options,
+            version_key: OnceLock::new(),
+        }
+    }
+
+    /// The version key of a call reaching the function unbound, when it is the plain one
+    /// (not in Flask-Cache 0.13, whose namespaces follow `getargspec`).
+    pub(crate) fn plain_version_key(&self, profile: Profile) -> Option<&str> {
+        if profile.argspec_keys() {
+            return None;
+        }
+        let key = self
+            .version_key
+            .get_or_init(|| crate::keys::plain_version_key(&self.function))
+            .as_deref()?;
+        crate::keys::is_plain_version_key(key, &self.function).then_some(key)
+    }
+}
+
+impl PartialEq for Memoized {
+    fn eq(&self, other: &Self) -> bool {
+        self.function == other.function && self.options == other.options
+    }
+}
+
+impl Eq for Memoized {}
+
+impl std::fmt::Debug for Memoized {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Memoized")
+            .field("function", &self.function)
+            .field("options", &self.options)
+            .finish()
+    }
 }
 
 /// Handle of a registered memoized function.
@@ -143,6 +190,136 @@ pub enum Command {
     Backend(StoreOp),
     /// Advance time only.
     Tick,
+}
+
+/// A [`Command`] with every field borrowed: what an embedding passes to
+/// [`super::run_embedded`] when the call's arguments live on its own stack (a typed
+/// handle's tuple, the request it was given), so that nothing is copied into a command
+/// that lives for one call. `CommandRef::from(&command)` borrows an owned command.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum CommandRef<'a> {
+    /// [`Command::CallMemoized`].
+    CallMemoized {
+        /// The function.
+        function: MemoizedId,
+        /// `__self__` when called as a bound method.
+        bound_to: Option<&'a Receiver>,
+        /// Positional arguments as written at the call site.
+        args: &'a [Value],
+        /// Keyword arguments.
+        kwargs: &'a [(String, Value)],
+    },
+    /// [`Command::CallCached`].
+    CallCached {
+        /// The view.
+        view: CachedId,
+        /// The request in progress (`None`: called outside a request).
+        request: Option<&'a Request>,
+        /// A callable `key_prefix`'s result for this call.
+        prefix_result: Option<&'a str>,
+        /// A custom `make_cache_key`'s result for this call.
+        custom_key: Option<&'a str>,
+    },
+    /// [`Command::DeleteMemoized`].
+    DeleteMemoized {
+        /// The function.
+        function: MemoizedId,
+        /// `__self__` when passed as a bound method.
+        bound_to: Option<&'a Receiver>,
+        /// Positional arguments.
+        args: &'a [Value],
+        /// Keyword arguments.
+        kwargs: &'a [(String, Value)],
+    },
+    /// [`Command::DeleteMemoizedVerhash`].
+    DeleteMemoizedVerhash {
+        /// The function.
+        function: MemoizedId,
+        /// `__self__` when passed as a bound method.
+        bound_to: Option<&'a Receiver>,
+    },
+    /// [`Command::DeleteCached`].
+    DeleteCached {
+        /// The view.
+        view: CachedId,
+        /// `path=`.
+        path: Option<&'a str>,
+        /// `query_args=`.
+        query_args: Option<&'a QueryArgs>,
+        /// `url_for()`'s result for the view kwargs, when no path is given.
+        url_for: Option<&'a str>,
+        /// A callable `key_prefix`'s result.
+        prefix_result: Option<&'a str>,
+        /// The request in progress, if any.
+        request: Option<&'a Request>,
+    },
+    /// [`Command::Backend`].
+    Backend(&'a StoreOp),
+    /// [`Command::Tick`].
+    Tick,
+}
+
+impl<'a> From<&'a Command> for CommandRef<'a> {
+    fn from(command: &'a Command) -> Self {
+        match command {
+            Command::CallMemoized {
+                function,
+                bound_to,
+                args,
+                kwargs,
+            } => CommandRef::CallMemoized {
+                function: *function,
+                bound_to: bound_to.as_ref(),
+                args,
+                kwargs,
+            },
+            Command::CallCached {
+                view,
+                request,
+                prefix_result,
+                custom_key,
+            } => CommandRef::CallCached {
+                view: *view,
+                request: request.as_ref(),
+                prefix_result: prefix_result.as_deref(),
+                custom_key: custom_key.as_deref(),
+            },
+            Command::DeleteMemoized {
+                function,
+                bound_to,
+                args,
+                kwargs,
+            } => CommandRef::DeleteMemoized {
+                function: *function,
+                bound_to: bound_to.as_ref(),
+                args,
+                kwargs,
+            },
+            Command::DeleteMemoizedVerhash { function, bound_to } => {
+                CommandRef::DeleteMemoizedVerhash {
+                    function: *function,
+                    bound_to: bound_to.as_ref(),
+                }
+            }
+            Command::DeleteCached {
+                view,
+                path,
+                query_args,
+                url_for,
+                prefix_result,
+                request,
+            } => CommandRef::DeleteCached {
+                view: *view,
+                path: path.as_deref(),
+                query_args: query_args.as_ref(),
+                url_for: url_for.as_deref(),
+                prefix_result: prefix_result.as_deref(),
+                request: request.as_ref(),
+            },
+            Command::Backend(op) => CommandRef::Backend(op),
+            Command::Tick => CommandRef::Tick,
+        }
+    }
 }
 
 /// A question for a per-call hook.

@@ -110,8 +110,22 @@ impl DigestBytes {
     /// Appends `base64.b64encode(digest)[:16]`: the memoize key body (FC-2.1). Every
     /// supported digest has at least 12 bytes, which encode to exactly 16 characters.
     pub fn write_b64_16(&self, out: &mut String) {
+        let at = out.len();
+        self.insert_b64_16(out, at);
+    }
+
+    /// Inserts `base64.b64encode(digest)[:16]` at byte `at` of `out` (as
+    /// [`DigestBytes::write_b64_16`], encoded on the stack first).
+    pub fn insert_b64_16(&self, out: &mut String, at: usize) {
         let head = &self.as_bytes()[..12.min(self.len)];
-        base64::engine::general_purpose::STANDARD.encode_string(head, out);
+        let mut text = [0u8; 16];
+        let n = base64::engine::general_purpose::STANDARD
+            .encode_slice(head, &mut text)
+            .unwrap_or(0);
+        // base64 is ASCII, so the text is always UTF-8.
+        if let (Ok(text), true) = (std::str::from_utf8(&text[..n]), out.is_char_boundary(at)) {
+            out.insert_str(at, text);
+        }
     }
 }
 

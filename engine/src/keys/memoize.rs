@@ -220,6 +220,34 @@ pub fn function_namespace(
     }
 }
 
+/// The version key of every call that reaches `function` unbound, when it depends on
+/// nothing else: no `self`/`cls` parameter first (so no instance token and no receiver
+/// check), and a name that sanitising leaves as it is (so it is the same whether the
+/// profile sanitises or not). `function_namespace` gives this key for every such call in
+/// every profile but Flask-Cache 0.13's; a caller may keep it for the calls that follow.
+pub fn plain_version_key(function: &FunctionDescriptor) -> Option<String> {
+    let mut key = String::with_capacity(function.module.len() + function.qualname.len() + 8);
+    key.push_str(&function.module);
+    key.push('.');
+    key.push_str(&function.qualname);
+    let clean = key
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
+    key.push_str(MEMVER);
+    (clean && is_plain_version_key(&key, function)).then_some(key)
+}
+
+/// Whether `key` is still [`plain_version_key`] of `function` (its fields are public: a
+/// kept key is checked against them before each use).
+pub fn is_plain_version_key(key: &str, function: &FunctionDescriptor) -> bool {
+    let spelled = key
+        .strip_prefix(function.module.as_str())
+        .and_then(|rest| rest.strip_prefix('.'))
+        .and_then(|rest| rest.strip_prefix(function.qualname.as_str()))
+        == Some(MEMVER);
+    spelled && !matches!(function.arg_names().next(), Some("self" | "cls"))
+}
+
 /// `inspect.getargspec(f)` (Flask-Cache 0.13 on Python 3): every positional parameter, or
 /// `ValueError` when the function has keyword-only parameters.
 fn getargspec(function: &FunctionDescriptor) -> Result<Vec<&Param>, PyError> {
@@ -318,7 +346,7 @@ fn argspec_normalize<'a>(
         out.push(arg);
     }
     NormalizedArgs {
-        args: out,
+        args: KeyArgs::Built(out),
         kwargs: Vec::new(),
         kwargs_plain_dict: true,
     }
@@ -336,11 +364,36 @@ pub enum KeyArg<'a> {
     None,
 }
 
+/// `keyargs`, the positional tuple that is hashed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyArgs<'a> {
+    /// The call's own positional arguments, as they are (nothing filled in, dropped or
+    /// replaced: the common call, which then needs no tuple of its own).
+    Given(&'a [Value]),
+    /// Built element by element.
+    Built(Vec<KeyArg<'a>>),
+}
+
+impl KeyArgs<'_> {
+    /// The tuple's length.
+    pub fn len(&self) -> usize {
+        match self {
+            KeyArgs::Given(values) => values.len(),
+            KeyArgs::Built(args) => args.len(),
+        }
+    }
+
+    /// Whether the tuple is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// `_memoize_kwargs_to_args`: the positional tuple and the keyword mapping that are hashed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NormalizedArgs<'a> {
     /// `keyargs`.
-    pub args: Vec<KeyArg<'a>>,
+    pub args: KeyArgs<'a>,
     /// `keykwargs`, sorted by name (FC-2.4.2).
     pub kwargs: Vec<(&'a str, &'a Value)>,
     /// `keykwargs` is a plain `dict` (0.13: always `{}`, FC-5.2) rather than an
@@ -370,6 +423,23 @@ pub fn normalize_args<'a>(
 ) -> Result<NormalizedArgs<'a>, PyError> {
     if profile.argspec_keys() {
         return argspec_normalize(function, args, kwargs, py);
+    }
+    // Positional arguments only, none ignored, no `self`/`cls`, and one for every named
+    // parameter: each name takes the next argument and the rest follow (as the loop below
+    // would do), so the tuple is the arguments as given.
+    let mut names = function.arg_names();
+    let receiver = matches!(names.clone().next(), Some("self" | "cls"));
+    if kwargs.is_empty()
+        && args_to_ignore.is_empty()
+        && !receiver
+        && names.nth(args.len()).is_none()
+    {
+        return NormalizedArgs {
+            args: KeyArgs::Given(args),
+            kwargs: Vec::new(),
+            kwargs_plain_dict: false,
+        }
+        .checked(py);
     }
     let ignored = |name: &str| args_to_ignore.iter().any(|a| a == name);
     let kwarg = |name: &str| kwargs.iter().find(|(k, _)| k == name).map(|(_, v)| v);
@@ -437,7 +507,7 @@ pub fn normalize_args<'a>(
         .collect();
     kw.sort_by(|a, b| a.0.cmp(b.0));
     NormalizedArgs {
-        args: out,
+        args: KeyArgs::Built(out),
         kwargs: kw,
         kwargs_plain_dict: false,
     }
@@ -448,9 +518,14 @@ impl NormalizedArgs<'_> {
     /// The arguments, or the error their `repr` raises when the key text is formatted
     /// (an `int` over the digit limit), which Python raises at that point of the call.
     fn checked(self, py: PythonVersion) -> Result<Self, PyError> {
-        for arg in &self.args {
-            if let KeyArg::Value(v) = arg {
-                v.check_repr(py)?;
+        match &self.args {
+            KeyArgs::Given(values) => values.iter().try_for_each(|v| v.check_repr(py))?,
+            KeyArgs::Built(args) => {
+                for arg in args {
+                    if let KeyArg::Value(v) = arg {
+                        v.check_repr(py)?;
+                    }
+                }
             }
         }
         for (_, v) in &self.kwargs {
@@ -469,14 +544,26 @@ pub fn write_key_text(
 ) {
     out.push_str(altfname);
     out.push('(');
-    for (i, arg) in args.args.iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
+    match &args.args {
+        KeyArgs::Given(values) => {
+            for (i, v) in values.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                v.repr_into(out, py);
+            }
         }
-        match arg {
-            KeyArg::Value(v) => v.repr_into(out, py),
-            KeyArg::Id(text) => repr_str_into(text, out, py),
-            KeyArg::None => out.push_str("None"),
+        KeyArgs::Built(built) => {
+            for (i, arg) in built.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                match arg {
+                    KeyArg::Value(v) => v.repr_into(out, py),
+                    KeyArg::Id(text) => repr_str_into(text, out, py),
+                    KeyArg::None => out.push_str("None"),
+                }
+            }
         }
     }
     if args.args.len() == 1 {

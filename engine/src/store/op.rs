@@ -137,6 +137,27 @@ pub enum StoreReply {
     Keys(Vec<String>),
 }
 
+impl StoreReply {
+    /// For a `get_many` of `n` keys whose reader only wants stored `str`s: appends them to
+    /// `joined` in order and answers `None` when there are `n` values and each is a `str`;
+    /// otherwise hands the reply back, leaving `joined` as it was.
+    pub fn join_strs(self, n: usize, joined: &mut String) -> Option<StoreReply> {
+        match &self {
+            StoreReply::Values(values)
+                if values.len() == n && values.iter().all(|v| matches!(v, Value::Str(_))) =>
+            {
+                for value in values {
+                    if let Value::Str(s) = value {
+                        joined.push_str(s);
+                    }
+                }
+                None
+            }
+            _ => Some(self),
+        }
+    }
+}
+
 /// A backend call that raised instead of returning (FC-4.3.3).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoreError {

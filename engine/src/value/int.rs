@@ -2,7 +2,6 @@
 //! hit path); larger ones keep their canonical decimal text, which is all `repr` needs.
 
 use std::fmt;
-use std::fmt::Write as _;
 
 /// A Python integer of any size.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -82,9 +81,26 @@ impl PyInt {
     /// Appends the decimal text (`repr(int)`).
     pub fn write_decimal(&self, out: &mut String) {
         match &self.0 {
-            // Writing into a String cannot fail.
+            // Digits from the right into a stack buffer: a key's ints are formatted on every
+            // call, and `write!` costs several times as much.
             Repr::Small(i) => {
-                let _ = write!(out, "{i}");
+                let mut digits = [0u8; 20];
+                let mut at = digits.len();
+                let mut n = i.unsigned_abs();
+                loop {
+                    at -= 1;
+                    digits[at] = b'0' + (n % 10) as u8;
+                    n /= 10;
+                    if n == 0 {
+                        break;
+                    }
+                }
+                if *i < 0 {
+                    at -= 1;
+                    digits[at] = b'-';
+                }
+                // ASCII digits and sign: always UTF-8.
+                out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
             }
             Repr::Big(text) => out.push_str(text),
         }
@@ -96,5 +112,19 @@ impl fmt::Display for PyInt {
         let mut s = String::new();
         self.write_decimal(&mut s);
         f.write_str(&s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PyInt;
+
+    #[test]
+    fn small_ints_are_written_as_python_writes_them() {
+        for i in [0, 1, -1, 9, 10, -10, 4_294_967_296, i64::MAX, i64::MIN] {
+            let mut out = String::from("x");
+            PyInt::from(i).write_decimal(&mut out);
+            assert_eq!(out, format!("x{i}"));
+        }
     }
 }

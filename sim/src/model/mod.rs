@@ -411,7 +411,8 @@ impl Model {
 
     /// `@cache.memoize(options)` on `function`.
     pub fn memoize(&mut self, function: FunctionDescriptor, options: MemoizeOptions) -> MemoizedId {
-        self.memoized.push(Arc::new(Memoized { function, options }));
+        self.memoized
+            .push(Arc::new(Memoized::new(function, options)));
         MemoizedId(self.memoized.len() - 1)
     }
 

@@ -403,6 +403,13 @@ impl MemoryStore {
         self.get_stored(&self.stored_key(key), now)
     }
 
+    /// [`MemoryStore::get`] lent rather than copied: the live value under `key`, `None`
+    /// when it is missing or expired.
+    pub fn get_ref(&self, key: &str, now: Timestamp) -> Option<&Value> {
+        let slot = self.lookup(&self.stored_key(key))?;
+        self.alive(slot.expires(), now).then_some(&slot.value)
+    }
+
     fn get_stored(&self, stored_key: &str, now: Timestamp) -> Value {
         match self.lookup(stored_key) {
             Some(slot) if self.alive(slot.expires(), now) => slot.value.clone(),
