@@ -80,8 +80,9 @@ pub enum StoreFlavor {
     /// the keyspace and expiry of [`StoreFlavor::Redis`], driven by other commands with
     /// other replies. `set` is `SET`, or `SETEX t` for a timeout other than `0` and `-1`
     /// (`t <= -2` raises `ResponseError: invalid expire time in 'setex' command`); `add` is
-    /// `SETNX` and then always `EXPIRE` (a timeout of `0` becomes `-1`, so `add` with `0`,
-    /// `-1` or less creates the key and deletes it again, and returns `True`); `has` is
+    /// `SETNX` and, when that created the key, `EXPIRE` whatever the timeout (`0` becomes
+    /// `-1`, so `add` with `0`, `-1` or less creates the key and deletes it again, and
+    /// returns `True`); `has` is
     /// `EXISTS` and `delete` is `DEL`, both replying an `int`; `delete_many` is one `DEL`
     /// of every key, replying the count (`None` for no keys); `set_many` is a pipeline of
     /// `SET`/`SETEX` replying one `True` per key; `clear` replies the `DEL` count of the

@@ -121,6 +121,18 @@ pub fn redis_encoded(text: &str, py: PythonVersion) -> Result<Cow<'_, str>, PyEr
     }
 }
 
+/// The type's name as CPython's error messages print it (`tp_name`): a builtin's own name,
+/// `collections.OrderedDict` (a C type named with its module), and for an object its
+/// class's `__name__`, which is what a class defined in Python has (a C type outside
+/// `builtins`, such as `datetime.date`, would print its module too; a [`Value`] does not
+/// say which kind of class it is).
+pub(crate) fn tp_name(value: &Value) -> &str {
+    match value {
+        Value::OrderedDict(_) => "collections.OrderedDict",
+        other => other.type_name(),
+    }
+}
+
 /// `value` as the dict key it is equal to ([`dict_key`]), or the `TypeError` of `hash()`.
 fn hashable(value: &Value) -> Result<Value, PyError> {
     Ok(match value {
@@ -128,14 +140,9 @@ fn hashable(value: &Value) -> Result<Value, PyError> {
         Value::Float(f) if f.is_finite() && f.fract() == 0.0 => Value::Int(integral(*f)),
         Value::Tuple(items) => Value::Tuple(items.iter().map(hashable).collect::<Result<_, _>>()?),
         Value::List(_) | Value::Dict(_) | Value::OrderedDict(_) => {
-            let name = match value {
-                Value::List(_) => "list",
-                Value::Dict(_) => "dict",
-                _ => "collections.OrderedDict",
-            };
             return Err(PyError::new(
                 PyExceptionType::TypeError,
-                format!("unhashable type: '{name}'"),
+                format!("unhashable type: '{}'", tp_name(value)),
             ));
         }
         // Equality does not look at `__caching_id__`.

@@ -366,8 +366,9 @@ def _use_fake_redis(rec, backend):
     the backend applies."""
     why = redis_server.missing()
     if why is not None:
-        rec.fail("CACHE_TYPE=\"RedisCache\" is recorded against fakeredis on the virtual clock, "
-                 "but fakeredis does not import here (%s); pip install fakeredis==2.40.0 (on Python 3.7: fakeredis==2.37.0)" % why)
+        rec.fail("a RedisCache is recorded against fakeredis on the virtual clock, "
+                 "but fakeredis does not import here (%s); pip install fakeredis==2.40.0 "
+                 "(on Python 3.7: fakeredis==2.37.0)" % why)
     key_prefix = backend.key_prefix
     if not isinstance(key_prefix, str):
         rec.fail("the RedisCache key_prefix %r is not a str; the trace records a fixed prefix only"

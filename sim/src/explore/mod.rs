@@ -543,7 +543,7 @@ fn check_redis_args(args: &ExploreArgs, profile: Option<Profile>) -> Result<(), 
     }
     if profile == Some(Profile::FlaskCache013) {
         return Err(
-            "Flask-Cache 0.13 has no RedisCache here: with --store redis or --backend, give --profile 2.5, 2.4 or all"
+            "explore does not model Flask-Cache 0.13's RedisCache (Werkzeug's; its traces are checked by `flaskcache replay`): with --store redis or --backend, give --profile 2.5, 2.4 or all"
                 .into(),
         );
     }

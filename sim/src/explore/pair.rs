@@ -489,7 +489,8 @@ fn same_entry(
     memo: &mut Liveness,
 ) -> bool {
     let same_expiry = match (flavor, m.expires) {
-        (StoreFlavor::Werkzeug016 | StoreFlavor::Redis | StoreFlavor::Redis24, _) => true,
+        // Microsecond expiries are compared through liveness below.
+        (f, _) if f.expires_in_micros() => true,
         (_, crate::model::Expiry::Int(e)) => e == expires,
         (_, crate::model::Expiry::Float(_) | crate::model::Expiry::Redis(_)) => false,
     };

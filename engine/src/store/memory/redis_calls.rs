@@ -192,7 +192,8 @@ impl MemoryStore {
                 Err(e) => raised(e),
             },
             _ => {
-                let type_name = nonstr::key_value(first).type_name().to_owned();
+                let key = nonstr::key_value(first);
+                let type_name = nonstr::tp_name(&key);
                 raised(PyError::new(
                     PyExceptionType::TypeError,
                     format!("can only concatenate str (not \"{type_name}\") to str"),
