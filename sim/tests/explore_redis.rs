@@ -78,13 +78,16 @@ fn explore_on_a_real_server_agrees_with_the_model_and_with_the_memory_store() {
 }
 
 #[test]
-fn a_profile_without_redis_cache_is_refused() {
+fn a_profile_whose_redis_cache_is_not_modelled_is_refused() {
     for store in [["--store", "redis"], ["--backend", "redis://127.0.0.1:1/0"]] {
         let mut args = vec!["explore", "--profile", "0.13", "--runs", "1"];
         args.extend(store);
         let (code, out, err) = flaskcache(&args);
         assert_eq!(code, 2, "{out}{err}");
-        assert!(err.contains("0.13 has no RedisCache"), "{err}");
+        assert!(
+            err.contains("does not model Flask-Cache 0.13's RedisCache"),
+            "{err}"
+        );
         assert!(out.is_empty(), "{out}");
     }
 }
