@@ -337,13 +337,10 @@ where
     fn store(&mut self, op: &StoreOp) -> Result<StoreReply, StoreError> {
         let now = *self.now.get_or_insert_with(|| self.inner.clock.now());
         let reply = self.inner.store.execute(op, now);
-        match (op, &reply) {
-            (StoreOp::Delete { .. }, Ok(StoreReply::Bool(b))) => self.existed = Some(*b),
-            // Werkzeug's `RedisCache` answers `DEL`'s count.
-            (StoreOp::Delete { .. }, Ok(StoreReply::Value(Value::Int(n)))) => {
-                self.existed = Some(!n.is_zero())
+        if let (StoreOp::Delete { .. }, Ok(reply)) = (op, &reply) {
+            if let Some(existed) = reply.flag() {
+                self.existed = Some(existed);
             }
-            _ => {}
         }
         reply
     }

@@ -33,11 +33,19 @@ pub trait Store: Send + Sync {
         now: Timestamp,
         joined: &mut String,
     ) -> Result<Option<StoreReply>, StoreError> {
-        let op = StoreOp::GetMany {
-            keys: keys.iter().map(|k| (*k).to_owned()).collect(),
-        };
-        Ok(self.execute(&op, now)?.join_strs(keys.len(), joined))
+        joined_through_execute(self, keys, now, joined)
     }
+}
+
+/// [`Store::get_many_joined`] by way of [`Store::execute`]: a `get_many`, its values joined.
+fn joined_through_execute<S: Store + ?Sized>(
+    store: &S,
+    keys: &[&str],
+    now: Timestamp,
+    joined: &mut String,
+) -> Result<Option<StoreReply>, StoreError> {
+    let op = StoreOp::get_many_of(keys);
+    Ok(store.execute(&op, now)?.join_strs(keys.len(), joined))
 }
 
 /// The engine's [`MemoryStore`] (cachelib's `SimpleCache`) behind a lock held for one
@@ -129,10 +137,7 @@ impl Store for SharedMemoryStore {
         joined: &mut String,
     ) -> Result<Option<StoreReply>, StoreError> {
         if self.redis {
-            let op = StoreOp::GetMany {
-                keys: keys.iter().map(|k| (*k).to_owned()).collect(),
-            };
-            return Ok(self.execute(&op, now)?.join_strs(keys.len(), joined));
+            return joined_through_execute(self, keys, now, joined);
         }
         // Read in place under the shared lock; only a miss or a non-`str` needs the values.
         let store = self.read();

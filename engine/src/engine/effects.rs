@@ -50,9 +50,7 @@ pub(crate) trait Effects {
         keys: &[&str],
         joined: &mut String,
     ) -> Result<Result<Option<StoreReply>, StoreError>, Flow> {
-        let op = StoreOp::GetMany {
-            keys: keys.iter().map(|k| (*k).to_owned()).collect(),
-        };
+        let op = StoreOp::get_many_of(keys);
         Ok(self
             .store_owned(op)
             .await?
@@ -250,10 +248,10 @@ pub(crate) mod backend {
             })
             .await?
         {
-            Ok(StoreReply::Bool(b)) => Ok(Ok(b)),
-            // Werkzeug's `RedisCache.has` returns `EXISTS`'s count.
-            Ok(StoreReply::Value(Value::Int(n))) => Ok(Ok(!n.is_zero())),
-            Ok(_) => Err(shape("StoreReply::Bool for has")),
+            Ok(reply) => reply
+                .flag()
+                .map(Ok)
+                .ok_or_else(|| shape("StoreReply::Bool for has")),
             Err(e) => Ok(Err(e)),
         }
     }
@@ -280,9 +278,7 @@ pub(crate) mod backend {
         fx: &mut impl Effects,
         keys: &[&str],
     ) -> Result<Result<Vec<Value>, StoreError>, Flow> {
-        let op = StoreOp::GetMany {
-            keys: keys.iter().map(|k| (*k).to_owned()).collect(),
-        };
+        let op = StoreOp::get_many_of(keys);
         match fx.store_owned(op).await? {
             Ok(StoreReply::Values(v)) if v.len() == keys.len() => Ok(Ok(v)),
             Ok(_) => Err(shape(

@@ -593,9 +593,7 @@ pub trait EmbeddedEffects {
         keys: &[&str],
         joined: &mut String,
     ) -> Result<Option<crate::store::StoreReply>, crate::store::StoreError> {
-        let op = StoreOp::GetMany {
-            keys: keys.iter().map(|k| (*k).to_owned()).collect(),
-        };
+        let op = StoreOp::get_many_of(keys);
         Ok(self.store(&op)?.join_strs(keys.len(), joined))
     }
     /// Runs the decorated function (or view) and returns what it returned or raised.

@@ -73,6 +73,13 @@ pub enum StoreOp {
 }
 
 impl StoreOp {
+    /// `get_many(*keys)` of borrowed keys.
+    pub fn get_many_of(keys: &[&str]) -> StoreOp {
+        StoreOp::GetMany {
+            keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+        }
+    }
+
     /// The backend method's name, as cachelib spells it (`get`, `get_many`, `set`, ...)
     /// (FC-4.3.3).
     pub fn name(&self) -> &'static str {
@@ -138,6 +145,16 @@ pub enum StoreReply {
 }
 
 impl StoreReply {
+    /// The yes/no answer of `has` or `delete`: a `bool`, or the count redis-py returns for
+    /// `EXISTS` and `DEL` where Werkzeug's `RedisCache` hands it back as it is.
+    pub fn flag(&self) -> Option<bool> {
+        match self {
+            StoreReply::Bool(b) => Some(*b),
+            StoreReply::Value(Value::Int(n)) => Some(!n.is_zero()),
+            _ => None,
+        }
+    }
+
     /// For a `get_many` of `n` keys whose reader only wants stored `str`s: appends them to
     /// `joined` in order and answers `None` when there are `n` values and each is a `str`;
     /// otherwise hands the reply back, leaving `joined` as it was.

@@ -136,11 +136,7 @@ impl MemoryStore {
                 StoreReply::Value(Value::None)
             }
             StoreOp::DeleteMany { keys } if werkzeug => {
-                let names: Vec<String> = keys
-                    .iter()
-                    .map(|k| self.stored_key(k).into_owned())
-                    .collect();
-                count(self.redis_del(&names, now))
+                count(self.redis_delete_many(keys, now).len())
             }
             StoreOp::DeleteMany { keys } => StoreReply::Keys(self.redis_delete_many(keys, now)),
             StoreOp::Clear => match self.redis_clear(now) {
