@@ -28,6 +28,28 @@ fn interpreter(env: &str, venv: &str) -> Option<PathBuf> {
     None
 }
 
+/// Runs `f(python, dir, venv)` for Flask-Caching 2.5 and 2.4, each in a fresh temporary
+/// directory named after `tag` (removed afterwards), skipping a missing interpreter as
+/// [`interpreter`] says.
+fn with_each_library(tag: &str, f: impl Fn(&Path, &Path, &str)) {
+    for (env, venv) in [
+        ("FLASKCACHE_PY_FC25", ".venv-fc25"),
+        ("FLASKCACHE_PY_FC24", ".venv-fc24"),
+    ] {
+        let Some(python) = interpreter(env, venv) else {
+            continue;
+        };
+        let dir = std::env::temp_dir().join(format!(
+            "flaskcache-{tag}-{}-{}",
+            std::process::id(),
+            venv.trim_start_matches('.')
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        f(&python, &dir, venv);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
 const APP: &str = "from flask import Flask
 from flask_caching import Cache
 
@@ -105,22 +127,7 @@ fn check(python: &Path, dir: &Path) {
 
 #[test]
 fn refusals_name_the_users_line_and_write_nothing() {
-    for (env, venv) in [
-        ("FLASKCACHE_PY_FC25", ".venv-fc25"),
-        ("FLASKCACHE_PY_FC24", ".venv-fc24"),
-    ] {
-        let Some(python) = interpreter(env, venv) else {
-            continue;
-        };
-        let dir = std::env::temp_dir().join(format!(
-            "flaskcache-refusals-{}-{}",
-            std::process::id(),
-            venv.trim_start_matches('.')
-        ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        check(&python, &dir);
-        let _ = std::fs::remove_dir_all(&dir);
-    }
+    with_each_library("refusals", |python, dir, _| check(python, dir));
 }
 
 /// Two `Cache` objects bound to two apps in one script: `-o OUT.jsonl` writes
@@ -157,21 +164,9 @@ with other.app_context():
     print(slow.get(\"k\"))
 print(app.test_client().get(\"/p\").get_data(as_text=True))
 ";
-    for (env, venv) in [
-        ("FLASKCACHE_PY_FC25", ".venv-fc25"),
-        ("FLASKCACHE_PY_FC24", ".venv-fc24"),
-    ] {
-        let Some(python) = interpreter(env, venv) else {
-            continue;
-        };
-        let dir = std::env::temp_dir().join(format!(
-            "flaskcache-two-caches-{}-{}",
-            std::process::id(),
-            venv.trim_start_matches('.')
-        ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
+    with_each_library("two-caches", |python, dir, venv| {
         std::fs::write(dir.join("two.py"), script).expect("write the script");
-        let out = Command::new(&python)
+        let out = Command::new(python)
             .args(["-m", "flaskcache_recorder", "-o", "out.jsonl", "two.py"])
             .current_dir(&dir)
             .env("PYTHONPATH", root().join("sim/recorder"))
@@ -200,6 +195,5 @@ print(app.test_client().get(\"/p\").get_data(as_text=True))
         }
         // fast: price(1) twice, the delete, the request; slow: set and get.
         assert_eq!(events, [4, 2], "{venv}: events per binding");
-        let _ = std::fs::remove_dir_all(&dir);
-    }
+    });
 }
