@@ -168,7 +168,7 @@ print(app.test_client().get(\"/p\").get_data(as_text=True))
         std::fs::write(dir.join("two.py"), script).expect("write the script");
         let out = Command::new(python)
             .args(["-m", "flaskcache_recorder", "-o", "out.jsonl", "two.py"])
-            .current_dir(&dir)
+            .current_dir(dir)
             .env("PYTHONPATH", root().join("sim/recorder"))
             .output()
             .expect("run the recorder");
