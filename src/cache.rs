@@ -366,6 +366,9 @@ where
     fn mint(&mut self) -> Version {
         lock(&self.inner.versions).next_version()
     }
+    fn key_buffer(&mut self) -> String {
+        crate::spare_key::take()
+    }
 }
 
 impl Cache {

@@ -19,11 +19,16 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
+        // Whole seconds and microseconds apart (64-bit arithmetic, not `as_micros`'s u128).
+        let micros = |d: std::time::Duration| {
+            i64::try_from(d.as_secs())
+                .ok()
+                .and_then(|s| s.checked_mul(1_000_000))
+                .and_then(|m| m.checked_add(i64::from(d.subsec_micros())))
+        };
         let micros = match SystemTime::now().duration_since(UNIX_EPOCH) {
-            Ok(d) => i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
-            Err(before) => i64::try_from(before.duration().as_micros())
-                .map(|m| -m)
-                .unwrap_or(i64::MIN),
+            Ok(d) => micros(d).unwrap_or(i64::MAX),
+            Err(before) => micros(before.duration()).map_or(i64::MIN, |m| -m),
         };
         Timestamp::from_micros(micros)
     }

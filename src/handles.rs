@@ -34,6 +34,13 @@ impl<T> Called<T> {
     pub fn is_hit(&self) -> bool {
         matches!(self.event, CacheEvent::Hit { .. })
     }
+
+    /// The value; the event's key goes back to this thread's spare buffer for the next
+    /// call to build its key in.
+    fn into_value(self) -> T {
+        crate::spare_key::give_back(self.event);
+        self.value
+    }
 }
 
 /// What the body did during one call.
@@ -330,7 +337,7 @@ impl<T: ToPy + FromPy> MemoCall<'_, T> {
         args: impl IntoArgs,
         body: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, CallError<E>> {
-        self.call_traced(cache, args, body).map(|c| c.value)
+        self.call_traced(cache, args, body).map(Called::into_value)
     }
 
     /// Calls with positional `args`, also saying what the cache did.
@@ -529,7 +536,8 @@ impl<T: ToPy + FromPy> CachedView<T> {
         request: &Request,
         body: impl FnMut() -> Result<T, E>,
     ) -> Result<T, CallError<E>> {
-        self.call_traced(cache, request, body).map(|c| c.value)
+        self.call_traced(cache, request, body)
+            .map(Called::into_value)
     }
 
     /// [`CachedView::call`], also saying what the cache did.

@@ -40,6 +40,7 @@ mod clock;
 mod convert;
 mod error;
 mod handles;
+mod spare_key;
 mod store;
 
 pub use flaskcache_engine as engine;

@@ -64,6 +64,12 @@ pub(crate) trait Effects {
     async fn log(&mut self, diagnostic: Diagnostic) -> Result<(), Flow>;
     /// Draws a fresh version string (`uuid.uuid4()`, FC-2.5.1).
     async fn mint(&mut self) -> Result<Version, Flow>;
+    /// An empty buffer to build the call's key in; the key leaves in the outcome's event.
+    /// An embedding that gets keys back hands out a spare one, so that building a key
+    /// allocates nothing.
+    fn key_buffer(&mut self) -> String {
+        String::new()
+    }
 }
 
 /// Where version strings come from.

@@ -9,8 +9,8 @@ use super::types::{
 use crate::error::{PyError, PyExceptionType};
 use crate::function::{Callee, Receiver};
 use crate::keys::{
-    self, call_args_cow, ensure_self_arg, function_namespace, normalize_args, view_key, QueryArgs,
-    RequestInfo, VersionKeys, ViewKeyError, ViewKeyInput, ViewKeyMode,
+    self, call_args_cow, ensure_self_arg, function_namespace, normalize_args, view_key,
+    view_key_into, QueryArgs, RequestInfo, VersionKeys, ViewKeyError, ViewKeyInput, ViewKeyMode,
 };
 use crate::profile::Profile;
 use crate::store::{StoreOp, StoreReply};
@@ -207,7 +207,8 @@ async fn memoize_key(
     };
     // One buffer: the versions, then the key text after them; the text is hashed and
     // replaced by the key body in front of the versions.
-    let mut key = String::with_capacity(64);
+    let mut key = fx.key_buffer();
+    key.reserve(64);
     let version_keys = match memoize_version(cx, fx, of, &o.args_to_ignore, mode, &mut key).await? {
         Ok(v) => v,
         Err(e) => return Ok(Err(e)),
@@ -498,7 +499,7 @@ pub(crate) async fn call_memoized(
 
 /// Turns a view-key error into the flow's result: Python errors are raised, incomplete
 /// input is a protocol error.
-fn view_key_result(result: Result<String, ViewKeyError>) -> Result<Py<String>, Flow> {
+fn view_key_result<T>(result: Result<T, ViewKeyError>) -> Result<Py<T>, Flow> {
     match result {
         Ok(k) => Ok(Ok(k)),
         Err(ViewKeyError::Python(e)) => Ok(Err(e)),
@@ -526,9 +527,10 @@ pub(crate) async fn call_cached(
         return Ok(outcome);
     }
     let guarded: Py<(String, Option<Value>)> = 'guard: {
-        let mut key = if view.custom_make_cache_key {
+        let mut key = fx.key_buffer();
+        if view.custom_make_cache_key {
             match custom_key {
-                Some(k) => k.to_owned(),
+                Some(k) => key.push_str(k),
                 None => {
                     return Err(Flow::Abort(EngineError::InvalidCommand(
                         "make_cache_key is custom but no key was supplied".into(),
@@ -541,9 +543,9 @@ pub(crate) async fn call_cached(
                 mode: ViewKeyMode::Request,
                 prefix_result,
             };
-            match view_key_result(view_key(&view.key, &input, cx.profile, cx.py))? {
-                Ok(k) => k,
-                Err(e) => break 'guard Err(e),
+            let built = view_key_into(&view.key, &input, cx.profile, cx.py, &mut key);
+            if let Err(e) = view_key_result(built)? {
+                break 'guard Err(e);
             }
         };
         let forced = match forced_update(fx, view.hooks.forced_update).await? {

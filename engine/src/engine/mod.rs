@@ -604,6 +604,12 @@ pub trait EmbeddedEffects {
     fn log(&mut self, diagnostic: Diagnostic);
     /// Draws a fresh version string (`uuid.uuid4()`, FC-2.5.1).
     fn mint(&mut self) -> Version;
+    /// An empty buffer for the call's key, which leaves in the [`Outcome`]'s event. The
+    /// default is a new `String`; an embedding that takes keys back from outcomes it does
+    /// not keep hands one of those out, so that a hit allocates no key.
+    fn key_buffer(&mut self) -> String {
+        String::new()
+    }
 }
 
 struct Embedded<'a, D>(&'a mut D);
@@ -631,6 +637,11 @@ impl<D: EmbeddedEffects> Effects for Embedded<'_, D> {
     }
     async fn mint(&mut self) -> Result<Version, Flow> {
         Ok(self.0.mint())
+    }
+    fn key_buffer(&mut self) -> String {
+        let mut key = self.0.key_buffer();
+        key.clear();
+        key
     }
 }
 

@@ -240,11 +240,13 @@ pub fn plain_version_key(function: &FunctionDescriptor) -> Option<String> {
 /// Whether `key` is still [`plain_version_key`] of `function` (its fields are public: a
 /// kept key is checked against them before each use).
 pub fn is_plain_version_key(key: &str, function: &FunctionDescriptor) -> bool {
-    let spelled = key
-        .strip_prefix(function.module.as_str())
-        .and_then(|rest| rest.strip_prefix('.'))
-        .and_then(|rest| rest.strip_prefix(function.qualname.as_str()))
-        == Some(MEMVER);
+    // Compared as bytes, part by part: this runs on every call of a plain function.
+    let (module, qualname) = (function.module.as_bytes(), function.qualname.as_bytes());
+    let spelled = key.len() == module.len() + 1 + qualname.len() + MEMVER.len()
+        && key.as_bytes().starts_with(module)
+        && key.as_bytes()[module.len()] == b'.'
+        && key.as_bytes()[module.len() + 1..].starts_with(qualname)
+        && key.ends_with(MEMVER);
     spelled && !matches!(function.arg_names().next(), Some("self" | "cls"))
 }
 

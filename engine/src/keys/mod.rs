@@ -14,10 +14,10 @@ pub use memoize::{
     is_plain_version_key, key_digest, normalize_args, plain_version_key, sanitize, write_key_body,
     write_key_text, KeyArg, KeyArgs, MakeName, Namespace, NormalizedArgs, VersionKeys, MEMVER,
 };
-pub use percent_format::percent_format;
+pub use percent_format::{percent_format, percent_format_into};
 pub use query::{parse_qsl, unquote_plus, QueryArgs};
 pub use version::{Version, VersionGenerator};
 pub use view::{
-    view_key, CachedKeySpec, KeyPrefix, RequestInfo, ViewKeyError, ViewKeyInput, ViewKeyMode,
-    OUTSIDE_REQUEST, OUTSIDE_REQUEST_FLASK_1,
+    view_key, view_key_into, CachedKeySpec, KeyPrefix, RequestInfo, ViewKeyError, ViewKeyInput,
+    ViewKeyMode, OUTSIDE_REQUEST, OUTSIDE_REQUEST_FLASK_1,
 };

@@ -27,20 +27,33 @@ fn parse_count(chars: &[(usize, char)], i: &mut usize, what: &str) -> Result<usi
 
 /// `template % arg` where `arg` is a `str`.
 pub fn percent_format(template: &str, arg: &str, py: PythonVersion) -> Result<String, PyError> {
+    let mut out = String::new();
+    percent_format_into(template, arg, py, &mut out)?;
+    Ok(out)
+}
+
+/// [`percent_format`], appended to `out` (left as it was when it raises).
+pub fn percent_format_into(
+    template: &str,
+    arg: &str,
+    py: PythonVersion,
+    out: &mut String,
+) -> Result<(), PyError> {
     // The common template (`view/%s`): one `%`, a bare `%s`. For a str argument that is the
     // text around it with the argument in between, exactly what the general parser builds.
     if let Some(at) = template.find('%') {
         let (before, rest) = template.split_at(at);
         let after = rest.strip_prefix("%s").unwrap_or("%");
         if !after.contains('%') {
-            let mut out = String::with_capacity(template.len() - 2 + arg.len());
+            out.reserve(template.len() - 2 + arg.len());
             out.push_str(before);
             out.push_str(arg);
             out.push_str(after);
-            return Ok(out);
+            return Ok(());
         }
     }
-    percent_format_general(template, arg, py)
+    out.push_str(&percent_format_general(template, arg, py)?);
+    Ok(())
 }
 
 /// `template % arg` for any template: Python's `%` directives, flags, width and precision.

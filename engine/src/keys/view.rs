@@ -3,7 +3,7 @@
 //! `make_cache_key(path=, query_args=)` / `delete_cached` forms.
 
 use super::hash::HashMethod;
-use super::percent_format::percent_format;
+use super::percent_format::percent_format_into;
 use super::query::QueryArgs;
 use crate::error::{KeyError, PyError, PyExceptionType};
 use crate::profile::Profile;
@@ -118,6 +118,26 @@ pub fn view_key(
     profile: Profile,
     py: PythonVersion,
 ) -> Result<String, ViewKeyError> {
+    let mut key = String::new();
+    view_key_into(spec, input, profile, py, &mut key)?;
+    Ok(key)
+}
+
+/// Whether Python's `"%s" in template` holds (what decides whether a `key_prefix` is
+/// formatted with the path, FC-1.2.1).
+fn has_percent_s(template: &str) -> bool {
+    template.as_bytes().windows(2).any(|w| w == b"%s")
+}
+
+/// [`view_key`], written into `key` (an empty buffer, so that a caller can reuse one).
+pub fn view_key_into(
+    spec: &CachedKeySpec,
+    input: &ViewKeyInput<'_>,
+    profile: Profile,
+    py: PythonVersion,
+    key: &mut String,
+) -> Result<(), ViewKeyError> {
+    key.clear();
     let (explicit_path, query_args, url_for) = match input.mode {
         ViewKeyMode::Request => (None, None, None),
         ViewKeyMode::Explicit {
@@ -160,43 +180,43 @@ pub fn view_key(
             hasher.update(source.as_bytes());
         }
         let digest = hasher.finish();
-        let mut key = if profile.query_string_uses_prefix() {
+        if profile.query_string_uses_prefix() {
             match &spec.key_prefix {
-                KeyPrefix::Callable => prefix_result(input)?.to_owned(),
-                KeyPrefix::Template(p) if p.contains("%s") => {
+                KeyPrefix::Callable => key.push_str(prefix_result(input)?),
+                KeyPrefix::Template(p) if has_percent_s(p) => {
                     let path = match explicit_path {
                         Some(path) => path,
                         None => request_path()?,
                     };
-                    percent_format(p, path, py)?
+                    percent_format_into(p, path, py, key)?
                 }
-                KeyPrefix::Template(p) => p.clone(),
+                KeyPrefix::Template(p) => key.push_str(p),
             }
         } else {
-            request_path()?.to_owned()
-        };
-        digest.write_hex(&mut key);
-        return Ok(key);
+            key.push_str(request_path()?);
+        }
+        digest.write_hex(key);
+        return Ok(());
     }
 
-    let mut key = match &spec.key_prefix {
-        KeyPrefix::Callable => prefix_result(input)?.to_owned(),
-        KeyPrefix::Template(p) if p.contains("%s") => {
+    match &spec.key_prefix {
+        KeyPrefix::Callable => key.push_str(prefix_result(input)?),
+        KeyPrefix::Template(p) if has_percent_s(p) => {
             let path = match (input.mode, explicit_path) {
                 (_, Some(path)) => path,
                 (ViewKeyMode::Request, None) => request_path()?,
                 (ViewKeyMode::Explicit { .. }, None) => url_for.ok_or(KeyError::MissingUrlFor)?,
             };
-            percent_format(p, path, py)?
+            percent_format_into(p, path, py, key)?
         }
-        KeyPrefix::Template(p) => p.clone(),
-    };
+        KeyPrefix::Template(p) => key.push_str(p),
+    }
     if let Some(source) = &spec.source {
         let mut hasher = hash.hasher();
         hasher.update(source.as_bytes());
-        hasher.finish().write_hex(&mut key);
+        hasher.finish().write_hex(key);
     }
-    Ok(key)
+    Ok(())
 }
 
 fn prefix_result<'a>(input: &ViewKeyInput<'a>) -> Result<&'a str, KeyError> {

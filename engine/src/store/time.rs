@@ -96,6 +96,15 @@ impl Timestamp {
     /// Compares the float clock at this instant with an integer number of seconds, exactly,
     /// as Python compares a `float` with an `int` (FC-4.3.2): `Less` means `time() < secs`.
     pub fn cmp_secs(self, secs: i128) -> Ordering {
+        // Below 2^33 seconds (the year 2242) a double resolves half a microsecond, so the
+        // float clock rounds to an integer second only from that very microsecond: the
+        // comparison is the integers' (tested against the float one below).
+        const EXACT_SECS: i128 = 1 << 33;
+        if (-EXACT_SECS..EXACT_SECS).contains(&secs)
+            && (-EXACT_SECS * 1_000_000..EXACT_SECS * 1_000_000).contains(&i128::from(self.0))
+        {
+            return i128::from(self.0).cmp(&(secs * 1_000_000));
+        }
         cmp_float_int(self.as_py_float(), secs)
     }
 }
@@ -157,6 +166,30 @@ mod tests {
         assert_eq!(t.cmp_secs(-5), Ordering::Greater);
         assert_eq!(t.cmp_secs(i128::MAX), Ordering::Less);
         assert_eq!(t.cmp_secs(i128::MIN), Ordering::Greater);
+    }
+
+    #[test]
+    fn cmp_secs_fast_path_is_the_float_comparison() {
+        // Around every whole second a few microseconds apart, near 0, now, and the edge
+        // of the integer path (2^33 s), with seconds on and beside the boundary.
+        let edge = 1i64 << 33;
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut centres = vec![0, 1, -1, 1_000, 1_733_000_000, edge - 1, -(edge - 1)];
+        for _ in 0..2_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            centres.push((x % (2 * edge as u64)) as i64 - edge);
+        }
+        for s in centres {
+            for d in -3..=3i64 {
+                let t = Timestamp::from_micros(s * 1_000_000 + d);
+                for secs in [s - 1, s, s + 1] {
+                    let float = cmp_float_int(t.as_py_float(), i128::from(secs));
+                    assert_eq!(t.cmp_secs(i128::from(secs)), float, "{t:?} vs {secs}");
+                }
+            }
+        }
     }
 
     #[test]
