@@ -5,6 +5,7 @@
 //! connections. The engine decides which operations to run and in which order; the store
 //! only executes them with the semantics of its flavour.
 
+use flaskcache_engine::store::nonstr;
 use flaskcache_engine::{
     MemoryStore, StoreConfig, StoreError, StoreOp, StoreReply, Timestamp, Value,
 };
@@ -116,8 +117,9 @@ impl Default for SharedMemoryStore {
 impl Store for SharedMemoryStore {
     fn execute(&self, op: &StoreOp, now: Timestamp) -> Result<StoreReply, StoreError> {
         // SimpleCache's reads change nothing: answer them under the shared lock, exactly
-        // as `MemoryStore::execute` does (the Redis flavours go through `execute`).
-        if !self.redis {
+        // as `MemoryStore::execute` does (the Redis flavours, and keys that are not `str`,
+        // which may raise, go through `execute`).
+        if !self.redis && !op.keys().any(nonstr::is_nonstr) {
             match op {
                 StoreOp::Get { key } => return Ok(StoreReply::Value(self.read().get(key, now))),
                 StoreOp::GetMany { keys } => {
@@ -136,7 +138,7 @@ impl Store for SharedMemoryStore {
         now: Timestamp,
         joined: &mut String,
     ) -> Result<Option<StoreReply>, StoreError> {
-        if self.redis {
+        if self.redis || keys.iter().any(|k| nonstr::is_nonstr(k)) {
             return joined_through_execute(self, keys, now, joined);
         }
         // Read in place under the shared lock; only a miss or a non-`str` needs the values.
@@ -152,5 +154,51 @@ impl Store for SharedMemoryStore {
             }
         }
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shared lock's read path answers what `MemoryStore::execute` answers, for keys
+    /// that are not `str` too (an unhashable one raises `TypeError`, as in Python).
+    #[test]
+    fn reads_of_keys_that_are_not_str_go_through_execute() {
+        let now = Timestamp::from_secs(1_000);
+        let unhashable = nonstr::key_text(&Value::List(vec![Value::int(1)]));
+        let number = nonstr::key_text(&Value::int(7));
+        let shared = SharedMemoryStore::new(StoreConfig::default());
+        let mut plain = MemoryStore::new(StoreConfig::default());
+        let set = StoreOp::Set {
+            key: number.clone(),
+            value: Value::str("seven"),
+            timeout: None,
+        };
+        assert_eq!(shared.execute(&set, now), plain.execute(&set, now));
+        for key in [&unhashable, &number] {
+            for op in [
+                StoreOp::Get { key: key.clone() },
+                StoreOp::Has { key: key.clone() },
+                StoreOp::get_many_of(&[key.as_str()]),
+            ] {
+                assert_eq!(shared.execute(&op, now), plain.execute(&op, now), "{op:?}");
+            }
+        }
+        let raised = shared.execute(
+            &StoreOp::Get {
+                key: unhashable.clone(),
+            },
+            now,
+        );
+        assert!(matches!(raised, Err(StoreError::Raised(_))), "{raised:?}");
+        let mut joined = String::new();
+        let through = shared.get_many_joined(&[unhashable.as_str()], now, &mut joined);
+        assert_eq!(
+            through,
+            plain
+                .execute(&StoreOp::get_many_of(&[unhashable.as_str()]), now)
+                .map(Some)
+        );
     }
 }
