@@ -128,19 +128,28 @@ pub(crate) fn collect() -> Exchange {
 }
 
 /// The `.await` point of a stepped effect: the first poll publishes the request and
-/// suspends; the next poll (after the engine has answered) returns the answer.
-struct Suspend(Option<Exchange>);
+/// suspends; the next poll (after the engine has answered) returns the answer, picked out
+/// of the exchange by `answer`. Each effect of the stepper is this one plain future, so a
+/// resume descends no deeper than the flow's own `.await`s.
+struct Ask<T> {
+    request: Option<Exchange>,
+    answer: fn(Exchange) -> Option<T>,
+    expected: &'static str,
+}
 
-impl Future for Suspend {
-    type Output = Exchange;
+// `Ask` holds no self-references: pinning it pins nothing (its answer is produced fresh).
+impl<T> Unpin for Ask<T> {}
 
-    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Exchange> {
-        match self.0.take() {
+impl<T> Future for Ask<T> {
+    type Output = Result<T, Flow>;
+
+    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.request.take() {
             Some(request) => {
                 publish(request);
                 Poll::Pending
             }
-            None => Poll::Ready(collect()),
+            None => Poll::Ready((self.answer)(collect()).ok_or_else(|| unexpected(self.expected))),
         }
     }
 }
@@ -152,56 +161,67 @@ fn unexpected(expected: &'static str) -> Flow {
     Flow::Abort(EngineError::UnexpectedInput { expected })
 }
 
-impl Stepper {
-    /// Suspends at `step`; returns the caller's input.
-    async fn ask(step: Step) -> Option<Input> {
-        match Suspend(Some(Exchange::Step(step))).await {
-            Exchange::Input(input) => Some(input),
-            _ => None,
-        }
+/// Suspends at `step` until the caller's input, which `answer` reads.
+fn ask<T>(step: Step, answer: fn(Exchange) -> Option<T>, expected: &'static str) -> Ask<T> {
+    Ask {
+        request: Some(Exchange::Step(step)),
+        answer,
+        expected,
+    }
+}
+
+fn store_reply(exchange: Exchange) -> Option<StoreResult> {
+    match exchange {
+        Exchange::Input(Input::Store(reply)) => Some(reply),
+        _ => None,
     }
 }
 
 impl Effects for Stepper {
-    async fn store(&mut self, op: &StoreOp) -> Result<StoreResult, Flow> {
-        match Stepper::ask(Step::Store(op.clone())).await {
-            Some(Input::Store(reply)) => Ok(reply),
-            _ => Err(unexpected("Input::Store")),
-        }
+    fn store(&mut self, op: &StoreOp) -> impl Future<Output = Result<StoreResult, Flow>> {
+        ask(Step::Store(op.clone()), store_reply, "Input::Store")
     }
 
-    async fn store_owned(&mut self, op: StoreOp) -> Result<StoreResult, Flow> {
-        match Stepper::ask(Step::Store(op)).await {
-            Some(Input::Store(reply)) => Ok(reply),
-            _ => Err(unexpected("Input::Store")),
-        }
+    fn store_owned(&mut self, op: StoreOp) -> impl Future<Output = Result<StoreResult, Flow>> {
+        ask(Step::Store(op), store_reply, "Input::Store")
     }
 
-    async fn compute(&mut self) -> Result<Result<Value, PyError>, Flow> {
-        match Stepper::ask(Step::Compute).await {
-            Some(Input::Computed(result)) => Ok(result),
-            _ => Err(unexpected("Input::Computed")),
-        }
+    fn compute(&mut self) -> impl Future<Output = Result<Result<Value, PyError>, Flow>> {
+        let answer = |exchange| match exchange {
+            Exchange::Input(Input::Computed(result)) => Some(result),
+            _ => None,
+        };
+        ask(Step::Compute, answer, "Input::Computed")
     }
 
-    async fn hook(&mut self, query: HookQuery) -> Result<Result<bool, PyError>, Flow> {
-        match Stepper::ask(Step::Hook(query)).await {
-            Some(Input::Hook(answer)) => Ok(answer),
-            _ => Err(unexpected("Input::Hook")),
-        }
+    fn hook(
+        &mut self,
+        query: HookQuery,
+    ) -> impl Future<Output = Result<Result<bool, PyError>, Flow>> {
+        let answer = |exchange| match exchange {
+            Exchange::Input(Input::Hook(answer)) => Some(answer),
+            _ => None,
+        };
+        ask(Step::Hook(query), answer, "Input::Hook")
     }
 
-    async fn log(&mut self, diagnostic: Diagnostic) -> Result<(), Flow> {
-        match Stepper::ask(Step::Log(diagnostic)).await {
-            Some(Input::Logged) => Ok(()),
-            _ => Err(unexpected("Input::Logged")),
-        }
+    fn log(&mut self, diagnostic: Diagnostic) -> impl Future<Output = Result<(), Flow>> {
+        let answer = |exchange| match exchange {
+            Exchange::Input(Input::Logged) => Some(()),
+            _ => None,
+        };
+        ask(Step::Log(diagnostic), answer, "Input::Logged")
     }
 
-    async fn mint(&mut self) -> Result<Version, Flow> {
-        match Suspend(Some(Exchange::Mint)).await {
-            Exchange::Minted(version) => Ok(version),
-            _ => Err(unexpected("a minted version")),
+    fn mint(&mut self) -> impl Future<Output = Result<Version, Flow>> {
+        let answer = |exchange| match exchange {
+            Exchange::Minted(version) => Some(version),
+            _ => None,
+        };
+        Ask {
+            request: Some(Exchange::Mint),
+            answer,
+            expected: "a minted version",
         }
     }
 }
