@@ -139,14 +139,15 @@ impl Replay {
         }))
     }
 
-    /// Runs `event` (and the events its function body made) to its outcome. Everything in
-    /// here is what the timer measures; the outcomes of nested events go to `nested`, to
+    /// Runs `event` (and the events its function body made) to its outcome, taking the
+    /// recorded answers from `body`. Everything in here is what the timer measures; the
+    /// outcomes of nested events go to `nested`, to
     /// be checked once the timer has stopped.
     fn run<'t>(
         &mut self,
         event: &'t Event,
         command: Command,
-        mut body: Answers<'t>,
+        body: &mut Answers<'t>,
         nested: &mut Vec<(&'t Event, Outcome)>,
     ) -> Result<Outcome, String> {
         let invalid =
@@ -162,9 +163,9 @@ impl Replay {
                             event.number
                         ));
                     };
-                    for p in inner {
+                    for mut p in inner {
                         let outer = self.engine.replace_version_source(p.versions);
-                        let outcome = self.run(p.event, p.command, p.body, nested)?;
+                        let outcome = self.run(p.event, p.command, &mut p.body, nested)?;
                         self.engine.set_version_source(outer);
                         nested.push((p.event, outcome));
                     }
@@ -222,8 +223,10 @@ pub fn replay(trace: &Trace) -> Result<Vec<Timed>, String> {
         };
         r.engine.set_version_source(p.versions);
         nested.clear();
+        // The answers are borrowed, so that freeing their lists falls after the timer.
+        let mut body = p.body;
         let start = Instant::now();
-        let outcome = r.run(event, p.command, p.body, &mut nested);
+        let outcome = r.run(event, p.command, &mut body, &mut nested);
         let ns = start.elapsed().as_nanos();
         let outcome = outcome?;
         for (inner, o) in &nested {
