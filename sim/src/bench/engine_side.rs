@@ -188,6 +188,20 @@ impl Replay {
     }
 }
 
+/// How many events `event`'s function bodies made, at every depth.
+fn nested_events(event: &Event) -> usize {
+    event
+        .steps
+        .iter()
+        .map(|s| match s {
+            TraceStep::Compute { events, .. } => {
+                events.len() + events.iter().map(nested_events).sum::<usize>()
+            }
+            _ => 0,
+        })
+        .sum()
+}
+
 fn versions(event: &Event) -> VersionSource {
     VersionSource::Injected(
         event.versions.iter().copied().collect(),
@@ -212,7 +226,18 @@ fn check(event: &Event, outcome: &Outcome) -> Result<(), String> {
 pub fn replay(trace: &Trace) -> Result<Vec<Timed>, String> {
     let mut r = Replay::new(trace)?;
     let mut timed = Vec::new();
-    let mut nested = Vec::new();
+    // Room for every nested outcome of any event, so that no push inside a timer allocates.
+    let mut nested = Vec::with_capacity(
+        trace
+            .records
+            .iter()
+            .map(|r| match r {
+                Record::Event(e) => nested_events(e),
+                _ => 0,
+            })
+            .max()
+            .unwrap_or(0),
+    );
     for record in &trace.records {
         let Record::Event(event) = record else {
             r.declarations.declare(&mut r.engine, record)?;
