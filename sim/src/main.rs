@@ -123,15 +123,21 @@ enum Command {
     /// `bench TRACE...` replays each SimpleCache trace of profile 2.5 or 2.4 (after
     /// checking that `flaskcache replay` reproduces it) in rounds, alternately through
     /// flaskcache's engine over its MemoryStore and in-process in the real Flask-Caching
-    /// (an app rebuilt from the trace's declarations; every result is checked against the
-    /// recording). Every top-level event but clock advances is an operation, timed on its
-    /// own; the time of a miss includes the cached calls its function body made. For each
-    /// operation kind it prints the median ns/op of each side and the ratio Flask-Caching
-    /// / flaskcache. The last line is
+    /// (an app rebuilt from the trace's declarations). In each round each side replays
+    /// the trace 1 + --repeat times back to back (default 10), each replay on fresh state
+    /// built before its first timer starts (a new engine and store; a new app and cache)
+    /// and checked against the recording; the first replay of a side's round warms it up
+    /// after the other side's turn and its times are dropped, the others are the samples. Every top-level event but clock
+    /// advances is an operation, timed on its own; the time of a miss includes the cached
+    /// calls its function body made. Inside flaskcache's timer are only the engine, its
+    /// store and the recorded answers handed back, moved in, as a Python body returns a
+    /// value it holds (and the two clock readings, about 20 ns). For each operation kind
+    /// it prints the median ns/op of each side and the ratio Flask-Caching / flaskcache.
+    /// The last line is
     ///   speedup vs Flask-Caching X.Y (median), engine ns/op N, floor ratio F
     /// where, over every operation of every trace given:
     ///   X.Y = the median of (Flask-Caching's median ns / flaskcache's median ns), each
-    ///         operation's medians taken over the rounds;
+    ///         operation's medians taken over its samples (rounds x --repeat per side);
     ///   N   = the median of flaskcache's median ns per operation;
     ///   F   = flaskcache's median ns over every sample of a memoize hit, divided by the
     ///         floor's ns/op measured at the start of the same run (n/a without hits).
@@ -143,6 +149,7 @@ enum Command {
     ///   flaskcache bench --micro
     ///   flaskcache bench docs/examples/student.2.5.trace.jsonl
     ///   flaskcache bench --python .venv-fc24/bin/python --rounds 50 docs/examples/*.2.4.trace.jsonl
+    ///   flaskcache bench --rounds 400 --repeat 1 docs/examples/services.2.5.trace.jsonl
     #[command(verbatim_doc_comment)]
     Bench(flaskcache_sim::bench::BenchArgs),
     /// Check golden key vectors recorded from the real Flask-Caching.

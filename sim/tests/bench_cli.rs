@@ -104,11 +104,19 @@ fn bench_of_a_trace_ends_with_the_summary_line() {
         &python,
         "--rounds",
         "3",
+        "--repeat",
+        "2",
         "--budget-ms",
         "5",
         &trace,
     ]);
     assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.lines().next().is_some_and(
+            |l| l.contains(": 24 operations x 3 rounds x 2 replays (after 1 warm-up), ")
+        ),
+        "{stdout}"
+    );
     for kind in [
         "memoize hit",
         "memoize miss",
@@ -147,7 +155,7 @@ fn harness_names_the_event_whose_result_differs_from_the_recording() {
     let Some(python) = python25() else { return };
     let trace = tampered_student();
     let mut side = PythonSide::start(&python, &trace.to_string_lossy()).expect("harness starts");
-    match side.round() {
+    match side.round(1) {
         Err(Failure::Mismatch(message)) => {
             assert!(
                 message.contains(":8: event 3: Flask-Caching returned"),
@@ -169,8 +177,13 @@ fn harness_reproduces_every_example_it_supports() {
     ] {
         let trace = example(name);
         let mut side = PythonSide::start(&python, &trace).expect("harness starts");
-        let times = side.round().unwrap_or_else(|f| panic!("{name}: {f:?}"));
-        assert_eq!(times.len(), side.timed, "{name}");
+        // Three replays in one round: each must start from a fresh app and cache, or the
+        // second would find the first's entries and not do what the recording says.
+        let replays = side.round(3).unwrap_or_else(|f| panic!("{name}: {f:?}"));
+        assert_eq!(replays.len(), 3, "{name}");
+        for times in &replays {
+            assert_eq!(times.len(), side.timed, "{name}");
+        }
         side.finish();
     }
 }
@@ -199,4 +212,10 @@ fn unsupported_and_malformed_traces_exit_2() {
 
     let (code, _, _) = flaskcache(&["bench"]);
     assert_eq!(code, 2);
+
+    let student = example("student.2.5.trace.jsonl");
+    let (code, _, stderr) = flaskcache(&["bench", "--repeat", "0", &student]);
+    assert_eq!(code, 2, "{stderr}");
+    let (code, _, stderr) = flaskcache(&["bench", "--micro", "--repeat", "2"]);
+    assert_eq!(code, 2, "{stderr}");
 }

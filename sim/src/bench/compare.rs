@@ -2,11 +2,19 @@
 //! taking turns, then per operation kind the median ns/op of each side and their ratio,
 //! and the summary line.
 //!
+//! In a round each side replays the trace `1 + --repeat` times back to back, each replay
+//! on fresh state built outside the timer (a new engine and store; a new Flask app and
+//! cache), every replay checked against the recording. The first replay of a side's round
+//! warms that side up after the other side's turn (caches, branch predictors) and its
+//! times are dropped; the `--repeat` replays after it are the samples. Both sides are
+//! treated the same way by [`sampled`].
+//!
 //! Definitions (also in `flaskcache bench --help`):
 //! - an operation is a top-level event of the trace other than a clock advance, with the
 //!   events its function body made included in its time;
 //! - `speedup`: over every operation of every trace, the median of
-//!   (Flask-Caching's median ns over the rounds) / (flaskcache's median ns over the rounds);
+//!   (Flask-Caching's median ns over its samples) / (flaskcache's median ns over its
+//!   samples), an operation's samples being its times in the sampled replays of every round;
 //! - `engine ns/op`: the median, over the same operations, of flaskcache's median ns;
 //! - `floor ratio`: flaskcache's median ns over every memoize-hit sample of every trace,
 //!   divided by the floor's ns/op (the micro catalogue's `floor` case) measured in the
@@ -39,7 +47,16 @@ const ORDER: &[&str] = &[
     "delete",
 ];
 
-/// Samples of one trace: per timed event, its kind and each side's ns in every round.
+/// Replays per side and round that warm up and are not sampled.
+const WARM_UP: usize = 1;
+
+/// The replays of one side's round that are sampled: all but the warm-up.
+fn sampled<T>(replays: Vec<T>) -> impl Iterator<Item = T> {
+    replays.into_iter().skip(WARM_UP)
+}
+
+/// Samples of one trace: per timed event, its kind and each side's ns in every sampled
+/// replay.
 struct Samples {
     kinds: Vec<&'static str>,
     ours: Vec<Vec<u64>>,
@@ -137,14 +154,19 @@ fn bench_trace(
         ours: vec![Vec::new(); timed],
         theirs: vec![Vec::new(); timed],
     };
+    let replays = WARM_UP + usize::try_from(args.repeat).unwrap_or(usize::MAX);
     let ours_round = |samples: &mut Samples| -> Result<(), Stop> {
-        let round: Vec<Timed> =
-            engine_side::round(trace).map_err(|m| stop(1, format!("{path}: {m}")))?;
-        if samples.kinds.is_empty() {
-            samples.kinds = round.iter().map(|t| t.kind).collect();
-        }
-        for (i, t) in round.iter().enumerate() {
-            samples.ours[i].push(t.ns);
+        // Every replay is run and checked before any is kept, as the harness does.
+        let round: Vec<Vec<Timed>> = (0..replays)
+            .map(|_| engine_side::replay(trace).map_err(|m| stop(1, format!("{path}: {m}"))))
+            .collect::<Result<_, _>>()?;
+        for replay in sampled(round) {
+            if samples.kinds.is_empty() {
+                samples.kinds = replay.iter().map(|t| t.kind).collect();
+            }
+            for (i, t) in replay.iter().enumerate() {
+                samples.ours[i].push(t.ns);
+            }
         }
         Ok(())
     };
@@ -153,9 +175,13 @@ fn bench_trace(
         if r % 2 == 0 {
             ours_round(&mut samples)?;
         }
-        let round = theirs_side.round().map_err(|f| side_failure(path, f))?;
-        for (i, ns) in round.into_iter().enumerate() {
-            samples.theirs[i].push(ns);
+        let round = theirs_side
+            .round(replays)
+            .map_err(|f| side_failure(path, f))?;
+        for replay in sampled(round) {
+            for (i, ns) in replay.into_iter().enumerate() {
+                samples.theirs[i].push(ns);
+            }
         }
         if r % 2 == 1 {
             ours_round(&mut samples)?;
@@ -247,9 +273,10 @@ pub fn run(
         bar.suspend(|| -> std::io::Result<()> {
             writeln!(
                 out,
-                "{path}: {} operations x {} rounds, Flask-Caching in {}",
+                "{path}: {} operations x {} rounds x {} replays (after {WARM_UP} warm-up), Flask-Caching in {}",
                 samples.kinds.len(),
                 args.rounds,
+                args.repeat,
                 python.display()
             )?;
             write_table(out, &samples)?;

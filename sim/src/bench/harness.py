@@ -16,12 +16,14 @@ events in the real Flask-Caching, timing each top-level event with time.perf_cou
 - the backend's clock is the trace's virtual clock (cachelib.simple.time, as the recorder
   patches it), set to each event's recorded time.
 
-Every event is checked: its result, the function runs, hook questions, minted versions and
+Every event is checked after its timer stops (a nested event's check waits for its
+top-level event's timer): its result, the function runs, hook questions, minted versions and
 logged exceptions must be the recorded ones, or the harness stops with a message naming
 the event (exit status 1). Input it cannot replay: exit status 2.
 
-Protocol, one line each way:  -> "ready N" (N timed events per round);  <- "round";
--> "ok NS NS ..." (nanoseconds of each timed event, file order);  <- "quit".
+Protocol, one line each way:  -> "ready N" (N timed events per replay);  <- "round K";
+-> K lines "ok NS NS ...", one per replay, each on a fresh app and cache (nanoseconds of
+each timed event, file order);  <- "quit".
 """
 
 import builtins
@@ -300,6 +302,7 @@ class Replay(object):
         self.trace = trace
         self.world = world
         self.stack = []
+        self.pending = []  # nested events run, checked when the top-level timer stops
         self.clock_us = 0
         c = trace.config
         self.app = Flask("flaskcache_bench")
@@ -537,6 +540,7 @@ class Replay(object):
         if prepared.request is not None:
             request_ctx = self.request_context(ctx, *prepared.request)
             request_ctx.push()
+        nested = bool(self.stack)
         self.stack.append(ctx)
         raised, rv = None, None
         try:
@@ -550,6 +554,12 @@ class Replay(object):
             self.stack.pop()
             if request_ctx is not None:
                 request_ctx.pop()
+        if nested:
+            self.pending.append((ctx, prepared.event, raised, rv))
+            return elapsed
+        pending, self.pending = self.pending, []
+        for args in pending:
+            self.check(*args)
         self.check(ctx, prepared.event, raised, rv)
         return elapsed
 
@@ -705,20 +715,27 @@ def main(argv):
     sys.stdout.write("ready %d\n" % len(timed))
     sys.stdout.flush()
     for line in sys.stdin:
-        if line.strip() != "round":
+        words = line.split()
+        if len(words) != 2 or words[0] != "round" or not words[1].isdigit():
             break
-        try:
-            REPLAY = Replay(trace, world)
-            prepared = [REPLAY.prepare(n, e) for n, e in trace.events]
-            times = [REPLAY.run(p) for p in prepared]
-        except Mismatch as exc:
-            sys.stderr.write("%s\n" % (exc,))
-            return 1
-        except (Unusable, KeyError, TypeError, ValueError) as exc:
-            sys.stderr.write("%s: cannot replay: %s: %s\n" % (trace.path, type(exc).__name__, exc))
-            return 2
-        out = [str(ns) for p, ns in zip(prepared, times) if p.call is not None]
-        sys.stdout.write("ok %s\n" % " ".join(out))
+        lines = []
+        for _ in range(int(words[1])):
+            try:
+                # A fresh app, cache, functions and views for every replay, built before
+                # the first timer starts.
+                REPLAY = Replay(trace, world)
+                prepared = [REPLAY.prepare(n, e) for n, e in trace.events]
+                times = [REPLAY.run(p) for p in prepared]
+            except Mismatch as exc:
+                sys.stderr.write("%s\n" % (exc,))
+                return 1
+            except (Unusable, KeyError, TypeError, ValueError) as exc:
+                sys.stderr.write("%s: cannot replay: %s: %s\n" % (trace.path, type(exc).__name__, exc))
+                return 2
+            out = [str(ns) for p, ns in zip(prepared, times) if p.call is not None]
+            lines.append("ok %s\n" % " ".join(out))
+        # Written after the round, so that no pipe write falls between two replays.
+        sys.stdout.write("".join(lines))
         sys.stdout.flush()
     return 0
 

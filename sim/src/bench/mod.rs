@@ -26,7 +26,7 @@ use std::time::Duration;
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     /// Run the micro-benchmark catalogue (no Python, no trace).
-    #[arg(long, conflicts_with_all = ["traces", "python", "rounds"])]
+    #[arg(long, conflicts_with_all = ["traces", "python", "rounds", "repeat"])]
     pub micro: bool,
     /// Traces to replay on both sides (SimpleCache traces of profiles 2.5 and 2.4).
     #[arg(value_name = "TRACE", required_unless_present = "micro")]
@@ -36,11 +36,16 @@ pub struct BenchArgs {
     /// .venv-fc24 (scripts/python-env.sh creates them), as for `flaskcache oracle`.
     #[arg(long, value_name = "PY")]
     pub python: Option<PathBuf>,
-    /// Rounds per trace: each round replays the whole trace once on each side, the two
-    /// sides taking turns.
+    /// Rounds per trace, the two sides taking turns: in each round each side replays the
+    /// whole trace 1 + --repeat times back to back.
     #[arg(long, value_name = "N", default_value_t = 200,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub rounds: u64,
+    /// Sampled replays per side and round, after one warm-up replay whose times are
+    /// dropped; each replay runs on fresh state built outside the timer and is checked.
+    #[arg(long, value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub repeat: u64,
     /// Milliseconds spent on each micro case (a tenth warms up, the rest is split into
     /// batches); also what measuring the floor takes before a trace comparison.
     #[arg(long, value_name = "MS", default_value_t = 300,

@@ -2,7 +2,8 @@
 //! the real library, kept alive across rounds so that rounds of the two sides alternate.
 //!
 //! The harness is passed with `python -c` (nothing is written to disk). It answers
-//! `ready N` once it has read the trace, then one `ok NS NS ...` line per `round` asked;
+//! `ready N` once it has read the trace, then to `round K` K lines `ok NS NS ...`, one per
+//! replay of the trace, each on a fresh app and cache;
 //! on a failure it exits, 1 when Flask-Caching did not do what the trace recorded, 2 when
 //! it cannot replay the trace, with the message on standard error.
 
@@ -48,7 +49,7 @@ pub struct PythonSide {
     stdin: Option<ChildStdin>,
     stdout: BufReader<ChildStdout>,
     stderr: Option<JoinHandle<String>>,
-    /// Timed events per round, as the harness counted them.
+    /// Timed events per replay, as the harness counted them.
     pub timed: usize,
 }
 
@@ -121,15 +122,21 @@ impl PythonSide {
         }
     }
 
-    /// Runs one round: the nanoseconds of each timed event, in file order.
-    pub fn round(&mut self) -> Result<Vec<u64>, Failure> {
+    /// Runs one round of `replays` replays back to back, each on a fresh app and cache:
+    /// per replay, the nanoseconds of each timed event, in file order.
+    pub fn round(&mut self, replays: usize) -> Result<Vec<Vec<u64>>, Failure> {
         let sent = match self.stdin.as_mut() {
-            Some(stdin) => writeln!(stdin, "round").and_then(|()| stdin.flush()),
+            Some(stdin) => writeln!(stdin, "round {replays}").and_then(|()| stdin.flush()),
             None => Ok(()),
         };
         if let Err(e) = sent {
             return Err(self.failed(format!("writing to the harness: {e}")));
         }
+        (0..replays).map(|_| self.replay_line()).collect()
+    }
+
+    /// One replay's `ok NS NS ...` line.
+    fn replay_line(&mut self) -> Result<Vec<u64>, Failure> {
         let line = self.line()?;
         let Some(numbers) = line.strip_prefix("ok") else {
             return Err(self.failed(format!("unexpected line {line:?}")));
