@@ -17,7 +17,7 @@ use crate::error::{KeyError, PyError, PyExceptionType};
 use crate::function::ParamKind;
 use crate::function::{Callee, FunctionDescriptor, Param, Receiver};
 use crate::profile::{CachingIdPolicy, Profile};
-use crate::value::{repr_str_into, PythonVersion, Value};
+use crate::value::{repr_str_into, PyObject, PythonVersion, Value};
 
 /// `function_namespace(f, args)`: the function's namespace and, for a method reached with
 /// an instance, the per-instance namespace (FC-2.2).
@@ -113,42 +113,79 @@ pub fn get_id<'a>(
     py: PythonVersion,
 ) -> Result<Cow<'a, str>, PyError> {
     match value {
-        Value::Object(obj) => match (&obj.caching_id, profile.caching_id()) {
-            (Some(id), CachingIdPolicy::Honoured) => Ok(Cow::Borrowed(id)),
-            // ≤2.4.1 calls `obj.__caching_id__(obj)`: one argument too many (FC-0.7).
-            (Some(_), CachingIdPolicy::Broken) => Err(PyError::type_error(format!(
-                "{}.__caching_id__() takes 1 positional argument but 2 were given",
-                obj.class.qualname
-            ))),
-            (_, _) => Ok(Cow::Borrowed(&obj.repr)),
-        },
+        Value::Object(obj) => object_id(obj, profile),
         other => Ok(Cow::Owned(other.try_repr(py)?)),
+    }
+}
+
+/// [`get_id`] of an object: its `__caching_id__()` or its repr.
+fn object_id(obj: &PyObject, profile: Profile) -> Result<Cow<'_, str>, PyError> {
+    match (&obj.caching_id, profile.caching_id()) {
+        (Some(id), CachingIdPolicy::Honoured) => Ok(Cow::Borrowed(id)),
+        // ≤2.4.1 calls `obj.__caching_id__(obj)`: one argument too many (FC-0.7).
+        (Some(_), CachingIdPolicy::Broken) => Err(PyError::type_error(format!(
+            "{}.__caching_id__() takes 1 positional argument but 2 were given",
+            obj.class.qualname
+        ))),
+        (_, _) => Ok(Cow::Borrowed(&obj.repr)),
     }
 }
 
 /// Removes every character of U+0000 to U+00FF that is not `[A-Za-z0-9_.]` (FC-2.2.5).
 pub fn sanitize(text: &str) -> String {
-    text.chars().filter(|&c| kept_by_sanitize(c)).collect()
+    let mut out = String::with_capacity(text.len());
+    let mut kept = 0;
+    // Kept runs are copied whole: an instance namespace (a repr) loses a few characters in
+    // a long text, and pushing it char by char cost more than the hash of the key.
+    for (at, len) in removed_by_sanitize(text) {
+        out.push_str(&text[kept..at]);
+        kept = at + len;
+    }
+    out.push_str(&text[kept..]);
+    out
 }
 
-fn kept_by_sanitize(c: char) -> bool {
-    c as u32 > 0xff || c.is_ascii_alphanumeric() || c == '_' || c == '.'
+/// The ASCII bytes [`sanitize`] keeps, as a table: most namespaces are plain ASCII.
+const ASCII_KEPT: [bool; 128] = {
+    let mut table = [false; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'.';
+        b += 1;
+    }
+    table
+};
+
+/// Where [`sanitize`] removes a character: (byte offset, UTF-8 length), in order. Every
+/// character of U+0000 to U+00FF is kept only if `[A-Za-z0-9_.]`; every other is kept.
+fn removed_by_sanitize(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < bytes.len() {
+            let b = bytes[at];
+            let (len, kept) = match ASCII_KEPT.get(usize::from(b)) {
+                Some(&kept) => (1, kept),
+                // A multi-byte character: U+0080 to U+00FF are the ones led by 0xC2/0xC3.
+                None => {
+                    let len = text[at..].chars().next().map_or(1, char::len_utf8);
+                    (len, !matches!(b, 0xC2 | 0xC3))
+                }
+            };
+            let here = at;
+            at += len;
+            if !kept {
+                return Some((here, len));
+            }
+        }
+        None
+    })
 }
 
 /// [`sanitize`] of an owned string, which is returned as it is when nothing is removed.
 fn sanitize_owned(text: String) -> String {
-    // The ASCII bytes `sanitize` keeps, as a table: most namespaces are plain ASCII.
-    const ASCII_KEPT: [bool; 256] = {
-        let mut table = [false; 256];
-        let mut b = 0;
-        while b < 128 {
-            let c = b as u8;
-            table[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'.';
-            b += 1;
-        }
-        table
-    };
-    if text.bytes().all(|b| ASCII_KEPT[usize::from(b)]) || text.chars().all(kept_by_sanitize) {
+    if removed_by_sanitize(&text).next().is_none() {
         text
     } else {
         sanitize(&text)
@@ -173,11 +210,8 @@ pub fn function_namespace(
 
     // FC-2.2.2: the bound instance wins; else an unbound method's first argument.
     let token = match (callee.bound_to, first_name, first_arg) {
-        (Some(Receiver::Instance(obj)), _, _) => {
-            let value = Value::Object(obj.clone());
-            Some(get_id(&value, profile, py)?.into_owned())
-        }
-        (_, Some("self"), Some(arg)) => Some(get_id(arg, profile, py)?.into_owned()),
+        (Some(Receiver::Instance(obj)), _, _) => Some(object_id(obj, profile)?),
+        (_, Some("self"), Some(arg)) => Some(get_id(arg, profile, py)?),
         _ => None,
     };
 
@@ -204,9 +238,13 @@ pub fn function_namespace(
     fname.push_str(&function.qualname);
     // `if instance_token`: an empty token (an object whose repr is '') means no instance
     // namespace.
-    let instance_fname = token
-        .filter(|t| !t.is_empty())
-        .map(|t| format!("{fname}.{t}"));
+    let instance_fname = token.filter(|t| !t.is_empty()).map(|t| {
+        let mut name = String::with_capacity(fname.len() + 1 + t.len() + MEMVER.len());
+        name.push_str(&fname);
+        name.push('.');
+        name.push_str(&t);
+        name
+    });
     if profile.sanitizes_namespace() {
         Ok(Namespace {
             fname: sanitize_owned(fname),
@@ -669,4 +707,38 @@ pub fn ensure_self_arg(callee: Callee<'_>, args: &[Value], profile: Profile) -> 
         }
     }
     args.to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// FC-2.2.5 spelled out char by char, as Flask-Caching's `str.translate` applies it.
+    fn sanitize_by_chars(text: &str) -> String {
+        text.chars()
+            .filter(|&c| c as u32 > 0xff || c.is_ascii_alphanumeric() || c == '_' || c == '.')
+            .collect()
+    }
+
+    #[test]
+    fn sanitize_is_the_char_by_char_filter() {
+        // Characters from each range that matters: kept ASCII, removed ASCII, Latin-1
+        // (removed), and beyond U+00FF (kept), in random mixes.
+        let pool = [
+            'a', 'Z', '0', '_', '.', ' ', '(', '\'', '=', '\u{0}', '\u{7f}', '\u{80}', 'é', 'ÿ',
+            'Ā', '€', '😀',
+        ];
+        let mut x: u64 = 0x853C_49E6_748F_EA9B;
+        for _ in 0..5_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 24) as usize;
+            let text: String = (0..len)
+                .map(|i| pool[((x >> (i % 8 * 8)) as usize + i) % pool.len()])
+                .collect();
+            assert_eq!(sanitize(&text), sanitize_by_chars(&text), "{text:?}");
+            assert_eq!(sanitize_owned(text.clone()), sanitize_by_chars(&text));
+        }
+    }
 }
