@@ -119,7 +119,7 @@ impl Store for SharedMemoryStore {
         // SimpleCache's reads change nothing: answer them under the shared lock, exactly
         // as `MemoryStore::execute` does (the Redis flavours, and keys that are not `str`,
         // which may raise, go through `execute`).
-        if !self.redis && !op.keys().any(nonstr::is_nonstr) {
+        if !self.redis && !op.any_key(nonstr::is_nonstr) {
             match op {
                 StoreOp::Get { key } => return Ok(StoreReply::Value(self.read().get(key, now))),
                 StoreOp::GetMany { keys } => {

@@ -115,6 +115,24 @@ impl StoreOp {
             .chain(items.iter().map(|(k, _)| k.as_str()))
     }
 
+    /// Whether any of [`StoreOp::keys`] satisfies `test`: the same answer, matched per
+    /// operation (a store asks it of every operation, and the chained iterator costs more
+    /// than the test).
+    pub fn any_key(&self, test: impl Fn(&str) -> bool) -> bool {
+        match self {
+            StoreOp::Get { key }
+            | StoreOp::Has { key }
+            | StoreOp::Delete { key }
+            | StoreOp::Set { key, .. }
+            | StoreOp::Add { key, .. } => test(key),
+            StoreOp::GetMany { keys } | StoreOp::DeleteMany { keys } => {
+                keys.iter().any(|k| test(k))
+            }
+            StoreOp::SetMany { items, .. } => items.iter().any(|(k, _)| test(k)),
+            StoreOp::Clear => false,
+        }
+    }
+
     /// Whether the operation can change the backend's contents (`set`, `set_many`, `add`,
     /// `delete`, `delete_many`, `clear`; FC-4.3.3, FC-4.3.4).
     pub fn is_write(&self) -> bool {
@@ -247,6 +265,47 @@ impl std::error::Error for StoreError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_key_answers_as_keys_does() {
+        let v = || Value::int(1);
+        let ops = [
+            StoreOp::Get { key: "a".into() },
+            StoreOp::Has { key: "b".into() },
+            StoreOp::Delete { key: "a".into() },
+            StoreOp::Set {
+                key: "b".into(),
+                value: v(),
+                timeout: None,
+            },
+            StoreOp::Add {
+                key: "a".into(),
+                value: v(),
+                timeout: Some(1),
+            },
+            StoreOp::GetMany {
+                keys: vec!["c".into(), "a".into()],
+            },
+            StoreOp::GetMany { keys: vec![] },
+            StoreOp::DeleteMany {
+                keys: vec!["c".into(), "b".into()],
+            },
+            StoreOp::SetMany {
+                items: vec![("c".into(), v()), ("a".into(), v())],
+                timeout: None,
+            },
+            StoreOp::Clear,
+        ];
+        for op in &ops {
+            for wanted in ["a", "b", "c", "d"] {
+                assert_eq!(
+                    op.any_key(|k| k == wanted),
+                    op.keys().any(|k| k == wanted),
+                    "{op:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn delete_many_error_message_is_python_str_of_list() {

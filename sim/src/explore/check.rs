@@ -220,7 +220,7 @@ pub fn first_nonstr_key(trace: &Trace) -> Option<u64> {
     use flaskcache_engine::store::nonstr::is_nonstr;
     fn event_has(e: &crate::trace::Event) -> Option<u64> {
         if let crate::trace::TraceCommand::Backend(op) = &e.command {
-            if op.keys().any(is_nonstr) {
+            if op.any_key(is_nonstr) {
                 return Some(e.number);
             }
         }

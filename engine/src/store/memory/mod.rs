@@ -346,7 +346,7 @@ impl MemoryStore {
         if self.config.flavor.is_redis() {
             return self.execute_redis(op, now);
         }
-        if op.keys().any(nonstr::is_nonstr) {
+        if op.any_key(nonstr::is_nonstr) {
             if let Some(raised) = self.dict_nonstr_call(op, now) {
                 return raised;
             }

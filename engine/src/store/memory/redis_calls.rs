@@ -91,7 +91,7 @@ impl MemoryStore {
     ) -> Result<StoreReply, StoreError> {
         self.clock = now;
         let werkzeug = self.config.flavor == StoreFlavor::Werkzeug016Redis;
-        if op.keys().any(nonstr::is_nonstr) {
+        if op.any_key(nonstr::is_nonstr) {
             let outcome = if werkzeug {
                 self.werkzeug_nonstr_call(op, now)
             } else {
