@@ -127,12 +127,13 @@ enum Command {
     /// the trace 1 + --repeat times back to back (default 10), each replay on fresh state
     /// built before its first timer starts (a new engine and store; a new app and cache)
     /// and checked against the recording; the first replay of a side's round warms it up
-    /// after the other side's turn and its times are dropped, the others are the samples. Every top-level event but clock
-    /// advances is an operation, timed on its own; the time of a miss includes the cached
-    /// calls its function body made. Inside flaskcache's timer are only the engine, its
-    /// store and the recorded answers handed back, moved in, as a Python body returns a
-    /// value it holds (and the two clock readings, about 20 ns). For each operation kind
-    /// it prints the median ns/op of each side and the ratio Flask-Caching / flaskcache.
+    /// after the other side's turn and its times are dropped, the others are the samples.
+    /// Every top-level event but clock advances is an operation, timed on its own; the
+    /// time of a miss includes the cached calls its function body made. Inside
+    /// flaskcache's timer are only the engine, its store and the recorded answers handed
+    /// back, moved in, as a Python body returns a value it holds (and the two clock
+    /// readings, about 20 ns). For each operation kind it prints the median ns/op of each
+    /// side and the ratio Flask-Caching / flaskcache.
     /// The last line is
     ///   speedup vs Flask-Caching X.Y (median), engine ns/op N, floor ratio F
     /// where, over every operation of every trace given:
