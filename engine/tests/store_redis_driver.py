@@ -66,6 +66,28 @@ def flask_cache_013():
     return False
 
 
+class Widget:
+    """A class defined here: its values pickle as `__main__.Widget`."""
+
+    class Inner:
+        """A nested class (protocol 3 names it through a `getattr` reduce)."""
+
+
+def cls(tok):
+    """The class a `module:qualname` token names (builtins or this module's)."""
+    module, _, qualname = tok.partition(":")
+    if module == "builtins":
+        import builtins
+
+        return getattr(builtins, qualname)
+    if module != "__main__":
+        raise ValueError("bad class token %r" % tok)
+    found = globals()[qualname.split(".")[0]]
+    for name in qualname.split(".")[1:]:
+        found = getattr(found, name)
+    return found
+
+
 def value(tok):
     if tok == "n":
         return None
@@ -84,6 +106,10 @@ def value(tok):
         return bytes.fromhex(body)
     if kind == "l":
         return [int(x) for x in body.split(",")] if body else []
+    if kind == "c":
+        return cls(body)
+    if kind == "k":
+        return [cls(x) for x in body.split(";")] if body else []
     raise ValueError("bad value token %r" % tok)
 
 
@@ -154,7 +180,10 @@ def keyspace(server, loads):
         if item.expireat is not None and item.expireat < now:
             continue
         expiry = "NEVER" if item.expireat is None else str(first_dead_micro(item.expireat))
-        out.append("%s=%s=%r" % (key.decode("utf-8"), expiry, loads(item.value)))
+        # The stored bytes too: the serializer's output, byte for byte (pickle protocol and
+        # opcodes, Werkzeug's and cachelib's plain-int encoding).
+        out.append("%s=%s=%r=%s" % (key.decode("utf-8"), expiry, loads(item.value),
+                                    bytes(item.value).hex()))
     return " ".join(out)
 
 

@@ -17,7 +17,9 @@
 //! before or a microsecond after a key's expiry) run through the store and, via
 //! `store_redis_driver.py`, through the real `RedisCache` on fakeredis with its clock
 //! patched to the same virtual time. Every reply (errors with their full message) and the
-//! whole keyspace afterwards (keys with prefixes, expiry, value) must match.
+//! whole keyspace afterwards (keys with prefixes, expiry, value, and the value's stored
+//! bytes: the serializer's output byte for byte, classes and nested classes included) must
+//! match.
 //!
 //! When an interpreter is missing the test prints a loud notice and passes;
 //! `FLASKCACHE_REQUIRE_REDIS=1` (`FLASKCACHE_REQUIRE_PY37=1` for the Python 3.7 one) makes
@@ -32,9 +34,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use flaskcache_engine::store::{
-    MemoryStore, StoreConfig, StoreError, StoreFlavor, StoreOp, StoreReply, Timestamp,
+    redis, MemoryStore, StoreConfig, StoreError, StoreFlavor, StoreOp, StoreReply, Timestamp,
 };
-use flaskcache_engine::value::{PyInt, PythonVersion, Value};
+use flaskcache_engine::value::{ClassRef, PyInt, PythonVersion, Value};
 
 const KEYS: u64 = 8;
 const LONG_KEY: &str =
@@ -105,7 +107,7 @@ fn text(rng: &mut Rng) -> String {
 }
 
 fn value(rng: &mut Rng) -> Value {
-    match rng.below(12) {
+    match rng.below(14) {
         0 => Value::None,
         1 => Value::Bool(rng.below(2) == 0),
         2..=4 => Value::int(rng.range(-300, 70_000)),
@@ -116,12 +118,26 @@ fn value(rng: &mut Rng) -> Value {
         6 => Value::Float(rng.range(-100_000, 100_000) as f64 / 64.0),
         7 | 8 => Value::str(text(rng)),
         9 => Value::Bytes((0..rng.below(6)).map(|_| rng.below(256) as u8).collect()),
+        // Classes pickle as global references (a nested one through `getattr` in protocol
+        // 3), and a repeated one through the memo.
+        10 => class(rng),
+        11 => Value::List((0..rng.below(4)).map(|_| class(rng)).collect()),
         _ => Value::List(
             (0..rng.below(5))
                 .map(|_| Value::int(rng.range(-70_000, 70_000)))
                 .collect(),
         ),
     }
+}
+
+/// A builtin class, or one the driver defines (`Widget`, and `Widget.Inner` nested in it).
+fn class(rng: &mut Rng) -> Value {
+    let (module, qualname) = [
+        ("builtins", "int"),
+        ("__main__", "Widget"),
+        ("__main__", "Widget.Inner"),
+    ][rng.below(3) as usize];
+    Value::Class(ClassRef::new(module, qualname))
 }
 
 fn timeout(rng: &mut Rng) -> Option<i64> {
@@ -203,6 +219,18 @@ fn value_token(v: &Value) -> String {
         Value::Float(_) => format!("d:{}", v.repr(PythonVersion::Py311)),
         Value::Str(s) => format!("s:{}", hex(s.as_bytes())),
         Value::Bytes(b) => format!("y:{}", hex(b)),
+        Value::Class(c) => format!("c:{}:{}", c.module, c.qualname),
+        Value::List(items) if items.iter().any(|i| matches!(i, Value::Class(_))) => format!(
+            "k:{}",
+            items
+                .iter()
+                .map(|i| match i {
+                    Value::Class(c) => format!("{}:{}", c.module, c.qualname),
+                    other => panic!("a class list holds a {}", other.type_name()),
+                })
+                .collect::<Vec<_>>()
+                .join(";")
+        ),
         Value::List(items) => format!(
             "l:{}",
             items
@@ -229,7 +257,11 @@ fn keyspace_text(store: &MemoryStore, now: Timestamp) -> String {
             } else {
                 e.to_string()
             };
-            format!("{k}={expiry}={}", v.repr(py))
+            let bytes = match store.flavor() {
+                StoreFlavor::Werkzeug016Redis => redis::serialize_werkzeug(v),
+                _ => redis::serialize(v),
+            };
+            format!("{k}={expiry}={}={}", v.repr(py), hex(&bytes))
         })
         .collect::<Vec<_>>()
         .join(" ")

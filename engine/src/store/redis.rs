@@ -240,6 +240,12 @@ struct Pickler {
     frame: Vec<u8>,
     memo: u32,
     classes: Vec<(ClassRef, u32)>,
+    /// Module names saved (protocol 4+), with their memo index: `pickle` memoizes by
+    /// identity, and `cls.__module__` is one string object for every class of a module
+    /// (measured on CPython 3.11 for classes defined in Python, C types such as
+    /// `collections.OrderedDict` and `datetime.date`, and builtins), so a second class of
+    /// a module gets a `BINGET`.
+    modules: Vec<(String, u32)>,
 }
 
 impl Pickler {
@@ -304,7 +310,14 @@ impl Pickler {
             return;
         }
         if self.proto >= 4 {
-            self.save_str(&class.module);
+            match self.modules.iter().find(|(m, _)| *m == class.module) {
+                Some(&(_, idx)) => self.get(idx),
+                None => {
+                    let idx = self.memo;
+                    self.save_str(&class.module);
+                    self.modules.push((class.module.clone(), idx));
+                }
+            }
             self.save_str(&class.qualname);
             self.frame.push(0x93);
         } else if let Some((parent, name)) = class.qualname.rsplit_once('.') {
