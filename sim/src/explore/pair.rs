@@ -3,7 +3,7 @@
 
 use super::digest::{self, Digest};
 use super::store::PairStore;
-use crate::model::{Model, ModelConfig, OpKind, Oracle};
+use crate::model::{Clock, Model, ModelConfig, ModelStore, OpKind, Oracle};
 use crate::trace::TraceStep;
 use crate::transcript::{hook_name, render_result, render_store_call};
 use flaskcache_engine::engine::{
@@ -384,71 +384,46 @@ impl Pair {
     }
 }
 
-/// Both sides' answers to "is an entry with this expiry alive now?", remembered while the
-/// virtual clock stands still. Both predicates are pure functions of the expiry and the
-/// instant, and most comparisons happen at the instant of the one before (only ticks and
-/// clock jumps move it), over entries that were already there: remembering the answers
-/// skips the float arithmetic of both without skipping the check (a new expiry, or a new
-/// instant, is asked of both sides again).
+/// The engine's answers to "is an entry with this expiry alive now?", remembered while the
+/// virtual clock stands still. The engine's predicate is a pure function of the expiry and
+/// the instant; on the whole-second flavours it does float arithmetic (Python's `int <
+/// float`), and most comparisons happen at the instant of the one before (only ticks and
+/// clock jumps move it), over entries that were already there: remembering its answers
+/// skips that arithmetic without skipping the check (a new expiry, or a new instant, is
+/// asked again). The model's side is asked every time: it reads its clock once per
+/// comparison ([`crate::model::Clock`]) and compares numbers.
 #[derive(Clone, Debug, Default)]
 pub struct Liveness {
-    /// Direct-mapped: `(instant, engine expires, model expiry) -> (engine alive, model
-    /// alive)`, the model's expiry as its kind and its exact payload. A slot answered at
-    /// another instant is stale (nothing is cleared when the clock moves).
-    slots: Vec<Option<Remembered>>,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Remembered {
-    at: Timestamp,
-    expires: i128,
-    kind: u8,
-    payload: i128,
-    engine: bool,
-    model: bool,
+    /// Direct-mapped: `(instant, expires) -> alive`. A slot answered at another instant is
+    /// stale (nothing is cleared when the clock moves).
+    slots: Vec<Option<(Timestamp, i128, bool)>>,
 }
 
 const LIVENESS_SLOTS: usize = 256;
 
 impl Liveness {
-    /// `(engine alive, model alive)` for an entry at `now`.
-    fn both(
-        &mut self,
-        flavor: StoreFlavor,
-        expires: i128,
-        model: crate::model::Expiry,
-        now: Timestamp,
-    ) -> (bool, bool) {
+    /// The engine's `is_alive(expires, now)`.
+    #[inline]
+    fn engine(&mut self, flavor: StoreFlavor, expires: i128, now: Timestamp) -> bool {
+        if flavor.expires_in_micros() {
+            // An integer comparison: nothing to remember.
+            return flavor.is_alive(expires, now);
+        }
         if self.slots.len() != LIVENESS_SLOTS {
             self.slots = vec![None; LIVENESS_SLOTS];
         }
-        let (kind, payload) = match model {
-            crate::model::Expiry::Int(e) => (0u8, e),
-            crate::model::Expiry::Float(f) => (1, i128::from(f.to_bits())),
-            crate::model::Expiry::Redis(f) => (2, i128::from(f.to_bits())),
-        };
-        let fold = |x: i128| x as u64 ^ (x >> 64) as u64;
-        let mix = (fold(expires).rotate_left(29) ^ fold(payload) ^ u64::from(kind))
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let mix = (expires as u64 ^ (expires >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         let slot = (mix >> 56) as usize % LIVENESS_SLOTS;
-        if let Some(Some(r)) = self.slots.get(slot) {
-            if r.at == now && r.expires == expires && r.kind == kind && r.payload == payload {
-                return (r.engine, r.model);
+        if let Some(Some((at, e, alive))) = self.slots.get(slot) {
+            if *at == now && *e == expires {
+                return *alive;
             }
         }
-        let engine = flavor.is_alive(expires, now);
-        let model_alive = crate::model::ModelStore::alive(model, now);
+        let alive = flavor.is_alive(expires, now);
         if let Some(s) = self.slots.get_mut(slot) {
-            *s = Some(Remembered {
-                at: now,
-                expires,
-                kind,
-                payload,
-                engine,
-                model: model_alive,
-            });
+            *s = Some((now, expires, alive));
         }
-        (engine, model_alive)
+        alive
     }
 }
 
@@ -479,13 +454,23 @@ pub fn compare_memory(
     describe_difference(store, model, now, py)
 }
 
+/// `a == b` for values, with the case the stores hold most (two `str`s) compared inline.
+#[inline]
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Str(x), Value::Str(y)) => x == y,
+        _ => a == b,
+    }
+}
+
 /// Whether an engine entry and a model entry agree: key, value, liveness now, and expiry
-/// where the flavour stores whole seconds.
+/// where the flavour stores whole seconds (`clock`: the model's reading of `now`).
+#[inline]
 fn same_entry(
     flavor: StoreFlavor,
     (key, expires, value): (&str, i128, &Value),
     m: &crate::model::Entry,
-    now: Timestamp,
+    (now, clock): (Timestamp, Clock),
     memo: &mut Liveness,
 ) -> bool {
     let same_expiry = match (flavor, m.expires) {
@@ -494,28 +479,28 @@ fn same_entry(
         (_, crate::model::Expiry::Int(e)) => e == expires,
         (_, crate::model::Expiry::Float(_) | crate::model::Expiry::Redis(_)) => false,
     };
-    if !(same_expiry && key == m.key && value == &m.value) {
+    if !(same_expiry && key == m.key && same_value(value, &m.value)) {
         return false;
     }
-    let (alive, model_alive) = memo.both(flavor, expires, m.expires, now);
-    alive == model_alive
+    memo.engine(flavor, expires, now) == ModelStore::alive_at(m.expires, clock)
 }
 
 /// A `SimpleCache`: both sequences of entries, dead ones included, agree one by one and end
 /// together.
 fn same_entries(
     store: &MemoryStore,
-    model: &crate::model::ModelStore,
+    model: &ModelStore,
     now: Timestamp,
     memo: &mut Liveness,
 ) -> bool {
     let flavor = store.flavor();
+    let at = (now, Clock::at(now));
     let mut engine = store.entries();
     let mut model = model.entries();
     loop {
         match (engine.next(), model.next()) {
             (None, None) => return true,
-            (Some(e), Some(m)) if same_entry(flavor, e, m, now, memo) => {}
+            (Some(e), Some(m)) if same_entry(flavor, e, m, at, memo) => {}
             _ => return false,
         }
     }
@@ -531,6 +516,7 @@ fn same_live_keys(
     memo: &mut Liveness,
 ) -> bool {
     let flavor = store.flavor();
+    let at = (now, Clock::at(now));
     // A fixed, cheap hasher: the set is only probed, never iterated.
     let mut seen: std::collections::HashSet<&str, crate::model::FxBuildHasher> =
         std::collections::HashSet::with_capacity_and_hasher(store.len(), Default::default());
@@ -542,14 +528,14 @@ fn same_live_keys(
         live += 1;
         let matched = model
             .entry(e.0)
-            .is_some_and(|m| same_entry(flavor, e, m, now, memo));
+            .is_some_and(|m| same_entry(flavor, e, m, at, memo));
         if !matched || !seen.insert(e.0) {
             return false;
         }
     }
     let model_live = model
         .entries()
-        .filter(|m| crate::model::ModelStore::alive(m.expires, now))
+        .filter(|m| ModelStore::alive_at(m.expires, at.1))
         .count();
     live == model_live
 }
@@ -597,7 +583,7 @@ fn describe_difference(
             flavor,
             (key, expires, value),
             m,
-            now,
+            (now, Clock::at(now)),
             &mut Liveness::default(),
         ) {
             return Err(mismatch(

@@ -22,6 +22,7 @@
 use super::digest::Digest;
 use super::pair::{render_outcome, Executed, Mismatch, Pair, PlanOracle};
 use super::store::{PairStore, RealStore};
+use crate::model::FxBuildHasher;
 use crate::model::OpKind;
 use crate::trace::{Event, TraceCommand, TraceStep};
 use crate::workload::{
@@ -35,7 +36,8 @@ use flaskcache_engine::store::{
     MemoryStore, StoreConfig, StoreFlavor, StoreOp, StoreReply, Timestamp,
 };
 use flaskcache_engine::{Profile, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 
 /// Counters of a run (or of many, merged).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -206,6 +208,9 @@ struct Sim<'a> {
     timeline: Vec<String>,
     events: Vec<Event>,
     trace_versions: VersionGenerator,
+    /// The commands of the app's calls by `(target, via)`, built once: [`App::call`] is a
+    /// pure function of them.
+    calls: HashMap<(Target, bool), Rc<Command>, FxBuildHasher>,
 }
 
 /// A function body's result, as the oracle hands it over.
@@ -503,9 +508,19 @@ impl Sim<'_> {
             .any(|e| crate::model::ModelStore::alive(e.expires, self.now))
     }
 
+    /// The command of a call of `target` ([`App::call`], built once per target and `via`).
+    fn call_command(&mut self, target: Target, via: bool) -> Rc<Command> {
+        let app = &self.app;
+        Rc::clone(
+            self.calls
+                .entry((target, via))
+                .or_insert_with(|| Rc::new(app.call(target, via))),
+        )
+    }
+
     /// The entry `target` would be served from now, per the model.
-    fn peek(&self, target: Target) -> Option<(String, Value)> {
-        match self.app.call(target, false) {
+    fn peek(&mut self, target: Target) -> Option<(String, Value)> {
+        match &*self.call_command(target, false) {
             Command::CallMemoized {
                 function,
                 bound_to,
@@ -514,7 +529,7 @@ impl Sim<'_> {
             } => {
                 self.pair
                     .model
-                    .peek_memoized(function, bound_to.as_ref(), &args, &kwargs, self.now)
+                    .peek_memoized(*function, bound_to.as_ref(), args, kwargs, self.now)
             }
             Command::CallCached {
                 view,
@@ -522,7 +537,7 @@ impl Sim<'_> {
                 prefix_result,
                 ..
             } => self.pair.model.peek_cached(
-                view,
+                *view,
                 request.as_ref(),
                 prefix_result.as_deref(),
                 self.now,
@@ -539,7 +554,7 @@ impl Sim<'_> {
         env: crate::workload::Env,
         hash: &mut Digest,
     ) -> Result<(), Divergence> {
-        let command = self.app.call(target, via);
+        let command = self.call_command(target, via);
         if self.record {
             self.step_line(step, describe_command(&command, self.setup.python));
         }
@@ -934,6 +949,7 @@ pub fn execute_on(
         timeline: Vec::new(),
         events: Vec::new(),
         trace_versions: VersionGenerator::new(setup.version_seed),
+        calls: HashMap::default(),
     };
     *sim.stats
         .runs_by_profile

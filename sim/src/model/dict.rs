@@ -3,7 +3,8 @@
 //! insertion order (`None` where an entry was deleted) and an index from key to slot, so
 //! lookups are not scans; the slots are compacted when holes outnumber entries.
 
-use super::store::Entry;
+use super::store::{Entry, Expiry};
+use flaskcache_engine::Value;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -94,29 +95,67 @@ impl Dict {
         self.slots.push(Some(entry));
     }
 
+    /// `d[key] = (expires, value)`: in place if the key is there, else at the end (one
+    /// lookup either way).
+    pub fn set(&mut self, key: &str, expires: Expiry, value: Value) {
+        if let Some(Some(e)) = self.index.get(key).and_then(|&i| self.slots.get_mut(i)) {
+            e.expires = expires;
+            e.value = value;
+            return;
+        }
+        self.index.insert(key.to_owned(), self.slots.len());
+        self.slots.push(Some(Entry {
+            key: key.to_owned(),
+            expires,
+            value,
+        }));
+    }
+
     /// `del d[key]`: the entry, if there was one.
     pub fn remove(&mut self, key: &str) -> Option<Entry> {
         let i = self.index.remove(key)?;
         let entry = self.slots.get_mut(i)?.take();
-        if self.slots.len() > 32 && self.slots.len() > 2 * self.index.len() {
-            self.compact();
-        }
+        self.maybe_compact();
         entry
+    }
+
+    /// Removes the first entry, in dict order, of those with the least `order`.
+    pub fn remove_first_min_by_key<K: Ord>(
+        &mut self,
+        mut order: impl FnMut(&Entry) -> K,
+    ) -> Option<Entry> {
+        // `min_by_key` keeps the last of equal minima; the position makes the first win.
+        let (i, _) = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, slot)| slot.as_ref().map(|e| (i, e)))
+            .min_by_key(|(i, e)| (order(e), *i))?;
+        let entry = self.slots.get_mut(i)?.take()?;
+        self.index.remove(&entry.key);
+        self.maybe_compact();
+        Some(entry)
     }
 
     /// Keeps the entries `keep` accepts, visited in dict order.
     pub fn retain(&mut self, mut keep: impl FnMut(&Entry) -> bool) {
-        let mut removed = false;
         for slot in &mut self.slots {
             if slot.as_ref().is_some_and(|e| !keep(e)) {
                 if let Some(e) = slot.take() {
                     self.index.remove(&e.key);
-                    removed = true;
                 }
             }
         }
-        if removed {
+        self.maybe_compact();
+    }
+
+    /// Compacts once holes outnumber entries (and there are enough slots for it to pay):
+    /// holes cost iteration only, compaction re-points the index of every entry that moves.
+    fn maybe_compact(&mut self) {
+        if self.slots.len() > 32 && self.slots.len() > 2 * self.index.len() {
             self.compact();
+        } else if self.index.is_empty() {
+            self.slots.clear();
         }
     }
 
@@ -144,8 +183,6 @@ impl Dict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Expiry;
-    use flaskcache_engine::Value;
 
     fn entry(key: &str, v: i64) -> Entry {
         Entry {

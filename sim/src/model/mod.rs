@@ -22,7 +22,7 @@ mod redis;
 mod store;
 
 pub use dict::FxHasher;
-pub use store::{Entry, Expiry, ModelStore};
+pub use store::{Clock, Entry, Expiry, ModelStore};
 
 /// Builds [`FxHasher`]s: for sets and maps that are only probed, never iterated.
 pub type FxBuildHasher = std::hash::BuildHasherDefault<FxHasher>;
@@ -296,41 +296,63 @@ struct World<'a> {
 }
 
 impl World<'_> {
-    /// One backend call, unless the oracle makes it fail.
-    fn call(&mut self, op: StoreOp) -> Result<StoreReply, PyError> {
-        if let Some(e) = self.oracle.fault(OpKind::of(&op)) {
-            return Err(e.to_py_error(self.py));
+    /// The failure the oracle injects into this call of `kind`, as Python sees it.
+    fn fault(&mut self, kind: OpKind) -> Result<(), PyError> {
+        match self.oracle.fault(kind) {
+            Some(e) => Err(e.to_py_error(self.py)),
+            None => Ok(()),
         }
+    }
+
+    /// One backend call, unless the oracle makes it fail.
+    fn call(&mut self, op: &StoreOp) -> Result<StoreReply, PyError> {
+        self.fault(OpKind::of(op))?;
         self.store
-            .execute(&op, self.now)
+            .execute(op, self.now)
             .map_err(|e| e.to_py_error(self.py))
     }
 
+    // The calls the model makes most, without building a `StoreOp`: each asks the oracle
+    // as `call` does, then answers as `ModelStore::execute` does.
+
     fn get(&mut self, key: &str) -> Result<Value, PyError> {
-        match self.call(StoreOp::Get {
-            key: key.to_owned(),
-        })? {
-            StoreReply::Value(v) => Ok(v),
-            _ => Ok(Value::None),
-        }
+        self.fault(OpKind::Get)?;
+        Ok(self.store.get(key, self.now))
     }
 
     fn has(&mut self, key: &str) -> Result<bool, PyError> {
-        match self.call(StoreOp::Has {
-            key: key.to_owned(),
-        })? {
-            StoreReply::Bool(b) => Ok(b),
-            _ => Ok(false),
-        }
+        self.fault(OpKind::Has)?;
+        Ok(self.store.has(key, self.now))
     }
 
     fn get_many(&mut self, keys: &[String]) -> Result<Vec<Value>, PyError> {
-        match self.call(StoreOp::GetMany {
-            keys: keys.to_vec(),
-        })? {
-            StoreReply::Values(v) => Ok(v),
-            _ => Ok(Vec::new()),
-        }
+        self.fault(OpKind::GetMany)?;
+        let now = self.now;
+        Ok(keys.iter().map(|k| self.store.get(k, now)).collect())
+    }
+
+    fn set(&mut self, key: &str, value: Value, timeout: Option<i64>) -> Result<(), PyError> {
+        self.fault(OpKind::Set)?;
+        self.store
+            .set_call(key, value, timeout, self.now)
+            .map(drop)
+            .map_err(|e| e.to_py_error(self.py))
+    }
+
+    fn set_many<K: AsRef<str>>(
+        &mut self,
+        items: &[(K, Value)],
+        timeout: Option<i64>,
+    ) -> Result<(), PyError> {
+        self.fault(OpKind::SetMany)?;
+        self.store
+            .set_many_call(items, timeout, self.now)
+            .map_err(|e| e.to_py_error(self.py))
+    }
+
+    fn delete(&mut self, key: &str) -> Result<Value, PyError> {
+        self.fault(OpKind::Delete)?;
+        Ok(Value::Bool(self.store.delete_call(key, self.now)))
     }
 
     fn compute(&mut self) -> Result<Value, PyError> {
@@ -542,9 +564,9 @@ impl Model {
                     Err(ViewKeyError::Input(e)) => return Err(Rejected(e.to_string())),
                 };
                 // `cache.delete(f.make_cache_key(...))`, returning the backend's answer.
-                Ok(match w.call(StoreOp::Delete { key: key.clone() }) {
-                    Ok(reply) => Outcome {
-                        result: Ok(returned(reply)),
+                Ok(match w.delete(&key) {
+                    Ok(answer) => Outcome {
+                        result: Ok(answer),
                         event: CacheEvent::Deleted { key },
                     },
                     Err(e) => direct(Err(e)),
@@ -584,8 +606,12 @@ impl Model {
             });
         }
         if dirty {
-            let items = keys.iter().cloned().zip(versions.iter().cloned()).collect();
-            w.call(StoreOp::SetMany { items, timeout })?;
+            let items: Vec<(&str, Value)> = keys
+                .iter()
+                .map(String::as_str)
+                .zip(versions.iter().cloned())
+                .collect();
+            w.set_many(&items, timeout)?;
         }
         // `"".join(version_data_list)`, after the write-back.
         let mut joined = String::new();
@@ -813,12 +839,7 @@ impl Model {
                 Err(e) => return Err(miss(Err(e), key.to_owned(), false)),
             }
         }
-        let set = StoreOp::Set {
-            key: key.to_owned(),
-            value: value.clone(),
-            timeout,
-        };
-        match w.call(set) {
+        match w.set(key, value.clone(), timeout) {
             Ok(_) => Ok(value),
             Err(_) if recompute_on_failed_set && !self.debug => {
                 // Flask-Cache 0.13's `@cached`: logs, then calls the view again.
@@ -1002,10 +1023,10 @@ impl Model {
                     }
                 }
                 let fresh = self.mint(&mut w.effects);
-                w.call(StoreOp::SetMany {
-                    items: vec![(last.clone(), Value::Str(fresh))],
-                    timeout: self.profile.version_reset_timeout(),
-                })?;
+                w.set_many(
+                    &[(last.as_str(), Value::Str(fresh))],
+                    self.profile.version_reset_timeout(),
+                )?;
                 Ok(last)
             });
             return match reset {
@@ -1020,7 +1041,7 @@ impl Model {
         let deleted = self
             .memoize_key(function, m, &args, kwargs, w)
             .and_then(|key| {
-                w.call(StoreOp::Delete { key: key.clone() })?;
+                w.delete(&key)?;
                 Ok(key)
             });
         match deleted {
@@ -1045,7 +1066,7 @@ impl Model {
         };
         let deleted = function_namespace(callee, None, self.profile, self.py).and_then(|ns| {
             let key = ns.version_keys(&[]).last().to_owned();
-            w.call(StoreOp::DeleteMany {
+            w.call(&StoreOp::DeleteMany {
                 keys: vec![key.clone()],
             })?;
             Ok(key)
@@ -1070,7 +1091,7 @@ impl Model {
         }
         let returns = self.profile.proxies_return_results()
             || matches!(op, StoreOp::Get { .. } | StoreOp::GetMany { .. });
-        match w.call(op.clone()) {
+        match w.call(op) {
             Ok(reply) if returns => direct(Ok(returned(reply))),
             Ok(_) => direct(Ok(Value::None)),
             Err(e) => direct(Err(e)),
