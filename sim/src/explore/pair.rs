@@ -3,7 +3,7 @@
 
 use super::digest::{self, Digest};
 use super::store::PairStore;
-use crate::model::{Clock, Model, ModelConfig, ModelStore, OpKind, Oracle};
+use crate::model::{Clock, Expiry, Model, ModelConfig, ModelStore, OpKind, Oracle};
 use crate::trace::TraceStep;
 use crate::transcript::{hook_name, render_result, render_store_call};
 use flaskcache_engine::engine::{
@@ -84,12 +84,24 @@ fn mismatch(kind: &'static str, detail: String) -> Mismatch {
 pub struct Pair {
     /// The engine.
     pub engine: Engine,
-    /// The engine's backend.
-    pub store: Box<dyn PairStore>,
-    /// The reference model.
-    pub model: Model,
+    /// The engine's backend ([`Pair::store`]).
+    store: Box<dyn PairStore>,
+    /// The reference model ([`Pair::model`], [`Pair::model_mut`]).
+    model: Model,
     py: PythonVersion,
     liveness: Liveness,
+    /// What the last comparison of the stores established, while neither store has been
+    /// touched since ([`Pair::compare_stores`]).
+    compared: Compared,
+}
+
+/// What is known of the two stores since their last comparison.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Compared {
+    /// Nothing: a store may have changed (or none was compared yet).
+    Nothing,
+    /// At this instant the stores in memory were equal, and neither has changed since.
+    EqualAt(Timestamp),
 }
 
 /// `['a', 'b']`: keys as Python prints a list of them.
@@ -183,7 +195,32 @@ impl Pair {
             model,
             py: python,
             liveness: Liveness::default(),
+            compared: Compared::Nothing,
         }
+    }
+
+    /// The engine's backend.
+    pub fn store(&self) -> &dyn PairStore {
+        &*self.store
+    }
+
+    /// The reference model.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The reference model, to change (its store may change: the next comparison of the
+    /// stores is made in full).
+    pub fn model_mut(&mut self) -> &mut Model {
+        self.compared = Compared::Nothing;
+        &mut self.model
+    }
+
+    /// Deletes `key` from the engine's backend behind the cache's back
+    /// ([`PairStore::lose`]).
+    pub fn lose(&mut self, key: &str) -> Result<(), Mismatch> {
+        self.compared = Compared::Nothing;
+        self.store.lose(key)
     }
 
     /// Registers a memoized function on both sides (`None` if the engine refuses it).
@@ -217,6 +254,8 @@ impl Pair {
         record: bool,
         hash: &mut Digest,
     ) -> Result<Executed, Mismatch> {
+        // Both stores may change.
+        self.compared = Compared::Nothing;
         let engine = self.drive(command, now, engine_oracle, record, hash);
         let model = self.model.apply(command, now, model_oracle);
         match (engine, model) {
@@ -363,9 +402,33 @@ impl Pair {
     /// Compares the engine's store with the model's ([`PairStore::compare`]): on a
     /// `MemoryStore` as [`compare_memory`] does; on a real server, the live keys, their
     /// values and whether each has a deadline.
+    ///
+    /// Two stores in memory change only through this pair (a command run, a key lost, the
+    /// model handed out to change), and a comparison of them is a pure function of the
+    /// two and the clock. So when neither has changed since they were last found equal,
+    /// the comparison is known: the same when the clock has not moved either (a database
+    /// write, say); else only the liveness of each entry can differ, and on a
+    /// `SimpleCache` that is what is compared ([`same_liveness`]: the keys, values and
+    /// expiries are the ones found equal). A real server is compared every time (its keys
+    /// expire on their own).
     pub fn compare_stores(&mut self, now: Timestamp) -> Result<(), Mismatch> {
-        self.store
-            .compare(self.model.store(), now, self.py, &mut self.liveness)
+        let result = match (self.compared, self.store.memory()) {
+            (Compared::EqualAt(at), Some(_)) if at == now => Ok(()),
+            (Compared::EqualAt(_), Some(memory))
+                if !memory.flavor().is_redis()
+                    && same_liveness(memory, self.model.store(), now, &mut self.liveness) =>
+            {
+                Ok(())
+            }
+            _ => self
+                .store
+                .compare(self.model.store(), now, self.py, &mut self.liveness),
+        };
+        self.compared = match (&result, self.store.memory()) {
+            (Ok(()), Some(_)) => Compared::EqualAt(now),
+            _ => Compared::Nothing,
+        };
+        result
     }
 
     /// The virtual clock moved to `now` ([`PairStore::advance`]).
@@ -392,7 +455,7 @@ impl Pair {
 /// skips that arithmetic without skipping the check (a new expiry, or a new instant, is
 /// asked again). The model's side is asked every time: it reads its clock once per
 /// comparison ([`crate::model::Clock`]) and compares numbers.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Liveness {
     /// Direct-mapped: `(instant, expires) -> alive`. A slot answered at another instant is
     /// stale (nothing is cleared when the clock moves).
@@ -401,6 +464,15 @@ pub struct Liveness {
 
 const LIVENESS_SLOTS: usize = 256;
 
+impl Default for Liveness {
+    /// Nothing remembered.
+    fn default() -> Self {
+        Liveness {
+            slots: vec![None; LIVENESS_SLOTS],
+        }
+    }
+}
+
 impl Liveness {
     /// The engine's `is_alive(expires, now)`.
     #[inline]
@@ -408,9 +480,6 @@ impl Liveness {
         if flavor.expires_in_micros() {
             // An integer comparison: nothing to remember.
             return flavor.is_alive(expires, now);
-        }
-        if self.slots.len() != LIVENESS_SLOTS {
-            self.slots = vec![None; LIVENESS_SLOTS];
         }
         let mix = (expires as u64 ^ (expires >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         let slot = (mix >> 56) as usize % LIVENESS_SLOTS;
@@ -486,7 +555,8 @@ fn same_entry(
 }
 
 /// A `SimpleCache`: both sequences of entries, dead ones included, agree one by one and end
-/// together.
+/// together ([`same_entry`] of each pair, written out in one loop: this runs after every
+/// command, over every entry).
 fn same_entries(
     store: &MemoryStore,
     model: &ModelStore,
@@ -494,13 +564,43 @@ fn same_entries(
     memo: &mut Liveness,
 ) -> bool {
     let flavor = store.flavor();
-    let at = (now, Clock::at(now));
+    let micros = flavor.expires_in_micros();
+    let clock = Clock::at(now);
+    let mut model = model.entries();
+    for (key, expires, value) in store.entries() {
+        let Some(m) = model.next() else {
+            return false;
+        };
+        // Microsecond expiries are compared through liveness.
+        let same_expiry = micros || matches!(m.expires, Expiry::Int(e) if e == expires);
+        if !same_expiry || key != m.key || !same_value(value, &m.value) {
+            return false;
+        }
+        if memo.engine(flavor, expires, now) != ModelStore::alive_at(m.expires, clock) {
+            return false;
+        }
+    }
+    model.next().is_none()
+}
+
+/// Two `SimpleCache`s known to hold equal entries (keys, values and whole-second expiries,
+/// in order) at another instant: whether each pair of entries agrees on its liveness now.
+/// `false` hands the question to the full comparison, which describes any difference.
+fn same_liveness(
+    store: &MemoryStore,
+    model: &ModelStore,
+    now: Timestamp,
+    memo: &mut Liveness,
+) -> bool {
+    let flavor = store.flavor();
+    let clock = Clock::at(now);
     let mut engine = store.entries();
     let mut model = model.entries();
     loop {
         match (engine.next(), model.next()) {
             (None, None) => return true,
-            (Some(e), Some(m)) if same_entry(flavor, e, m, at, memo) => {}
+            (Some((_, expires, _)), Some(m))
+                if memo.engine(flavor, expires, now) == ModelStore::alive_at(m.expires, clock) => {}
             _ => return false,
         }
     }

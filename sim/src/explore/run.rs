@@ -502,7 +502,7 @@ impl Sim<'_> {
     fn emptied(&self) -> bool {
         !self
             .pair
-            .model
+            .model()
             .store()
             .entries()
             .any(|e| crate::model::ModelStore::alive(e.expires, self.now))
@@ -526,17 +526,19 @@ impl Sim<'_> {
                 bound_to,
                 args,
                 kwargs,
-            } => {
-                self.pair
-                    .model
-                    .peek_memoized(*function, bound_to.as_ref(), args, kwargs, self.now)
-            }
+            } => self.pair.model().peek_memoized(
+                *function,
+                bound_to.as_ref(),
+                args,
+                kwargs,
+                self.now,
+            ),
             Command::CallCached {
                 view,
                 request,
                 prefix_result,
                 ..
-            } => self.pair.model.peek_cached(
+            } => self.pair.model().peek_cached(
                 *view,
                 request.as_ref(),
                 prefix_result.as_deref(),
@@ -727,7 +729,7 @@ impl Sim<'_> {
         if let Some(prefix) = &self.redis_prefix {
             let keys: std::collections::BTreeSet<String> = self
                 .pair
-                .model
+                .model()
                 .store()
                 .entries()
                 .filter(|e| crate::model::ModelStore::alive(e.expires, self.now))
@@ -740,7 +742,7 @@ impl Sim<'_> {
         }
         let engine_keys: Vec<String> = self
             .pair
-            .store
+            .store()
             .memory()
             .map(|m| {
                 m.keys()
@@ -751,7 +753,7 @@ impl Sim<'_> {
             .unwrap_or_default();
         let model_keys: Vec<String> = self
             .pair
-            .model
+            .model()
             .store()
             .entries()
             .filter(|e| e.key.ends_with("_memver"))
@@ -768,7 +770,7 @@ impl Sim<'_> {
     ) -> Result<(), Divergence> {
         let (engine_keys, model_keys) = self.version_keys();
         if let Some(k) = engine_keys.get(usize::from(pick) % engine_keys.len().max(1)) {
-            self.pair.store.lose(k).map_err(|m| Divergence {
+            self.pair.lose(k).map_err(|m| Divergence {
                 step,
                 kind: m.kind.to_owned(),
                 detail: m.detail,
@@ -800,7 +802,7 @@ impl Sim<'_> {
             }
         }
         if let Some(k) = model_keys.get(usize::from(pick) % model_keys.len().max(1)) {
-            self.pair.model.evict(k);
+            self.pair.model_mut().evict(k);
         }
         Ok(())
     }
