@@ -37,6 +37,7 @@ use flaskcache_engine::store::{
 };
 use flaskcache_engine::{Profile, Value};
 use std::collections::{BTreeMap, HashMap};
+use std::cell::RefCell;
 use std::rc::Rc;
 
 /// Counters of a run (or of many, merged).
@@ -211,6 +212,10 @@ struct Sim<'a> {
     /// The commands of the app's calls by `(target, via)`, built once: [`App::call`] is a
     /// pure function of them.
     calls: HashMap<(Target, bool), Rc<Command>, FxBuildHasher>,
+    /// During a command: the generations its body computed and the rows each read.
+    computed: Vec<(u64, Vec<Dep>)>,
+    /// During a command: the engine side's results by generation, for the model's side.
+    results: RefCell<Vec<(u64, Option<Computed>)>>,
 }
 
 /// A function body's result, as the oracle hands it over.
@@ -395,13 +400,13 @@ impl Sim<'_> {
     ) -> Result<(Executed, Vec<OpKind>), Divergence> {
         let db = &self.db;
         let (gen_e, gen_m) = (&mut self.gen_engine, &mut self.gen_model);
-        let mut computed: Vec<(u64, Vec<Dep>)> = Vec::new();
+        // Both lists are empty between commands; their buffers are kept.
+        let computed = &mut self.computed;
         // What the engine's side computed, by generation: `db.compute(t, g)` depends only
         // on the database (unchanged during a command), the target and `g`, so the model's
         // side takes the result of a generation the engine's side already computed (a copy
         // made before the engine saw it) instead of formatting it again.
-        let results: std::cell::RefCell<Vec<(u64, Option<Computed>)>> =
-            std::cell::RefCell::default();
+        let results = &self.results;
         let mut engine_oracle = PlanOracle::new(env.hooks, env.faults, || match target {
             Some(t) => {
                 *gen_e += 1;
@@ -434,8 +439,10 @@ impl Sim<'_> {
         );
         let injected = std::mem::take(&mut engine_oracle.faults.injected);
         drop(engine_oracle);
+        drop(model_oracle);
+        self.results.borrow_mut().clear();
         if let Some(t) = target {
-            for (g, deps) in computed {
+            for (g, deps) in self.computed.drain(..) {
                 // Generations count from 1 and are pushed in order.
                 if self.meta.len() as u64 + 1 == g {
                     self.meta.push(Meta {
@@ -952,6 +959,8 @@ pub fn execute_on(
         events: Vec::new(),
         trace_versions: VersionGenerator::new(setup.version_seed),
         calls: HashMap::default(),
+        computed: Vec::new(),
+        results: RefCell::default(),
     };
     *sim.stats
         .runs_by_profile

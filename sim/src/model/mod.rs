@@ -193,7 +193,7 @@ struct Derived {
 /// wrong key). Never iterated, so its order cannot leak into anything.
 #[derive(Debug, Default)]
 struct KeyMemo {
-    calls: HashMap<u64, Vec<MemoEntry>>,
+    calls: HashMap<u64, Vec<MemoEntry>, FxBuildHasher>,
     len: usize,
 }
 
@@ -247,7 +247,7 @@ impl KeyMemo {
 /// call, compared in full like [`KeyMemo`]'s.
 #[derive(Debug, Default)]
 struct ViewKeyMemo {
-    calls: HashMap<u64, Vec<ViewMemoEntry>>,
+    calls: HashMap<u64, Vec<ViewMemoEntry>, FxBuildHasher>,
     len: usize,
 }
 

@@ -76,7 +76,11 @@ impl Db {
     /// rows it read.
     pub fn compute(&self, target: Target, gen: u64) -> (Result<Value, PyError>, Vec<Dep>) {
         let t = target.normalized();
-        let deps: Vec<Dep> = t.rows().into_iter().map(|r| (r, self.rev(r))).collect();
+        let rows = t.rows();
+        let mut deps: Vec<Dep> = Vec::with_capacity(rows.len());
+        for r in rows {
+            deps.push((r, self.rev(r)));
+        }
         let missing = |i: u8| Err(PyError::new(PyExceptionType::KeyError, i.to_string()));
         // The texts are built piece by piece rather than with `format!` (a body runs on
         // every miss); each comment gives the text as a format string.
