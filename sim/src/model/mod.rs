@@ -579,7 +579,8 @@ impl Model {
 
     /// The version strings behind a namespace (`_memoize_version`, FC-2.5.3): stored ones
     /// are used; a missing one is replaced by a fresh version; if anything was replaced (or
-    /// `rewrite`), every version key is written back with `timeout`.
+    /// `rewrite`), every version key is written back with `timeout`. Their join is
+    /// appended to `joined`.
     fn versions(
         &mut self,
         keys: &[String],
@@ -587,23 +588,20 @@ impl Model {
         rewrite: bool,
         ask_forced: bool,
         w: &mut World<'_>,
-    ) -> Result<String, PyError> {
-        let stored = w.get_many(keys)?;
+        joined: &mut String,
+    ) -> Result<(), PyError> {
+        let mut versions = w.get_many(keys)?;
         let mut dirty = rewrite;
         // ≤2.4.1 asks forced_update here too; `True` rewrites the versions (FC-0.9).
         if ask_forced && w.hook(HookQuery::ForcedUpdate)? {
             dirty = true;
         }
         // `if version_data_list[i] is None`: mint; anything else stored stays as it is.
-        let mut versions = Vec::with_capacity(stored.len());
-        for value in stored {
-            versions.push(match value {
-                Value::None => {
-                    dirty = true;
-                    Value::Str(self.mint(&mut w.effects))
-                }
-                other => other,
-            });
+        for value in &mut versions {
+            if *value == Value::None {
+                dirty = true;
+                *value = Value::Str(self.mint(&mut w.effects));
+            }
         }
         if dirty {
             let items: Vec<(&str, Value)> = keys
@@ -614,7 +612,6 @@ impl Model {
             w.set_many(&items, timeout)?;
         }
         // `"".join(version_data_list)`, after the write-back.
-        let mut joined = String::new();
         for (i, version) in versions.iter().enumerate() {
             match version {
                 Value::Str(s) => joined.push_str(s),
@@ -626,7 +623,7 @@ impl Model {
                 }
             }
         }
-        Ok(joined)
+        Ok(())
     }
 
     /// The key material of a call of `m` (registered as `function`) with `args` (the
@@ -763,17 +760,23 @@ impl Model {
         let derived = self.derived(function, m, args, kwargs);
         let vkeys = derived.version_keys.as_ref().map_err(Clone::clone)?;
         let ask_forced = self.profile.forced_update_in_version() && o.hooks.forced_update;
-        let versions = self.versions(
+        // The key is the hashed call text, then the versions joined: written in that order
+        // into one string, though the versions are read first (an error normalizing the
+        // arguments comes after the version round trip).
+        let body = derived.body.as_ref();
+        let mut key = String::with_capacity(body.map_or(0, String::len) + 32);
+        if let Ok(body) = body {
+            key.push_str(body);
+        }
+        self.versions(
             vkeys,
             self.profile.version_creation_timeout(o.timeout),
             false,
             ask_forced,
             w,
+            &mut key,
         )?;
-        let body = derived.body.as_ref().map_err(Clone::clone)?;
-        let mut key = String::with_capacity(body.len() + versions.len());
-        key.push_str(body);
-        key.push_str(&versions);
+        body.map_err(Clone::clone)?;
         Ok(key)
     }
 
@@ -910,7 +913,7 @@ impl Model {
             // FC-2.5.4: the version keys take the entry's timeout.
             let derived = self.derived(function, m, &args, kwargs);
             let refreshed = match &derived.version_keys {
-                Ok(vkeys) => self.versions(vkeys, o.timeout, true, false, w),
+                Ok(vkeys) => self.versions(vkeys, o.timeout, true, false, w, &mut String::new()),
                 Err(e) => Err(e.clone()),
             };
             if let Err(e) = refreshed {
