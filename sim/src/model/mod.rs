@@ -188,33 +188,58 @@ struct Derived {
     body: Result<String, PyError>,
 }
 
-/// [`Derived`] by `(function, args, kwargs)`: a map from a structural hash of the call to
-/// the calls with that hash, compared in full (a collision costs a comparison, never a
-/// wrong key). Never iterated, so its order cannot leak into anything.
+/// [`Derived`] by `(function, receiver, args, kwargs)`, the call as it was made (the
+/// receiver is prepended to the arguments only when the call is first derived): a map from
+/// a structural hash of the call to the calls with that hash, compared in full (a
+/// collision costs a comparison, never a wrong key). Never iterated, so its order cannot
+/// leak into anything.
 #[derive(Debug, Default)]
 struct KeyMemo {
     calls: HashMap<u64, Vec<MemoEntry>, FxBuildHasher>,
     len: usize,
 }
 
-type MemoEntry = (usize, Vec<Value>, Vec<(String, Value)>, Arc<Derived>);
+type MemoEntry = (
+    usize,
+    Option<Receiver>,
+    Vec<Value>,
+    Vec<(String, Value)>,
+    Arc<Derived>,
+);
 
 /// Distinct calls remembered at most; beyond it the memo starts again (arbitrary
 /// histories, as the fuzzer makes, are not bounded like the workload's calls).
 const KEY_MEMO_CAP: usize = 1 << 14;
 
 impl KeyMemo {
-    fn hash(function: usize, args: &[Value], kwargs: &[(String, Value)]) -> u64 {
-        let mut h = crate::explore::digest::Digest::default();
+    fn hash(
+        function: usize,
+        receiver: Option<&Receiver>,
+        args: &[Value],
+        kwargs: &[(String, Value)],
+    ) -> u64 {
+        use crate::explore::digest;
+        let mut h = digest::Digest::default();
         h.word(function as u64);
+        match receiver {
+            None => h.tag(0),
+            Some(Receiver::Instance(object)) => {
+                h.tag(1);
+                digest::object(&mut h, object);
+            }
+            Some(Receiver::Class(class)) => {
+                h.tag(2);
+                digest::class(&mut h, class);
+            }
+        }
         h.word(args.len() as u64);
         for a in args {
-            crate::explore::digest::value(&mut h, a);
+            digest::value(&mut h, a);
         }
         h.word(kwargs.len() as u64);
         for (k, v) in kwargs {
             h.str(k);
-            crate::explore::digest::value(&mut h, v);
+            digest::value(&mut h, v);
         }
         h.value()
     }
@@ -223,11 +248,15 @@ impl KeyMemo {
         &self,
         hash: u64,
         function: usize,
+        receiver: Option<&Receiver>,
         args: &[Value],
         kwargs: &[(String, Value)],
     ) -> Option<Arc<Derived>> {
-        self.calls.get(&hash)?.iter().find_map(|(f, a, k, d)| {
-            (*f == function && a.as_slice() == args && k.as_slice() == kwargs)
+        self.calls.get(&hash)?.iter().find_map(|(f, r, a, k, d)| {
+            (*f == function
+                && r.as_ref() == receiver
+                && a.as_slice() == args
+                && k.as_slice() == kwargs)
                 .then(|| Arc::clone(d))
         })
     }
@@ -626,25 +655,29 @@ impl Model {
         Ok(())
     }
 
-    /// The key material of a call of `m` (registered as `function`) with `args` (the
-    /// receiver already prepended) and `kwargs`: derived on the first such call, looked up
-    /// after that.
+    /// The key material of a call of `m` (registered as `function`) reached through
+    /// `receiver` (prepended to `args` as the call does, [`call_args_cow`]; `None` when
+    /// `args` are already the full arguments) with `kwargs`: derived on the first such
+    /// call, looked up after that.
     fn derived(
         &self,
         function: usize,
         m: &Memoized,
+        receiver: Option<&Receiver>,
         args: &[Value],
         kwargs: &[(String, Value)],
     ) -> Arc<Derived> {
-        let hash = KeyMemo::hash(function, args, kwargs);
-        if let Some(d) = self.keys.borrow().get(hash, function, args, kwargs) {
+        let hash = KeyMemo::hash(function, receiver, args, kwargs);
+        if let Some(d) = self.keys.borrow().get(hash, function, receiver, args, kwargs) {
             return d;
         }
-        let derived = Arc::new(self.derive(m, args, kwargs));
+        let full = call_args_cow(&m.function, receiver, args);
+        let derived = Arc::new(self.derive(m, &full, kwargs));
         self.keys.borrow_mut().insert(
             hash,
             (
                 function,
+                receiver.cloned(),
                 args.to_vec(),
                 kwargs.to_vec(),
                 Arc::clone(&derived),
@@ -752,12 +785,12 @@ impl Model {
         &mut self,
         function: usize,
         m: &Memoized,
-        args: &[Value],
+        (receiver, args): (Option<&Receiver>, &[Value]),
         kwargs: &[(String, Value)],
         w: &mut World<'_>,
     ) -> Result<String, PyError> {
         let o = &m.options;
-        let derived = self.derived(function, m, args, kwargs);
+        let derived = self.derived(function, m, receiver, args, kwargs);
         let vkeys = derived.version_keys.as_ref().map_err(Clone::clone)?;
         let ask_forced = self.profile.forced_update_in_version() && o.hooks.forced_update;
         // The key is the hashed call text, then the versions joined: written in that order
@@ -877,14 +910,13 @@ impl Model {
         if let Some(outcome) = Model::bypass(o.hooks.unless, w) {
             return outcome;
         }
-        let args = call_args_cow(&m.function, bound_to, args);
         let legacy_forced = self.profile.forced_update_in_version();
         let mut lookup = || -> Result<(String, Option<Value>), PyError> {
             let mut forced = false;
             if !legacy_forced && o.hooks.forced_update {
                 forced = w.hook(HookQuery::ForcedUpdate)?;
             }
-            let key = self.memoize_key(function, m, &args, kwargs, w)?;
+            let key = self.memoize_key(function, m, (bound_to, args), kwargs, w)?;
             if legacy_forced && o.hooks.forced_update {
                 forced = w.hook(HookQuery::ForcedUpdate)?;
             }
@@ -911,7 +943,7 @@ impl Model {
         };
         if self.profile.refreshes_version_keys() {
             // FC-2.5.4: the version keys take the entry's timeout.
-            let derived = self.derived(function, m, &args, kwargs);
+            let derived = self.derived(function, m, bound_to, args, kwargs);
             let refreshed = match &derived.version_keys {
                 Ok(vkeys) => self.versions(vkeys, o.timeout, true, false, w, &mut String::new()),
                 Err(e) => Err(e.clone()),
@@ -1041,8 +1073,9 @@ impl Model {
             };
         }
         let args = ensure_self_arg(callee, args, self.profile);
+        // `args` are the full arguments here: nothing is prepended.
         let deleted = self
-            .memoize_key(function, m, &args, kwargs, w)
+            .memoize_key(function, m, (None, &args), kwargs, w)
             .and_then(|key| {
                 w.delete(&key)?;
                 Ok(key)
@@ -1115,8 +1148,7 @@ impl Model {
         let function = m.0;
         let m = self.memoized.get(function)?;
         let o = &m.options;
-        let args = call_args_cow(&m.function, bound_to, args);
-        let derived = self.derived(function, m, &args, kwargs);
+        let derived = self.derived(function, m, bound_to, args, kwargs);
         let vkeys = derived.version_keys.as_ref().ok()?;
         let body = derived.body.as_ref().ok()?;
         let mut key = body.clone();
