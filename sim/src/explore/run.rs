@@ -36,8 +36,8 @@ use flaskcache_engine::store::{
     MemoryStore, StoreConfig, StoreFlavor, StoreOp, StoreReply, Timestamp,
 };
 use flaskcache_engine::{Profile, Value};
-use std::collections::{BTreeMap, HashMap};
 use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 /// Counters of a run (or of many, merged).

@@ -368,9 +368,9 @@ impl World<'_> {
             .map_err(|e| e.to_py_error(self.py))
     }
 
-    fn set_many<K: AsRef<str>>(
+    fn set_many<K: AsRef<str>, V: std::borrow::Borrow<Value>>(
         &mut self,
-        items: &[(K, Value)],
+        items: &[(K, V)],
         timeout: Option<i64>,
     ) -> Result<(), PyError> {
         self.fault(OpKind::SetMany)?;
@@ -633,11 +633,8 @@ impl Model {
             }
         }
         if dirty {
-            let items: Vec<(&str, Value)> = keys
-                .iter()
-                .map(String::as_str)
-                .zip(versions.iter().cloned())
-                .collect();
+            let items: Vec<(&str, &Value)> =
+                keys.iter().map(String::as_str).zip(&versions).collect();
             w.set_many(&items, timeout)?;
         }
         // `"".join(version_data_list)`, after the write-back.
@@ -668,7 +665,11 @@ impl Model {
         kwargs: &[(String, Value)],
     ) -> Arc<Derived> {
         let hash = KeyMemo::hash(function, receiver, args, kwargs);
-        if let Some(d) = self.keys.borrow().get(hash, function, receiver, args, kwargs) {
+        if let Some(d) = self
+            .keys
+            .borrow()
+            .get(hash, function, receiver, args, kwargs)
+        {
             return d;
         }
         let full = call_args_cow(&m.function, receiver, args);

@@ -155,9 +155,9 @@ impl ModelStore {
 
     /// `set_many`: one pipeline with a `SET` per key of the dict; the server refuses all of
     /// them or none, and redis-py raises the first command's error.
-    pub(super) fn redis_set_many<K: AsRef<str>>(
+    pub(super) fn redis_set_many<K: AsRef<str>, V: std::borrow::Borrow<Value>>(
         &mut self,
-        items: &[(K, Value)],
+        items: &[(K, V)],
         timeout: Option<i64>,
         now: Timestamp,
     ) -> Result<(), StoreError> {

@@ -14,6 +14,7 @@ use flaskcache_engine::store::{
     StoreConfig, StoreError, StoreFlavor, StoreOp, StoreReply, Timestamp,
 };
 use flaskcache_engine::Value;
+use std::borrow::Borrow;
 use std::cmp::Ordering;
 
 /// When an entry stops being alive, as Python holds it.
@@ -379,9 +380,9 @@ impl ModelStore {
 
     /// The `set_many` call (either kind of cache), storing every key of the dict `items`
     /// make, or raising before any is stored.
-    pub fn set_many_call<K: AsRef<str>>(
+    pub fn set_many_call<K: AsRef<str>, V: Borrow<Value>>(
         &mut self,
-        items: &[(K, Value)],
+        items: &[(K, V)],
         timeout: Option<i64>,
         now: Timestamp,
     ) -> Result<(), StoreError> {
@@ -444,10 +445,10 @@ impl ModelStore {
 
 /// `set_many`'s items as the Python dict it receives: each key at its first position,
 /// with its last value.
-pub(super) fn dict_items<K: AsRef<str>>(items: &[(K, Value)]) -> Vec<(&str, &Value)> {
+pub(super) fn dict_items<K: AsRef<str>, V: Borrow<Value>>(items: &[(K, V)]) -> Vec<(&str, &Value)> {
     let mut mapping: Vec<(&str, &Value)> = Vec::with_capacity(items.len());
     for (k, v) in items {
-        let k = k.as_ref();
+        let (k, v) = (k.as_ref(), v.borrow());
         match mapping.iter_mut().find(|(mk, _)| *mk == k) {
             Some(slot) => slot.1 = v,
             None => mapping.push((k, v)),
