@@ -169,7 +169,7 @@ fn planted_differences_between_the_server_and_the_model_are_detected() {
     assert_eq!(pair.compare_stores(now), Ok(()));
 
     // A key the model lost and the server still holds.
-    assert!(pair.model.evict("b"));
+    assert!(pair.model_mut().evict("b"));
     let found = pair.compare_stores(now).expect_err("a missing model key");
     assert_eq!(found.kind, "store");
     assert!(found.detail.contains("'b'"), "{}", found.detail);

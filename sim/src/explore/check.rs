@@ -114,7 +114,7 @@ pub fn check_trace(trace: &Trace, limit: usize) -> Result<CheckReport, String> {
         })
         .flatten()
         .collect();
-    pair.model.inject_versions(versions.iter().copied());
+    pair.model_mut().inject_versions(versions.iter().copied());
     pair.engine
         .set_version_source(VersionSource::Injected(versions, VersionGenerator::new(0)));
     let mut memoized: BTreeMap<String, MemoizedId> = BTreeMap::new();

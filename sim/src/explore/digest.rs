@@ -300,7 +300,8 @@ fn py_error(h: &mut Digest, e: &PyError) {
     h.str(&e.message);
 }
 
-fn class(h: &mut Digest, c: &ClassRef) {
+/// A class, by its module and qualified name.
+pub fn class(h: &mut Digest, c: &ClassRef) {
     h.str(&c.module);
     h.str(&c.qualname);
 }
@@ -363,21 +364,26 @@ pub fn value(h: &mut Digest, v: &Value) {
             class(h, c);
         }
         Value::Object(o) => {
-            let PyObject {
-                class: c,
-                repr,
-                caching_id,
-            } = &**o;
             h.tag(12);
-            class(h, c);
-            h.str(repr);
-            match caching_id {
-                None => h.tag(0),
-                Some(id) => {
-                    h.tag(1);
-                    h.str(id);
-                }
-            }
+            object(h, o);
+        }
+    }
+}
+
+/// An object: its class, repr and caching id.
+pub fn object(h: &mut Digest, o: &PyObject) {
+    let PyObject {
+        class: c,
+        repr,
+        caching_id,
+    } = o;
+    class(h, c);
+    h.str(repr);
+    match caching_id {
+        None => h.tag(0),
+        Some(id) => {
+            h.tag(1);
+            h.str(id);
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use super::digest::{self, Digest};
 use super::store::PairStore;
-use crate::model::{Model, ModelConfig, OpKind, Oracle};
+use crate::model::{Clock, Expiry, Model, ModelConfig, ModelStore, OpKind, Oracle};
 use crate::trace::TraceStep;
 use crate::transcript::{hook_name, render_result, render_store_call};
 use flaskcache_engine::engine::{
@@ -36,6 +36,10 @@ impl FaultCursor {
 
     /// Whether this call of `kind` fails.
     pub fn next(&mut self, kind: OpKind) -> Option<StoreError> {
+        if self.mask == 0 {
+            // Nothing planned (most commands): no call fails, whatever its number.
+            return None;
+        }
         let i = kind.index();
         let k = usize::from(self.seen.get(i).copied().unwrap_or(u8::MAX));
         if let Some(s) = self.seen.get_mut(i) {
@@ -84,12 +88,24 @@ fn mismatch(kind: &'static str, detail: String) -> Mismatch {
 pub struct Pair {
     /// The engine.
     pub engine: Engine,
-    /// The engine's backend.
-    pub store: Box<dyn PairStore>,
-    /// The reference model.
-    pub model: Model,
+    /// The engine's backend ([`Pair::store`]).
+    store: Box<dyn PairStore>,
+    /// The reference model ([`Pair::model`], [`Pair::model_mut`]).
+    model: Model,
     py: PythonVersion,
     liveness: Liveness,
+    /// What the last comparison of the stores established, while neither store has been
+    /// touched since ([`Pair::compare_stores`]).
+    compared: Compared,
+}
+
+/// What is known of the two stores since their last comparison.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Compared {
+    /// Nothing: a store may have changed (or none was compared yet).
+    Nothing,
+    /// At this instant the stores in memory were equal, and neither has changed since.
+    EqualAt(Timestamp),
 }
 
 /// `['a', 'b']`: keys as Python prints a list of them.
@@ -183,7 +199,32 @@ impl Pair {
             model,
             py: python,
             liveness: Liveness::default(),
+            compared: Compared::Nothing,
         }
+    }
+
+    /// The engine's backend.
+    pub fn store(&self) -> &dyn PairStore {
+        &*self.store
+    }
+
+    /// The reference model.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The reference model, to change (its store may change: the next comparison of the
+    /// stores is made in full).
+    pub fn model_mut(&mut self) -> &mut Model {
+        self.compared = Compared::Nothing;
+        &mut self.model
+    }
+
+    /// Deletes `key` from the engine's backend behind the cache's back
+    /// ([`PairStore::lose`]).
+    pub fn lose(&mut self, key: &str) -> Result<(), Mismatch> {
+        self.compared = Compared::Nothing;
+        self.store.lose(key)
     }
 
     /// Registers a memoized function on both sides (`None` if the engine refuses it).
@@ -217,6 +258,8 @@ impl Pair {
         record: bool,
         hash: &mut Digest,
     ) -> Result<Executed, Mismatch> {
+        // Both stores may change.
+        self.compared = Compared::Nothing;
         let engine = self.drive(command, now, engine_oracle, record, hash);
         let model = self.model.apply(command, now, model_oracle);
         match (engine, model) {
@@ -363,9 +406,33 @@ impl Pair {
     /// Compares the engine's store with the model's ([`PairStore::compare`]): on a
     /// `MemoryStore` as [`compare_memory`] does; on a real server, the live keys, their
     /// values and whether each has a deadline.
+    ///
+    /// Two stores in memory change only through this pair (a command run, a key lost, the
+    /// model handed out to change), and a comparison of them is a pure function of the
+    /// two and the clock. So when neither has changed since they were last found equal,
+    /// the comparison is known: the same when the clock has not moved either (a database
+    /// write, say); else only the liveness of each entry can differ, and on a
+    /// `SimpleCache` that is what is compared ([`same_liveness`]: the keys, values and
+    /// expiries are the ones found equal). A real server is compared every time (its keys
+    /// expire on their own).
     pub fn compare_stores(&mut self, now: Timestamp) -> Result<(), Mismatch> {
-        self.store
-            .compare(self.model.store(), now, self.py, &mut self.liveness)
+        let result = match (self.compared, self.store.memory()) {
+            (Compared::EqualAt(at), Some(_)) if at == now => Ok(()),
+            (Compared::EqualAt(_), Some(memory))
+                if !memory.flavor().is_redis()
+                    && same_liveness(memory, self.model.store(), now, &mut self.liveness) =>
+            {
+                Ok(())
+            }
+            _ => self
+                .store
+                .compare(self.model.store(), now, self.py, &mut self.liveness),
+        };
+        self.compared = match (&result, self.store.memory()) {
+            (Ok(()), Some(_)) => Compared::EqualAt(now),
+            _ => Compared::Nothing,
+        };
+        result
     }
 
     /// The virtual clock moved to `now` ([`PairStore::advance`]).
@@ -384,71 +451,52 @@ impl Pair {
     }
 }
 
-/// Both sides' answers to "is an entry with this expiry alive now?", remembered while the
-/// virtual clock stands still. Both predicates are pure functions of the expiry and the
-/// instant, and most comparisons happen at the instant of the one before (only ticks and
-/// clock jumps move it), over entries that were already there: remembering the answers
-/// skips the float arithmetic of both without skipping the check (a new expiry, or a new
-/// instant, is asked of both sides again).
-#[derive(Clone, Debug, Default)]
+/// The engine's answers to "is an entry with this expiry alive now?", remembered while the
+/// virtual clock stands still. The engine's predicate is a pure function of the expiry and
+/// the instant; on the whole-second flavours it does float arithmetic (Python's `int <
+/// float`), and most comparisons happen at the instant of the one before (only ticks and
+/// clock jumps move it), over entries that were already there: remembering its answers
+/// skips that arithmetic without skipping the check (a new expiry, or a new instant, is
+/// asked again). The model's side is asked every time: it reads its clock once per
+/// comparison ([`crate::model::Clock`]) and compares numbers.
+#[derive(Clone, Debug)]
 pub struct Liveness {
-    /// Direct-mapped: `(instant, engine expires, model expiry) -> (engine alive, model
-    /// alive)`, the model's expiry as its kind and its exact payload. A slot answered at
-    /// another instant is stale (nothing is cleared when the clock moves).
-    slots: Vec<Option<Remembered>>,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Remembered {
-    at: Timestamp,
-    expires: i128,
-    kind: u8,
-    payload: i128,
-    engine: bool,
-    model: bool,
+    /// Direct-mapped: `(instant, expires) -> alive`. A slot answered at another instant is
+    /// stale (nothing is cleared when the clock moves).
+    slots: Vec<Option<(Timestamp, i128, bool)>>,
 }
 
 const LIVENESS_SLOTS: usize = 256;
 
-impl Liveness {
-    /// `(engine alive, model alive)` for an entry at `now`.
-    fn both(
-        &mut self,
-        flavor: StoreFlavor,
-        expires: i128,
-        model: crate::model::Expiry,
-        now: Timestamp,
-    ) -> (bool, bool) {
-        if self.slots.len() != LIVENESS_SLOTS {
-            self.slots = vec![None; LIVENESS_SLOTS];
+impl Default for Liveness {
+    /// Nothing remembered.
+    fn default() -> Self {
+        Liveness {
+            slots: vec![None; LIVENESS_SLOTS],
         }
-        let (kind, payload) = match model {
-            crate::model::Expiry::Int(e) => (0u8, e),
-            crate::model::Expiry::Float(f) => (1, i128::from(f.to_bits())),
-            crate::model::Expiry::Redis(f) => (2, i128::from(f.to_bits())),
-        };
-        let fold = |x: i128| x as u64 ^ (x >> 64) as u64;
-        let mix = (fold(expires).rotate_left(29) ^ fold(payload) ^ u64::from(kind))
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+impl Liveness {
+    /// The engine's `is_alive(expires, now)`.
+    #[inline]
+    fn engine(&mut self, flavor: StoreFlavor, expires: i128, now: Timestamp) -> bool {
+        if flavor.expires_in_micros() {
+            // An integer comparison: nothing to remember.
+            return flavor.is_alive(expires, now);
+        }
+        let mix = (expires as u64 ^ (expires >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         let slot = (mix >> 56) as usize % LIVENESS_SLOTS;
-        if let Some(Some(r)) = self.slots.get(slot) {
-            if r.at == now && r.expires == expires && r.kind == kind && r.payload == payload {
-                return (r.engine, r.model);
+        if let Some(Some((at, e, alive))) = self.slots.get(slot) {
+            if *at == now && *e == expires {
+                return *alive;
             }
         }
-        let engine = flavor.is_alive(expires, now);
-        let model_alive = crate::model::ModelStore::alive(model, now);
+        let alive = flavor.is_alive(expires, now);
         if let Some(s) = self.slots.get_mut(slot) {
-            *s = Some(Remembered {
-                at: now,
-                expires,
-                kind,
-                payload,
-                engine,
-                model: model_alive,
-            });
+            *s = Some((now, expires, alive));
         }
-        (engine, model_alive)
+        alive
     }
 }
 
@@ -479,13 +527,23 @@ pub fn compare_memory(
     describe_difference(store, model, now, py)
 }
 
+/// `a == b` for values, with the case the stores hold most (two `str`s) compared inline.
+#[inline]
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Str(x), Value::Str(y)) => x == y,
+        _ => a == b,
+    }
+}
+
 /// Whether an engine entry and a model entry agree: key, value, liveness now, and expiry
-/// where the flavour stores whole seconds.
+/// where the flavour stores whole seconds (`clock`: the model's reading of `now`).
+#[inline]
 fn same_entry(
     flavor: StoreFlavor,
     (key, expires, value): (&str, i128, &Value),
     m: &crate::model::Entry,
-    now: Timestamp,
+    (now, clock): (Timestamp, Clock),
     memo: &mut Liveness,
 ) -> bool {
     let same_expiry = match (flavor, m.expires) {
@@ -494,28 +552,59 @@ fn same_entry(
         (_, crate::model::Expiry::Int(e)) => e == expires,
         (_, crate::model::Expiry::Float(_) | crate::model::Expiry::Redis(_)) => false,
     };
-    if !(same_expiry && key == m.key && value == &m.value) {
+    if !(same_expiry && key == m.key && same_value(value, &m.value)) {
         return false;
     }
-    let (alive, model_alive) = memo.both(flavor, expires, m.expires, now);
-    alive == model_alive
+    memo.engine(flavor, expires, now) == ModelStore::alive_at(m.expires, clock)
 }
 
 /// A `SimpleCache`: both sequences of entries, dead ones included, agree one by one and end
-/// together.
+/// together ([`same_entry`] of each pair, written out in one loop: this runs after every
+/// command, over every entry).
 fn same_entries(
     store: &MemoryStore,
-    model: &crate::model::ModelStore,
+    model: &ModelStore,
     now: Timestamp,
     memo: &mut Liveness,
 ) -> bool {
     let flavor = store.flavor();
+    let micros = flavor.expires_in_micros();
+    let clock = Clock::at(now);
+    let mut model = model.entries();
+    for (key, expires, value) in store.entries() {
+        let Some(m) = model.next() else {
+            return false;
+        };
+        // Microsecond expiries are compared through liveness.
+        let same_expiry = micros || matches!(m.expires, Expiry::Int(e) if e == expires);
+        if !same_expiry || key != m.key || !same_value(value, &m.value) {
+            return false;
+        }
+        if memo.engine(flavor, expires, now) != ModelStore::alive_at(m.expires, clock) {
+            return false;
+        }
+    }
+    model.next().is_none()
+}
+
+/// Two `SimpleCache`s known to hold equal entries (keys, values and whole-second expiries,
+/// in order) at another instant: whether each pair of entries agrees on its liveness now.
+/// `false` hands the question to the full comparison, which describes any difference.
+fn same_liveness(
+    store: &MemoryStore,
+    model: &ModelStore,
+    now: Timestamp,
+    memo: &mut Liveness,
+) -> bool {
+    let flavor = store.flavor();
+    let clock = Clock::at(now);
     let mut engine = store.entries();
     let mut model = model.entries();
     loop {
         match (engine.next(), model.next()) {
             (None, None) => return true,
-            (Some(e), Some(m)) if same_entry(flavor, e, m, now, memo) => {}
+            (Some((_, expires, _)), Some(m))
+                if memo.engine(flavor, expires, now) == ModelStore::alive_at(m.expires, clock) => {}
             _ => return false,
         }
     }
@@ -531,6 +620,7 @@ fn same_live_keys(
     memo: &mut Liveness,
 ) -> bool {
     let flavor = store.flavor();
+    let at = (now, Clock::at(now));
     // A fixed, cheap hasher: the set is only probed, never iterated.
     let mut seen: std::collections::HashSet<&str, crate::model::FxBuildHasher> =
         std::collections::HashSet::with_capacity_and_hasher(store.len(), Default::default());
@@ -542,14 +632,14 @@ fn same_live_keys(
         live += 1;
         let matched = model
             .entry(e.0)
-            .is_some_and(|m| same_entry(flavor, e, m, now, memo));
+            .is_some_and(|m| same_entry(flavor, e, m, at, memo));
         if !matched || !seen.insert(e.0) {
             return false;
         }
     }
     let model_live = model
         .entries()
-        .filter(|m| crate::model::ModelStore::alive(m.expires, now))
+        .filter(|m| ModelStore::alive_at(m.expires, at.1))
         .count();
     live == model_live
 }
@@ -597,7 +687,7 @@ fn describe_difference(
             flavor,
             (key, expires, value),
             m,
-            now,
+            (now, Clock::at(now)),
             &mut Liveness::default(),
         ) {
             return Err(mismatch(

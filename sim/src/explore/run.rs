@@ -22,6 +22,7 @@
 use super::digest::Digest;
 use super::pair::{render_outcome, Executed, Mismatch, Pair, PlanOracle};
 use super::store::{PairStore, RealStore};
+use crate::model::FxBuildHasher;
 use crate::model::OpKind;
 use crate::trace::{Event, TraceCommand, TraceStep};
 use crate::workload::{
@@ -35,7 +36,9 @@ use flaskcache_engine::store::{
     MemoryStore, StoreConfig, StoreFlavor, StoreOp, StoreReply, Timestamp,
 };
 use flaskcache_engine::{Profile, Value};
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 
 /// Counters of a run (or of many, merged).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -206,6 +209,13 @@ struct Sim<'a> {
     timeline: Vec<String>,
     events: Vec<Event>,
     trace_versions: VersionGenerator,
+    /// The commands of the app's calls by `(target, via)`, built once: [`App::call`] is a
+    /// pure function of them.
+    calls: HashMap<(Target, bool), Rc<Command>, FxBuildHasher>,
+    /// During a command: the generations its body computed and the rows each read.
+    computed: Vec<(u64, Vec<Dep>)>,
+    /// During a command: the engine side's results by generation, for the model's side.
+    results: RefCell<Vec<(u64, Option<Computed>)>>,
 }
 
 /// A function body's result, as the oracle hands it over.
@@ -390,13 +400,13 @@ impl Sim<'_> {
     ) -> Result<(Executed, Vec<OpKind>), Divergence> {
         let db = &self.db;
         let (gen_e, gen_m) = (&mut self.gen_engine, &mut self.gen_model);
-        let mut computed: Vec<(u64, Vec<Dep>)> = Vec::new();
+        // Both lists are empty between commands; their buffers are kept.
+        let computed = &mut self.computed;
         // What the engine's side computed, by generation: `db.compute(t, g)` depends only
         // on the database (unchanged during a command), the target and `g`, so the model's
         // side takes the result of a generation the engine's side already computed (a copy
         // made before the engine saw it) instead of formatting it again.
-        let results: std::cell::RefCell<Vec<(u64, Option<Computed>)>> =
-            std::cell::RefCell::default();
+        let results = &self.results;
         let mut engine_oracle = PlanOracle::new(env.hooks, env.faults, || match target {
             Some(t) => {
                 *gen_e += 1;
@@ -429,8 +439,10 @@ impl Sim<'_> {
         );
         let injected = std::mem::take(&mut engine_oracle.faults.injected);
         drop(engine_oracle);
+        drop(model_oracle);
+        self.results.borrow_mut().clear();
         if let Some(t) = target {
-            for (g, deps) in computed {
+            for (g, deps) in self.computed.drain(..) {
                 // Generations count from 1 and are pushed in order.
                 if self.meta.len() as u64 + 1 == g {
                     self.meta.push(Meta {
@@ -497,32 +509,44 @@ impl Sim<'_> {
     fn emptied(&self) -> bool {
         !self
             .pair
-            .model
+            .model()
             .store()
             .entries()
             .any(|e| crate::model::ModelStore::alive(e.expires, self.now))
     }
 
+    /// The command of a call of `target` ([`App::call`], built once per target and `via`).
+    fn call_command(&mut self, target: Target, via: bool) -> Rc<Command> {
+        let app = &self.app;
+        Rc::clone(
+            self.calls
+                .entry((target, via))
+                .or_insert_with(|| Rc::new(app.call(target, via))),
+        )
+    }
+
     /// The entry `target` would be served from now, per the model.
-    fn peek(&self, target: Target) -> Option<(String, Value)> {
-        match self.app.call(target, false) {
+    fn peek(&mut self, target: Target) -> Option<(String, Value)> {
+        match &*self.call_command(target, false) {
             Command::CallMemoized {
                 function,
                 bound_to,
                 args,
                 kwargs,
-            } => {
-                self.pair
-                    .model
-                    .peek_memoized(function, bound_to.as_ref(), &args, &kwargs, self.now)
-            }
+            } => self.pair.model().peek_memoized(
+                *function,
+                bound_to.as_ref(),
+                args,
+                kwargs,
+                self.now,
+            ),
             Command::CallCached {
                 view,
                 request,
                 prefix_result,
                 ..
-            } => self.pair.model.peek_cached(
-                view,
+            } => self.pair.model().peek_cached(
+                *view,
                 request.as_ref(),
                 prefix_result.as_deref(),
                 self.now,
@@ -539,7 +563,7 @@ impl Sim<'_> {
         env: crate::workload::Env,
         hash: &mut Digest,
     ) -> Result<(), Divergence> {
-        let command = self.app.call(target, via);
+        let command = self.call_command(target, via);
         if self.record {
             self.step_line(step, describe_command(&command, self.setup.python));
         }
@@ -712,7 +736,7 @@ impl Sim<'_> {
         if let Some(prefix) = &self.redis_prefix {
             let keys: std::collections::BTreeSet<String> = self
                 .pair
-                .model
+                .model()
                 .store()
                 .entries()
                 .filter(|e| crate::model::ModelStore::alive(e.expires, self.now))
@@ -725,7 +749,7 @@ impl Sim<'_> {
         }
         let engine_keys: Vec<String> = self
             .pair
-            .store
+            .store()
             .memory()
             .map(|m| {
                 m.keys()
@@ -736,7 +760,7 @@ impl Sim<'_> {
             .unwrap_or_default();
         let model_keys: Vec<String> = self
             .pair
-            .model
+            .model()
             .store()
             .entries()
             .filter(|e| e.key.ends_with("_memver"))
@@ -753,7 +777,7 @@ impl Sim<'_> {
     ) -> Result<(), Divergence> {
         let (engine_keys, model_keys) = self.version_keys();
         if let Some(k) = engine_keys.get(usize::from(pick) % engine_keys.len().max(1)) {
-            self.pair.store.lose(k).map_err(|m| Divergence {
+            self.pair.lose(k).map_err(|m| Divergence {
                 step,
                 kind: m.kind.to_owned(),
                 detail: m.detail,
@@ -785,7 +809,7 @@ impl Sim<'_> {
             }
         }
         if let Some(k) = model_keys.get(usize::from(pick) % model_keys.len().max(1)) {
-            self.pair.model.evict(k);
+            self.pair.model_mut().evict(k);
         }
         Ok(())
     }
@@ -934,6 +958,9 @@ pub fn execute_on(
         timeline: Vec::new(),
         events: Vec::new(),
         trace_versions: VersionGenerator::new(setup.version_seed),
+        calls: HashMap::default(),
+        computed: Vec::new(),
+        results: RefCell::default(),
     };
     *sim.stats
         .runs_by_profile

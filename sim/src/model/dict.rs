@@ -3,9 +3,10 @@
 //! insertion order (`None` where an entry was deleted) and an index from key to slot, so
 //! lookups are not scans; the slots are compacted when holes outnumber entries.
 
-use super::store::Entry;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use super::store::{Entry, Expiry};
+use flaskcache_engine::Value;
+use hashbrown::HashTable;
+use std::hash::Hasher;
 
 /// FxHash (rustc's hasher): a fixed function, no per-process key. The index is only ever
 /// looked up, never iterated, so the hash decides no order; it only has to be fast.
@@ -49,11 +50,20 @@ impl Hasher for FxHasher {
     }
 }
 
+/// The hash of a key in the index.
+fn key_hash(key: &str) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(key.as_bytes());
+    h.finish()
+}
+
 /// The entries of a cache, in dict order.
 #[derive(Clone, Debug, Default)]
 pub struct Dict {
     slots: Vec<Option<Entry>>,
-    index: HashMap<String, usize, BuildHasherDefault<FxHasher>>,
+    /// Positions in `slots` of the stored entries, found by their keys' hashes and
+    /// confirmed against the slot (each key is stored once, in its entry).
+    index: HashTable<usize>,
 }
 
 impl Dict {
@@ -72,16 +82,35 @@ impl Dict {
         self.slots.iter().flatten()
     }
 
+    /// The slot position of `key`, if it is stored.
+    fn position(&self, key: &str) -> Option<usize> {
+        let slots = &self.slots;
+        let holds = |&i: &usize| matches!(slots.get(i), Some(Some(e)) if e.key == key);
+        self.index.find(key_hash(key), holds).copied()
+    }
+
     /// The entry under `key`.
     pub fn get(&self, key: &str) -> Option<&Entry> {
-        let i = *self.index.get(key)?;
+        let i = self.position(key)?;
         self.slots.get(i)?.as_ref()
     }
 
     /// The entry under `key`, to change in place.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Entry> {
-        let i = *self.index.get(key)?;
+        let i = self.position(key)?;
         self.slots.get_mut(i)?.as_mut()
+    }
+
+    /// Appends an entry whose key is not stored.
+    fn push(&mut self, entry: Entry) {
+        let slots = &self.slots;
+        let rehash = |&i: &usize| match slots.get(i) {
+            Some(Some(e)) => key_hash(&e.key),
+            _ => 0,
+        };
+        self.index
+            .insert_unique(key_hash(&entry.key), self.slots.len(), rehash);
+        self.slots.push(Some(entry));
     }
 
     /// `d[entry.key] = entry`: in place if the key is there, else at the end.
@@ -90,34 +119,67 @@ impl Dict {
             *slot = entry;
             return;
         }
-        self.index.insert(entry.key.clone(), self.slots.len());
-        self.slots.push(Some(entry));
+        self.push(entry);
+    }
+
+    /// `d[key] = (expires, value)`: in place if the key is there, else at the end (one
+    /// lookup either way).
+    pub fn set(&mut self, key: &str, expires: Expiry, value: Value) {
+        if let Some(e) = self.get_mut(key) {
+            e.expires = expires;
+            e.value = value;
+            return;
+        }
+        self.push(Entry {
+            key: key.to_owned(),
+            expires,
+            value,
+        });
+    }
+
+    /// Takes the entry at slot `i` out, and its position out of the index.
+    fn take(&mut self, i: usize) -> Option<Entry> {
+        let entry = self.slots.get_mut(i)?.take()?;
+        if let Ok(found) = self.index.find_entry(key_hash(&entry.key), |&p| p == i) {
+            found.remove();
+        }
+        Some(entry)
     }
 
     /// `del d[key]`: the entry, if there was one.
     pub fn remove(&mut self, key: &str) -> Option<Entry> {
-        let i = self.index.remove(key)?;
-        let entry = self.slots.get_mut(i)?.take();
-        if self.slots.len() > 32 && self.slots.len() > 2 * self.index.len() {
-            self.compact();
-        }
+        let i = self.position(key)?;
+        let entry = self.take(i);
+        self.maybe_compact();
+        entry
+    }
+
+    /// Removes the first entry, in dict order, of those with the least `order`.
+    pub fn remove_first_min_by_key<K: Ord>(
+        &mut self,
+        mut order: impl FnMut(&Entry) -> K,
+    ) -> Option<Entry> {
+        // `min_by_key` keeps the last of equal minima; the position makes the first win.
+        let (i, _) = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, slot)| slot.as_ref().map(|e| (i, e)))
+            .min_by_key(|(i, e)| (order(e), *i))?;
+        let entry = self.take(i);
+        self.maybe_compact();
         entry
     }
 
     /// Keeps the entries `keep` accepts, visited in dict order.
     pub fn retain(&mut self, mut keep: impl FnMut(&Entry) -> bool) {
-        let mut removed = false;
-        for slot in &mut self.slots {
-            if slot.as_ref().is_some_and(|e| !keep(e)) {
-                if let Some(e) = slot.take() {
-                    self.index.remove(&e.key);
-                    removed = true;
-                }
+        for i in 0..self.slots.len() {
+            let doomed = matches!(self.slots.get(i), Some(Some(e)) if !keep(e));
+            if doomed {
+                self.take(i);
             }
         }
-        if removed {
-            self.compact();
-        }
+        self.maybe_compact();
     }
 
     /// `d.clear()`.
@@ -126,16 +188,28 @@ impl Dict {
         self.index.clear();
     }
 
-    /// Drops the holes, keeping the order, and re-points the index of the entries that
-    /// moved (those after the first hole).
+    /// Compacts once holes outnumber entries (and there are enough slots for it to pay):
+    /// holes cost iteration only, compaction re-indexes every entry.
+    fn maybe_compact(&mut self) {
+        if self.slots.len() > 32 && self.slots.len() > 2 * self.index.len() {
+            self.compact();
+        } else if self.index.is_empty() {
+            self.slots.clear();
+        }
+    }
+
+    /// Drops the holes, keeping the order, and indexes the entries at their new places.
     fn compact(&mut self) {
-        let Some(first_hole) = self.slots.iter().position(Option::is_none) else {
-            return;
-        };
         self.slots.retain(Option::is_some);
-        for (i, slot) in self.slots.iter().enumerate().skip(first_hole) {
-            if let Some(at) = slot.as_ref().and_then(|e| self.index.get_mut(&e.key)) {
-                *at = i;
+        self.index.clear();
+        let slots = &self.slots;
+        let rehash = |&i: &usize| match slots.get(i) {
+            Some(Some(e)) => key_hash(&e.key),
+            _ => 0,
+        };
+        for (i, slot) in slots.iter().enumerate() {
+            if let Some(e) = slot {
+                self.index.insert_unique(key_hash(&e.key), i, rehash);
             }
         }
     }
@@ -144,8 +218,6 @@ impl Dict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Expiry;
-    use flaskcache_engine::Value;
 
     fn entry(key: &str, v: i64) -> Entry {
         Entry {

@@ -22,7 +22,7 @@ mod redis;
 mod store;
 
 pub use dict::FxHasher;
-pub use store::{Entry, Expiry, ModelStore};
+pub use store::{Clock, Entry, Expiry, ModelStore};
 
 /// Builds [`FxHasher`]s: for sets and maps that are only probed, never iterated.
 pub type FxBuildHasher = std::hash::BuildHasherDefault<FxHasher>;
@@ -188,33 +188,58 @@ struct Derived {
     body: Result<String, PyError>,
 }
 
-/// [`Derived`] by `(function, args, kwargs)`: a map from a structural hash of the call to
-/// the calls with that hash, compared in full (a collision costs a comparison, never a
-/// wrong key). Never iterated, so its order cannot leak into anything.
+/// [`Derived`] by `(function, receiver, args, kwargs)`, the call as it was made (the
+/// receiver is prepended to the arguments only when the call is first derived): a map from
+/// a structural hash of the call to the calls with that hash, compared in full (a
+/// collision costs a comparison, never a wrong key). Never iterated, so its order cannot
+/// leak into anything.
 #[derive(Debug, Default)]
 struct KeyMemo {
-    calls: HashMap<u64, Vec<MemoEntry>>,
+    calls: HashMap<u64, Vec<MemoEntry>, FxBuildHasher>,
     len: usize,
 }
 
-type MemoEntry = (usize, Vec<Value>, Vec<(String, Value)>, Arc<Derived>);
+type MemoEntry = (
+    usize,
+    Option<Receiver>,
+    Vec<Value>,
+    Vec<(String, Value)>,
+    Arc<Derived>,
+);
 
 /// Distinct calls remembered at most; beyond it the memo starts again (arbitrary
 /// histories, as the fuzzer makes, are not bounded like the workload's calls).
 const KEY_MEMO_CAP: usize = 1 << 14;
 
 impl KeyMemo {
-    fn hash(function: usize, args: &[Value], kwargs: &[(String, Value)]) -> u64 {
-        let mut h = crate::explore::digest::Digest::default();
+    fn hash(
+        function: usize,
+        receiver: Option<&Receiver>,
+        args: &[Value],
+        kwargs: &[(String, Value)],
+    ) -> u64 {
+        use crate::explore::digest;
+        let mut h = digest::Digest::default();
         h.word(function as u64);
+        match receiver {
+            None => h.tag(0),
+            Some(Receiver::Instance(object)) => {
+                h.tag(1);
+                digest::object(&mut h, object);
+            }
+            Some(Receiver::Class(class)) => {
+                h.tag(2);
+                digest::class(&mut h, class);
+            }
+        }
         h.word(args.len() as u64);
         for a in args {
-            crate::explore::digest::value(&mut h, a);
+            digest::value(&mut h, a);
         }
         h.word(kwargs.len() as u64);
         for (k, v) in kwargs {
             h.str(k);
-            crate::explore::digest::value(&mut h, v);
+            digest::value(&mut h, v);
         }
         h.value()
     }
@@ -223,11 +248,15 @@ impl KeyMemo {
         &self,
         hash: u64,
         function: usize,
+        receiver: Option<&Receiver>,
         args: &[Value],
         kwargs: &[(String, Value)],
     ) -> Option<Arc<Derived>> {
-        self.calls.get(&hash)?.iter().find_map(|(f, a, k, d)| {
-            (*f == function && a.as_slice() == args && k.as_slice() == kwargs)
+        self.calls.get(&hash)?.iter().find_map(|(f, r, a, k, d)| {
+            (*f == function
+                && r.as_ref() == receiver
+                && a.as_slice() == args
+                && k.as_slice() == kwargs)
                 .then(|| Arc::clone(d))
         })
     }
@@ -247,7 +276,7 @@ impl KeyMemo {
 /// call, compared in full like [`KeyMemo`]'s.
 #[derive(Debug, Default)]
 struct ViewKeyMemo {
-    calls: HashMap<u64, Vec<ViewMemoEntry>>,
+    calls: HashMap<u64, Vec<ViewMemoEntry>, FxBuildHasher>,
     len: usize,
 }
 
@@ -296,41 +325,63 @@ struct World<'a> {
 }
 
 impl World<'_> {
-    /// One backend call, unless the oracle makes it fail.
-    fn call(&mut self, op: StoreOp) -> Result<StoreReply, PyError> {
-        if let Some(e) = self.oracle.fault(OpKind::of(&op)) {
-            return Err(e.to_py_error(self.py));
+    /// The failure the oracle injects into this call of `kind`, as Python sees it.
+    fn fault(&mut self, kind: OpKind) -> Result<(), PyError> {
+        match self.oracle.fault(kind) {
+            Some(e) => Err(e.to_py_error(self.py)),
+            None => Ok(()),
         }
+    }
+
+    /// One backend call, unless the oracle makes it fail.
+    fn call(&mut self, op: &StoreOp) -> Result<StoreReply, PyError> {
+        self.fault(OpKind::of(op))?;
         self.store
-            .execute(&op, self.now)
+            .execute(op, self.now)
             .map_err(|e| e.to_py_error(self.py))
     }
 
+    // The calls the model makes most, without building a `StoreOp`: each asks the oracle
+    // as `call` does, then answers as `ModelStore::execute` does.
+
     fn get(&mut self, key: &str) -> Result<Value, PyError> {
-        match self.call(StoreOp::Get {
-            key: key.to_owned(),
-        })? {
-            StoreReply::Value(v) => Ok(v),
-            _ => Ok(Value::None),
-        }
+        self.fault(OpKind::Get)?;
+        Ok(self.store.get(key, self.now))
     }
 
     fn has(&mut self, key: &str) -> Result<bool, PyError> {
-        match self.call(StoreOp::Has {
-            key: key.to_owned(),
-        })? {
-            StoreReply::Bool(b) => Ok(b),
-            _ => Ok(false),
-        }
+        self.fault(OpKind::Has)?;
+        Ok(self.store.has(key, self.now))
     }
 
     fn get_many(&mut self, keys: &[String]) -> Result<Vec<Value>, PyError> {
-        match self.call(StoreOp::GetMany {
-            keys: keys.to_vec(),
-        })? {
-            StoreReply::Values(v) => Ok(v),
-            _ => Ok(Vec::new()),
-        }
+        self.fault(OpKind::GetMany)?;
+        let now = self.now;
+        Ok(keys.iter().map(|k| self.store.get(k, now)).collect())
+    }
+
+    fn set(&mut self, key: &str, value: Value, timeout: Option<i64>) -> Result<(), PyError> {
+        self.fault(OpKind::Set)?;
+        self.store
+            .set_call(key, value, timeout, self.now)
+            .map(drop)
+            .map_err(|e| e.to_py_error(self.py))
+    }
+
+    fn set_many<K: AsRef<str>, V: std::borrow::Borrow<Value>>(
+        &mut self,
+        items: &[(K, V)],
+        timeout: Option<i64>,
+    ) -> Result<(), PyError> {
+        self.fault(OpKind::SetMany)?;
+        self.store
+            .set_many_call(items, timeout, self.now)
+            .map_err(|e| e.to_py_error(self.py))
+    }
+
+    fn delete(&mut self, key: &str) -> Result<Value, PyError> {
+        self.fault(OpKind::Delete)?;
+        Ok(Value::Bool(self.store.delete_call(key, self.now)))
     }
 
     fn compute(&mut self) -> Result<Value, PyError> {
@@ -542,9 +593,9 @@ impl Model {
                     Err(ViewKeyError::Input(e)) => return Err(Rejected(e.to_string())),
                 };
                 // `cache.delete(f.make_cache_key(...))`, returning the backend's answer.
-                Ok(match w.call(StoreOp::Delete { key: key.clone() }) {
-                    Ok(reply) => Outcome {
-                        result: Ok(returned(reply)),
+                Ok(match w.delete(&key) {
+                    Ok(answer) => Outcome {
+                        result: Ok(answer),
                         event: CacheEvent::Deleted { key },
                     },
                     Err(e) => direct(Err(e)),
@@ -557,7 +608,8 @@ impl Model {
 
     /// The version strings behind a namespace (`_memoize_version`, FC-2.5.3): stored ones
     /// are used; a missing one is replaced by a fresh version; if anything was replaced (or
-    /// `rewrite`), every version key is written back with `timeout`.
+    /// `rewrite`), every version key is written back with `timeout`. Their join is
+    /// appended to `joined`.
     fn versions(
         &mut self,
         keys: &[String],
@@ -565,30 +617,27 @@ impl Model {
         rewrite: bool,
         ask_forced: bool,
         w: &mut World<'_>,
-    ) -> Result<String, PyError> {
-        let stored = w.get_many(keys)?;
+        joined: &mut String,
+    ) -> Result<(), PyError> {
+        let mut versions = w.get_many(keys)?;
         let mut dirty = rewrite;
         // ≤2.4.1 asks forced_update here too; `True` rewrites the versions (FC-0.9).
         if ask_forced && w.hook(HookQuery::ForcedUpdate)? {
             dirty = true;
         }
         // `if version_data_list[i] is None`: mint; anything else stored stays as it is.
-        let mut versions = Vec::with_capacity(stored.len());
-        for value in stored {
-            versions.push(match value {
-                Value::None => {
-                    dirty = true;
-                    Value::Str(self.mint(&mut w.effects))
-                }
-                other => other,
-            });
+        for value in &mut versions {
+            if *value == Value::None {
+                dirty = true;
+                *value = Value::Str(self.mint(&mut w.effects));
+            }
         }
         if dirty {
-            let items = keys.iter().cloned().zip(versions.iter().cloned()).collect();
-            w.call(StoreOp::SetMany { items, timeout })?;
+            let items: Vec<(&str, &Value)> =
+                keys.iter().map(String::as_str).zip(&versions).collect();
+            w.set_many(&items, timeout)?;
         }
         // `"".join(version_data_list)`, after the write-back.
-        let mut joined = String::new();
         for (i, version) in versions.iter().enumerate() {
             match version {
                 Value::Str(s) => joined.push_str(s),
@@ -600,28 +649,36 @@ impl Model {
                 }
             }
         }
-        Ok(joined)
+        Ok(())
     }
 
-    /// The key material of a call of `m` (registered as `function`) with `args` (the
-    /// receiver already prepended) and `kwargs`: derived on the first such call, looked up
-    /// after that.
+    /// The key material of a call of `m` (registered as `function`) reached through
+    /// `receiver` (prepended to `args` as the call does, [`call_args_cow`]; `None` when
+    /// `args` are already the full arguments) with `kwargs`: derived on the first such
+    /// call, looked up after that.
     fn derived(
         &self,
         function: usize,
         m: &Memoized,
+        receiver: Option<&Receiver>,
         args: &[Value],
         kwargs: &[(String, Value)],
     ) -> Arc<Derived> {
-        let hash = KeyMemo::hash(function, args, kwargs);
-        if let Some(d) = self.keys.borrow().get(hash, function, args, kwargs) {
+        let hash = KeyMemo::hash(function, receiver, args, kwargs);
+        if let Some(d) = self
+            .keys
+            .borrow()
+            .get(hash, function, receiver, args, kwargs)
+        {
             return d;
         }
-        let derived = Arc::new(self.derive(m, args, kwargs));
+        let full = call_args_cow(&m.function, receiver, args);
+        let derived = Arc::new(self.derive(m, &full, kwargs));
         self.keys.borrow_mut().insert(
             hash,
             (
                 function,
+                receiver.cloned(),
                 args.to_vec(),
                 kwargs.to_vec(),
                 Arc::clone(&derived),
@@ -729,25 +786,31 @@ impl Model {
         &mut self,
         function: usize,
         m: &Memoized,
-        args: &[Value],
+        (receiver, args): (Option<&Receiver>, &[Value]),
         kwargs: &[(String, Value)],
         w: &mut World<'_>,
     ) -> Result<String, PyError> {
         let o = &m.options;
-        let derived = self.derived(function, m, args, kwargs);
+        let derived = self.derived(function, m, receiver, args, kwargs);
         let vkeys = derived.version_keys.as_ref().map_err(Clone::clone)?;
         let ask_forced = self.profile.forced_update_in_version() && o.hooks.forced_update;
-        let versions = self.versions(
+        // The key is the hashed call text, then the versions joined: written in that order
+        // into one string, though the versions are read first (an error normalizing the
+        // arguments comes after the version round trip).
+        let body = derived.body.as_ref();
+        let mut key = String::with_capacity(body.map_or(0, String::len) + 32);
+        if let Ok(body) = body {
+            key.push_str(body);
+        }
+        self.versions(
             vkeys,
             self.profile.version_creation_timeout(o.timeout),
             false,
             ask_forced,
             w,
+            &mut key,
         )?;
-        let body = derived.body.as_ref().map_err(Clone::clone)?;
-        let mut key = String::with_capacity(body.len() + versions.len());
-        key.push_str(body);
-        key.push_str(&versions);
+        body.map_err(Clone::clone)?;
         Ok(key)
     }
 
@@ -813,12 +876,7 @@ impl Model {
                 Err(e) => return Err(miss(Err(e), key.to_owned(), false)),
             }
         }
-        let set = StoreOp::Set {
-            key: key.to_owned(),
-            value: value.clone(),
-            timeout,
-        };
-        match w.call(set) {
+        match w.set(key, value.clone(), timeout) {
             Ok(_) => Ok(value),
             Err(_) if recompute_on_failed_set && !self.debug => {
                 // Flask-Cache 0.13's `@cached`: logs, then calls the view again.
@@ -853,14 +911,13 @@ impl Model {
         if let Some(outcome) = Model::bypass(o.hooks.unless, w) {
             return outcome;
         }
-        let args = call_args_cow(&m.function, bound_to, args);
         let legacy_forced = self.profile.forced_update_in_version();
         let mut lookup = || -> Result<(String, Option<Value>), PyError> {
             let mut forced = false;
             if !legacy_forced && o.hooks.forced_update {
                 forced = w.hook(HookQuery::ForcedUpdate)?;
             }
-            let key = self.memoize_key(function, m, &args, kwargs, w)?;
+            let key = self.memoize_key(function, m, (bound_to, args), kwargs, w)?;
             if legacy_forced && o.hooks.forced_update {
                 forced = w.hook(HookQuery::ForcedUpdate)?;
             }
@@ -887,9 +944,9 @@ impl Model {
         };
         if self.profile.refreshes_version_keys() {
             // FC-2.5.4: the version keys take the entry's timeout.
-            let derived = self.derived(function, m, &args, kwargs);
+            let derived = self.derived(function, m, bound_to, args, kwargs);
             let refreshed = match &derived.version_keys {
-                Ok(vkeys) => self.versions(vkeys, o.timeout, true, false, w),
+                Ok(vkeys) => self.versions(vkeys, o.timeout, true, false, w, &mut String::new()),
                 Err(e) => Err(e.clone()),
             };
             if let Err(e) = refreshed {
@@ -1002,10 +1059,10 @@ impl Model {
                     }
                 }
                 let fresh = self.mint(&mut w.effects);
-                w.call(StoreOp::SetMany {
-                    items: vec![(last.clone(), Value::Str(fresh))],
-                    timeout: self.profile.version_reset_timeout(),
-                })?;
+                w.set_many(
+                    &[(last.as_str(), Value::Str(fresh))],
+                    self.profile.version_reset_timeout(),
+                )?;
                 Ok(last)
             });
             return match reset {
@@ -1017,10 +1074,11 @@ impl Model {
             };
         }
         let args = ensure_self_arg(callee, args, self.profile);
+        // `args` are the full arguments here: nothing is prepended.
         let deleted = self
-            .memoize_key(function, m, &args, kwargs, w)
+            .memoize_key(function, m, (None, &args), kwargs, w)
             .and_then(|key| {
-                w.call(StoreOp::Delete { key: key.clone() })?;
+                w.delete(&key)?;
                 Ok(key)
             });
         match deleted {
@@ -1045,7 +1103,7 @@ impl Model {
         };
         let deleted = function_namespace(callee, None, self.profile, self.py).and_then(|ns| {
             let key = ns.version_keys(&[]).last().to_owned();
-            w.call(StoreOp::DeleteMany {
+            w.call(&StoreOp::DeleteMany {
                 keys: vec![key.clone()],
             })?;
             Ok(key)
@@ -1070,7 +1128,7 @@ impl Model {
         }
         let returns = self.profile.proxies_return_results()
             || matches!(op, StoreOp::Get { .. } | StoreOp::GetMany { .. });
-        match w.call(op.clone()) {
+        match w.call(op) {
             Ok(reply) if returns => direct(Ok(returned(reply))),
             Ok(_) => direct(Ok(Value::None)),
             Err(e) => direct(Err(e)),
@@ -1091,8 +1149,7 @@ impl Model {
         let function = m.0;
         let m = self.memoized.get(function)?;
         let o = &m.options;
-        let args = call_args_cow(&m.function, bound_to, args);
-        let derived = self.derived(function, m, &args, kwargs);
+        let derived = self.derived(function, m, bound_to, args, kwargs);
         let vkeys = derived.version_keys.as_ref().ok()?;
         let body = derived.body.as_ref().ok()?;
         let mut key = body.clone();

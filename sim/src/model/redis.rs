@@ -101,10 +101,10 @@ impl ModelStore {
     }
 
     /// `SET key value [EX t]`; `t == -1` sends no `EX`.
-    fn redis_set(
+    pub(super) fn redis_set(
         &mut self,
         key: &str,
-        value: &Value,
+        value: Value,
         timeout: Option<i64>,
         now: Timestamp,
     ) -> Result<(), StoreError> {
@@ -117,7 +117,7 @@ impl ModelStore {
             return Err(StoreError::Raised(response_error(SET_EXPIRE_ERROR)));
         };
         let full = self.full_key(key).into_owned();
-        self.redis_put(full, expires, value.clone(), now);
+        self.redis_put(full, expires, value, now);
         Ok(())
     }
 
@@ -155,12 +155,12 @@ impl ModelStore {
 
     /// `set_many`: one pipeline with a `SET` per key of the dict; the server refuses all of
     /// them or none, and redis-py raises the first command's error.
-    fn redis_set_many(
+    pub(super) fn redis_set_many<K: AsRef<str>, V: std::borrow::Borrow<Value>>(
         &mut self,
-        items: &[(String, Value)],
+        items: &[(K, V)],
         timeout: Option<i64>,
         now: Timestamp,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<(), StoreError> {
         let mapping = super::store::dict_items(items);
         let t = self.redis_timeout(timeout);
         if let Some(&(key, value)) = mapping.first() {
@@ -169,16 +169,14 @@ impl ModelStore {
                 return Err(StoreError::Raised(error));
             }
         }
-        let mut set = Vec::new();
         for (key, value) in mapping {
-            self.redis_set(key, value, timeout, now)?;
-            set.push(key.to_owned());
+            self.redis_set(key, value.clone(), timeout, now)?;
         }
-        Ok(set)
+        Ok(())
     }
 
     /// `DEL key`: whether a live key was removed.
-    fn redis_del(&mut self, key: &str, now: Timestamp) -> bool {
+    pub(super) fn redis_del(&mut self, key: &str, now: Timestamp) -> bool {
         let full = self.full_key(key);
         let was_live = self.live(&full, now).is_some();
         self.entries.remove(&full);
@@ -241,7 +239,7 @@ impl ModelStore {
                 value,
                 timeout,
             } => {
-                self.redis_set(key, value, *timeout, now)?;
+                self.redis_set(key, value.clone(), *timeout, now)?;
                 StoreReply::Bool(true)
             }
             StoreOp::Add {
@@ -250,7 +248,9 @@ impl ModelStore {
                 timeout,
             } => StoreReply::Bool(self.redis_add(key, value, *timeout, now)?),
             StoreOp::SetMany { items, timeout } => {
-                StoreReply::Keys(self.redis_set_many(items, *timeout, now)?)
+                self.redis_set_many(items, *timeout, now)?;
+                let keys = super::store::dict_items(items).into_iter();
+                StoreReply::Keys(keys.map(|(k, _)| k.to_owned()).collect())
             }
             StoreOp::Delete { key } => StoreReply::Bool(self.redis_del(key, now)),
             StoreOp::DeleteMany { keys } => self.redis_delete_many(keys, now),

@@ -14,6 +14,7 @@ use flaskcache_engine::store::{
     StoreConfig, StoreError, StoreFlavor, StoreOp, StoreReply, Timestamp,
 };
 use flaskcache_engine::Value;
+use std::borrow::Borrow;
 use std::cmp::Ordering;
 
 /// When an entry stops being alive, as Python holds it.
@@ -39,6 +40,40 @@ impl std::fmt::Display for Expiry {
     }
 }
 
+/// `time()` at one instant, as Python holds it (a float), ready to be compared with many
+/// expiries: the float is computed once, not once per entry.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    /// `time()`.
+    secs: f64,
+    /// `floor(time())`, exact (|time()| < 2^44).
+    whole: i128,
+    /// Whether `time()` has a fraction.
+    fraction: bool,
+}
+
+impl Clock {
+    /// The clock at `now`.
+    pub fn at(now: Timestamp) -> Clock {
+        let secs = now.as_py_float();
+        let floor = secs.floor();
+        Clock {
+            secs,
+            // `as` saturates; |secs| < 2^44, so the conversion is exact.
+            whole: floor as i128,
+            fraction: secs > floor,
+        }
+    }
+
+    /// `time()` compared with the int `e`, by value as Python compares a float with an int.
+    fn cmp_int(self, e: i128) -> Ordering {
+        match self.whole.cmp(&e) {
+            Ordering::Equal if self.fraction => Ordering::Greater,
+            ord => ord,
+        }
+    }
+}
+
 impl Expiry {
     /// `expires == 0`: never expires.
     fn is_never(self) -> bool {
@@ -50,19 +85,19 @@ impl Expiry {
     }
 
     /// `expires > time()`, compared exactly as Python compares it.
-    fn after(self, now: Timestamp) -> bool {
+    fn after(self, clock: Clock) -> bool {
         match self {
-            Expiry::Int(e) => now.cmp_secs(e) == Ordering::Less,
-            Expiry::Float(f) => f > now.as_py_float(),
-            Expiry::Redis(f) => f >= now.as_py_float(),
+            Expiry::Int(e) => clock.cmp_int(e) == Ordering::Less,
+            Expiry::Float(f) => f > clock.secs,
+            Expiry::Redis(f) => f >= clock.secs,
         }
     }
 
     /// `expires < time()`.
-    fn before(self, now: Timestamp) -> bool {
+    fn before(self, clock: Clock) -> bool {
         match self {
-            Expiry::Int(e) => now.cmp_secs(e) == Ordering::Greater,
-            Expiry::Float(f) | Expiry::Redis(f) => f < now.as_py_float(),
+            Expiry::Int(e) => clock.cmp_int(e) == Ordering::Greater,
+            Expiry::Float(f) | Expiry::Redis(f) => f < clock.secs,
         }
     }
 
@@ -157,7 +192,12 @@ impl ModelStore {
 
     /// Whether an entry with `expires` is alive: `expires == 0 or expires > time()`.
     pub fn alive(expires: Expiry, now: Timestamp) -> bool {
-        expires.is_never() || expires.after(now)
+        ModelStore::alive_at(expires, Clock::at(now))
+    }
+
+    /// [`ModelStore::alive`] against a clock read once ([`Clock`]).
+    pub fn alive_at(expires: Expiry, clock: Clock) -> bool {
+        expires.is_never() || expires.after(clock)
     }
 
     /// `_normalize_timeout`: `None` is the default; a positive timeout is counted from now.
@@ -186,29 +226,27 @@ impl ModelStore {
             StoreFlavor::Redis | StoreFlavor::Redis24 | StoreFlavor::Werkzeug016Redis => {}
             StoreFlavor::Werkzeug016 => {
                 // `(expires != 0 and expires <= now) or idx % 3 == 0`
+                let clock = Clock::at(now);
                 let mut idx = 0usize;
                 self.entries.retain(|e| {
-                    let doomed = !ModelStore::alive(e.expires, now) || idx.is_multiple_of(3);
+                    let doomed = !ModelStore::alive_at(e.expires, clock) || idx.is_multiple_of(3);
                     idx += 1;
                     !doomed
                 });
             }
             StoreFlavor::Cachelib | StoreFlavor::FlaskCaching24 => {
                 // `_remove_expired`: every entry with `expires < now`, 0 included.
-                self.entries.retain(|e| !e.expires.before(now));
-                // `_remove_older`: stable sort by expires, pop until not over.
+                let clock = Clock::at(now);
+                self.entries.retain(|e| !e.expires.before(clock));
+                // `_remove_older`: stable sort by expires, pop until not over (the first
+                // entry in dict order among those that expire first).
                 while self.entries.len() > self.threshold {
-                    let oldest = self
+                    if self
                         .entries
-                        .iter()
-                        .enumerate()
-                        .min_by_key(|(i, e)| (e.expires.order(), *i))
-                        .map(|(_, e)| e.key.clone());
-                    match oldest {
-                        Some(key) => {
-                            self.entries.remove(&key);
-                        }
-                        None => break,
+                        .remove_first_min_by_key(|e| e.expires.order())
+                        .is_none()
+                    {
+                        break;
                     }
                 }
             }
@@ -217,17 +255,7 @@ impl ModelStore {
 
     /// `self._cache[key] = (expires, value)`: in place if present, else at the end.
     fn put(&mut self, key: &str, expires: Expiry, value: Value) {
-        match self.entries.get_mut(key) {
-            Some(e) => {
-                e.expires = expires;
-                e.value = value;
-            }
-            None => self.entries.insert(Entry {
-                key: key.to_owned(),
-                expires,
-                value,
-            }),
-        }
+        self.entries.set(key, expires, value);
     }
 
     /// `get(key)`.
@@ -309,17 +337,13 @@ impl ModelStore {
                 timeout,
             } => StoreReply::Bool(self.add(key, value.clone(), *timeout, now)),
             StoreOp::SetMany { items, timeout } => {
-                let mapping = dict_items(items);
-                let mut set = Vec::new();
-                for (k, v) in mapping {
-                    if self.set(k, v.clone(), *timeout, now) {
-                        set.push(k.to_owned());
-                    }
-                }
+                self.set_many_call(items, *timeout, now)?;
                 if werkzeug {
                     StoreReply::Bool(true)
                 } else {
-                    StoreReply::Keys(set)
+                    // `set` always stores here: every key of the dict.
+                    let keys = dict_items(items).into_iter().map(|(k, _)| k.to_owned());
+                    StoreReply::Keys(keys.collect())
                 }
             }
             StoreOp::Delete { key } => StoreReply::Bool(self.delete(key)),
@@ -333,6 +357,51 @@ impl ModelStore {
                 }
             }
         })
+    }
+
+    // The calls below answer as `execute` (or `execute_redis`) does for one kind of
+    // operation, on either kind of cache, from borrowed arguments: the model's own calls
+    // use them, so that no `StoreOp` is built (and dropped) per call.
+
+    /// The `set` call (either kind of cache): whether it stored, or the error it raised.
+    pub fn set_call(
+        &mut self,
+        key: &str,
+        value: Value,
+        timeout: Option<i64>,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        if self.is_redis() {
+            self.redis_set(key, value, timeout, now)?;
+            return Ok(true);
+        }
+        Ok(self.set(key, value, timeout, now))
+    }
+
+    /// The `set_many` call (either kind of cache), storing every key of the dict `items`
+    /// make, or raising before any is stored.
+    pub fn set_many_call<K: AsRef<str>, V: Borrow<Value>>(
+        &mut self,
+        items: &[(K, V)],
+        timeout: Option<i64>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        if self.is_redis() {
+            return self.redis_set_many(items, timeout, now);
+        }
+        for (k, v) in dict_items(items) {
+            self.set(k, v.clone(), timeout, now);
+        }
+        Ok(())
+    }
+
+    /// The `delete` call (either kind of cache): on `SimpleCache` whether an entry, dead or
+    /// alive, was there; on `RedisCache` whether a live key was.
+    pub fn delete_call(&mut self, key: &str, now: Timestamp) -> bool {
+        if self.is_redis() {
+            return self.redis_del(key, now);
+        }
+        self.delete(key)
     }
 
     fn delete_many(&mut self, keys: &[String], now: Timestamp) -> Result<StoreReply, StoreError> {
@@ -376,12 +445,13 @@ impl ModelStore {
 
 /// `set_many`'s items as the Python dict it receives: each key at its first position,
 /// with its last value.
-pub(super) fn dict_items(items: &[(String, Value)]) -> Vec<(&str, &Value)> {
-    let mut mapping: Vec<(&str, &Value)> = Vec::new();
+pub(super) fn dict_items<K: AsRef<str>, V: Borrow<Value>>(items: &[(K, V)]) -> Vec<(&str, &Value)> {
+    let mut mapping: Vec<(&str, &Value)> = Vec::with_capacity(items.len());
     for (k, v) in items {
-        match mapping.iter_mut().find(|(mk, _)| *mk == k.as_str()) {
+        let (k, v) = (k.as_ref(), v.borrow());
+        match mapping.iter_mut().find(|(mk, _)| *mk == k) {
             Some(slot) => slot.1 = v,
-            None => mapping.push((k.as_str(), v)),
+            None => mapping.push((k, v)),
         }
     }
     mapping
