@@ -137,9 +137,6 @@ struct Ask<T> {
     expected: &'static str,
 }
 
-// `Ask` holds no self-references: pinning it pins nothing (its answer is produced fresh).
-impl<T> Unpin for Ask<T> {}
-
 impl<T> Future for Ask<T> {
     type Output = Result<T, Flow>;
 

@@ -129,7 +129,7 @@ fn has_percent_s(template: &str) -> bool {
     template.as_bytes().windows(2).any(|w| w == b"%s")
 }
 
-/// [`view_key`], written into `key` (an empty buffer, so that a caller can reuse one).
+/// [`view_key`], written into `key` (cleared first, so that a caller can reuse a buffer).
 pub fn view_key_into(
     spec: &CachedKeySpec,
     input: &ViewKeyInput<'_>,
