@@ -156,6 +156,10 @@ async fn memoize_version<'a>(
             (timeout, true)
         }
     };
+    // `"".join(version_data_list)`, which Python evaluates after the write-back: a version
+    // that is not a str raises there. Joined first, so that the versions can move into
+    // the write; its error is raised after the write, as in Python.
+    let join = join_versions(&versions, joined);
     if dirty {
         // A reset writes the last key only; otherwise every key read is written back.
         let write_keys = match reset {
@@ -165,25 +169,33 @@ async fn memoize_version<'a>(
         let items: Vec<(String, Value)> = write_keys
             .iter()
             .map(|k| (*k).to_owned())
-            .zip(versions.iter().cloned())
+            .zip(versions)
             .collect();
         if let Err(e) = backend::write(fx, StoreOp::SetMany { items, timeout }).await? {
             return Ok(Err(e.to_py_error(cx.py)));
         }
     }
-    // `"".join(version_data_list)`: a version that is not a str raises here.
+    if let Err(e) = join {
+        return Ok(Err(e));
+    }
+    Ok(Ok(keys))
+}
+
+/// Appends `"".join(versions)` to `joined`: `TypeError` at the first version that is not
+/// a `str`.
+fn join_versions(versions: &[Value], joined: &mut String) -> Py<()> {
     for (i, version) in versions.iter().enumerate() {
         match version {
             Value::Str(s) => joined.push_str(s),
             other => {
-                return Ok(Err(PyError::type_error(format!(
+                return Err(PyError::type_error(format!(
                     "sequence item {i}: expected str instance, {} found",
                     other.type_name()
-                ))))
+                )))
             }
         }
     }
-    Ok(Ok(keys))
+    Ok(())
 }
 
 /// `make_cache_key(f, *args, **kwargs)` of a memoized function: versions, then the hashed
