@@ -9,7 +9,7 @@ use crate::pyjson::{
 use flaskcache_engine::engine::{
     CachedId, CachedOptions, Command, Hooks, MemoizeOptions, MemoizedId, Request,
 };
-use flaskcache_engine::error::{PyError, PyExceptionType};
+use flaskcache_engine::error::PyError;
 use flaskcache_engine::function::{FunctionDescriptor, Receiver};
 use flaskcache_engine::keys::{CachedKeySpec, HashMethod, KeyPrefix, MakeName, QueryArgs, Version};
 use flaskcache_engine::store::{nonstr, StoreOp, StoreReply, Timestamp};
@@ -316,14 +316,7 @@ fn strings(json: &Json, at: &str) -> Decoded<Vec<String>> {
 }
 
 fn decode_error(json: &Json, at: &str) -> Decoded<PyError> {
-    let type_name = str_field(json, "type", at)?;
-    let kind = PyExceptionType::parse(type_name).ok_or_else(|| {
-        bad(
-            &format!("{at}/type"),
-            format!("exception type {type_name:?} is not modelled"),
-        )
-    })?;
-    Ok(PyError::new(kind, str_field(json, "message", at)?))
+    crate::pyjson::decode_exception(json, at)
 }
 
 fn decode_result(json: &Json, at: &str) -> Decoded<Result<Value, PyError>> {
@@ -337,7 +330,7 @@ fn decode_result(json: &Json, at: &str) -> Decoded<Result<Value, PyError>> {
 }
 
 fn encode_error(e: &PyError) -> Json {
-    json!({"type": e.kind.as_str(), "message": e.message})
+    crate::pyjson::encode_exception(e)
 }
 
 fn encode_result(r: &Result<Value, PyError>) -> Json {
