@@ -2,8 +2,8 @@
 //! vectors and the trace format (see `docs/vectors.md`). Decoding never panics: every
 //! malformed input is a [`DecodeError`] naming where it is.
 
-use flaskcache_engine::function::{Binding, FunctionDescriptor, Param, ParamKind, Receiver};
 use flaskcache_engine::error::{HttpException, PyError, PyExceptionType};
+use flaskcache_engine::function::{Binding, FunctionDescriptor, Param, ParamKind, Receiver};
 use flaskcache_engine::value::{ClassRef, PyInt, PyObject, Value};
 use serde_json::{json, Map, Value as Json};
 use std::fmt;
@@ -163,7 +163,9 @@ pub fn decode_exception(json: &Json, at: &str) -> Decoded<PyError> {
             let code = field(http, "code", &here)?
                 .as_u64()
                 .and_then(|c| u16::try_from(c).ok())
-                .ok_or_else(|| DecodeError::new(format!("{here}/code"), "expected a status code"))?;
+                .ok_or_else(|| {
+                    DecodeError::new(format!("{here}/code"), "expected a status code")
+                })?;
             let http = HttpException {
                 class: decode_class(http, &here)?,
                 code,

@@ -477,11 +477,19 @@ pub(crate) async fn call_memoized(
             .await?
             .map(|hit| (key, hit))
     };
-    let (key, value) =
-        match serve(cx, fx, guarded, o.hooks.response_filter, o.timeout, false, false).await? {
-            Served::Done(outcome) => return Ok(outcome),
-            Served::Stored { key, value } => (key, value),
-        };
+    let served = serve(
+        cx,
+        fx,
+        guarded,
+        o.hooks.response_filter,
+        o.timeout,
+        false,
+        false,
+    );
+    let (key, value) = match served.await? {
+        Served::Done(outcome) => return Ok(outcome),
+        Served::Stored { key, value } => (key, value),
+    };
     // `flaskcache_planted_bug` skips the version refresh (FC-2.5.4): a deliberate bug that
     // `tests/sim_planted_bug.rs` requires the simulator to find and shrink.
     if cx.profile.refreshes_version_keys() && !cfg!(flaskcache_planted_bug) {

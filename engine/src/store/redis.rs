@@ -426,7 +426,9 @@ impl Pickler {
             Value::Class(class) => self.save_class(class),
             Value::Object(obj) => self.save_str(&obj.repr),
             // Within the same limit as objects: an exception is pickled as its repr text.
-            Value::Exception(_) => self.save_str(&value.repr(crate::value::PythonVersion::default())),
+            Value::Exception(_) => {
+                self.save_str(&value.repr(crate::value::PythonVersion::default()))
+            }
         }
     }
 }
