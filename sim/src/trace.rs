@@ -1310,6 +1310,41 @@ mod tests {
         assert_eq!(again, trace);
     }
 
+    /// An `HTTPException` raised (`"http"` in `raises`) and stored (an `exception` value)
+    /// reads as `PyExceptionType::Http` / `Value::Exception` and is written back as read;
+    /// a malformed `http` is an error, not a panic.
+    #[test]
+    fn http_exceptions_round_trip() {
+        let text = include_str!("../../tests/traces/http_errors.2.5.trace.jsonl");
+        let trace = parse_trace(text).expect("the recorded trace reads");
+        let written = trace.to_jsonl();
+        assert_eq!(
+            parse_trace(&written).expect("written trace reads back"),
+            trace
+        );
+        let stored = trace.records.iter().any(|r| match r {
+            Record::Event(e) => e.steps.iter().any(|s| {
+                matches!(s, TraceStep::Store { reply: Ok(StoreReply::Value(Value::Exception(x))), .. }
+                    if x.http().is_some_and(|h| h.code == 404))
+            }),
+            _ => false,
+        });
+        assert!(stored, "a hit on the stored NotFound");
+        for (from, to) in [
+            (r#""code": 404"#, r#""code": "404""#),
+            (r#""code": 404"#, r#""code": 70000"#),
+            (
+                r#""type": "NotFound", "message""#,
+                r#""type": "Gone", "message""#,
+            ),
+            (r#""repr": "<NotFound"#, r#""rep": "<NotFound"#),
+        ] {
+            let broken = text.replacen(from, to, 1);
+            assert_ne!(broken, text, "{from}");
+            assert!(parse_trace(&broken).is_err(), "{to} was accepted");
+        }
+    }
+
     #[test]
     fn call_sites_are_optional_and_round_trip() {
         let memoize = r#"{"memoize": {"id": "m1", "function": {"module": "app", "qualname": "f", "binding": "function", "params": []}, "options": {}}}"#;
