@@ -555,6 +555,8 @@ impl<T> CachedView<T> {
 
 impl<T: ToPy + FromPy> CachedView<T> {
     /// Calls the view within `request`: the cached response, or `body`'s (then cached).
+    /// Under 2.5 a hit on a stored `HTTPException` fails with [`Error::Raised`]; a body
+    /// that aborts is written with [`CachedView::call_raising`].
     pub fn call<E: std::error::Error>(
         &self,
         cache: &Cache,

@@ -388,18 +388,19 @@ enum Served {
 
 /// What both decorators do after the guarded read (FC-1.1.6 to FC-1.1.8, FC-2.6.2,
 /// FC-2.6.3): fall back on an error, return a hit, or compute, filter and `set`. A failed
-/// `set` is logged (re-raised in debug mode); with `recompute` (0.13's `@cached`) the
-/// function then runs again and that result is returned. `capture_http`: see
-/// [`compute_and_filter`].
+/// `set` is logged (re-raised in debug mode); for a `cached` view under 0.13 the function
+/// then runs again and that result is returned. A `cached` view under 2.5 captures an
+/// `HTTPException` (see [`compute_and_filter`]).
 async fn serve(
     cx: Ctx,
     fx: &mut impl Effects,
     guarded: Py<(String, Option<Value>)>,
     response_filter: bool,
     timeout: Option<i64>,
-    recompute: bool,
-    capture_http: bool,
+    cached: bool,
 ) -> Result<Served, Flow> {
+    let recompute = cached && cx.profile.cached_recomputes_after_failed_set();
+    let capture_http = cached && cx.profile.cached_captures_http_exceptions();
     let key = match guarded {
         Err(e) => return Ok(Served::Done(fallback(cx, fx, e).await?)),
         Ok((key, Some(value))) => {
@@ -477,19 +478,11 @@ pub(crate) async fn call_memoized(
             .await?
             .map(|hit| (key, hit))
     };
-    let served = serve(
-        cx,
-        fx,
-        guarded,
-        o.hooks.response_filter,
-        o.timeout,
-        false,
-        false,
-    );
-    let (key, value) = match served.await? {
-        Served::Done(outcome) => return Ok(outcome),
-        Served::Stored { key, value } => (key, value),
-    };
+    let (key, value) =
+        match serve(cx, fx, guarded, o.hooks.response_filter, o.timeout, false).await? {
+            Served::Done(outcome) => return Ok(outcome),
+            Served::Stored { key, value } => (key, value),
+        };
     // `flaskcache_planted_bug` skips the version refresh (FC-2.5.4): a deliberate bug that
     // `tests/sim_planted_bug.rs` requires the simulator to find and shrink.
     if cx.profile.refreshes_version_keys() && !cfg!(flaskcache_planted_bug) {
@@ -577,16 +570,13 @@ pub(crate) async fn call_cached(
         .await?
         .map(|hit| (key, hit))
     };
-    let recompute = cx.profile.cached_recomputes_after_failed_set();
-    let http = cx.profile.cached_captures_http_exceptions();
     let outcome = match serve(
         cx,
         fx,
         guarded,
         view.hooks.response_filter,
         view.timeout,
-        recompute,
-        http,
+        true,
     )
     .await?
     {
@@ -596,7 +586,10 @@ pub(crate) async fn call_cached(
             event: CacheEvent::Miss { key, stored: true },
         },
     };
-    Ok(if http { raise_http(outcome) } else { outcome })
+    Ok(match cx.profile.cached_captures_http_exceptions() {
+        true => raise_http(outcome),
+        false => outcome,
+    })
 }
 
 /// 2.5's `@cached` raises an `HTTPException` it ends a hit or a miss with: a stored one,
