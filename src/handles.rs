@@ -404,6 +404,31 @@ pub fn request_path(path: &str) -> Request {
     request(path, std::iter::empty::<(String, String)>())
 }
 
+/// A view call that raised: the exception (the body's, or the `HTTPException` a hit raised
+/// again) and what the cache did. See [`CachedView::call_raising`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ViewRaised {
+    /// The exception the view call raised.
+    pub error: PyError,
+    /// Hit (a stored `HTTPException` raised again), or miss (stored or not).
+    pub event: CacheEvent,
+}
+
+impl ViewRaised {
+    /// Whether the exception came from the cache.
+    pub fn is_hit(&self) -> bool {
+        matches!(self.event, CacheEvent::Hit { .. })
+    }
+}
+
+impl fmt::Display for ViewRaised {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the view raised {}", self.error)
+    }
+}
+
+impl std::error::Error for ViewRaised {}
+
 /// Computes a per-call string from the request in progress (a callable `key_prefix`, or
 /// a custom `make_cache_key`).
 pub type KeyFn = Arc<dyn Fn(Option<&Request>) -> String + Send + Sync>;
@@ -530,6 +555,8 @@ impl<T> CachedView<T> {
 
 impl<T: ToPy + FromPy> CachedView<T> {
     /// Calls the view within `request`: the cached response, or `body`'s (then cached).
+    /// Under 2.5 a hit on a stored `HTTPException` fails with [`Error::Raised`]; a body
+    /// that aborts is written with [`CachedView::call_raising`].
     pub fn call<E: std::error::Error>(
         &self,
         cache: &Cache,
@@ -558,6 +585,91 @@ impl<T: ToPy + FromPy> CachedView<T> {
         body: impl FnMut() -> Result<T, E>,
     ) -> Result<Called<T>, CallError<E>> {
         self.run(cache, None, body)
+    }
+
+    /// Calls the view within `request` with a body that may raise a Python exception,
+    /// passed to the flows as it is: above all the `HTTPException` of Flask's `abort(404)`
+    /// ([`PyError::http_exception`]). Under 2.5 an `HTTPException` is stored as the
+    /// view's value and raised again, and a hit on it raises it (FC-1.1.7, FC-1.1.8);
+    /// under 2.4 and 0.13 it propagates and nothing is stored. Any other exception
+    /// propagates (nothing stored). Either way the call fails with
+    /// [`CallError::Body`] holding the exception and what the cache did.
+    ///
+    /// ```
+    /// use flaskcache::{request_path, Cache, CachedOptions, CallError, ClassRef, PyError};
+    ///
+    /// let cache = Cache::new().unwrap(); // the 2.5 profile
+    /// let item = cache.cached_view::<String>(CachedOptions::default()).unwrap();
+    /// let not_found = || {
+    ///     let class = ClassRef::new("werkzeug.exceptions", "NotFound");
+    ///     PyError::http_exception(class, 404, "Not Found", "no such item")
+    /// };
+    /// let miss = item.call_raising(&cache, &request_path("/items/7"), || Err(not_found()));
+    /// let Err(CallError::Body(first)) = miss else { panic!("{miss:?}") };
+    /// assert_eq!(first.error, not_found());
+    /// // The exception was stored: the next request raises it without running the body.
+    /// let hit = item.call_raising(&cache, &request_path("/items/7"), || Ok("found".into()));
+    /// let Err(CallError::Body(again)) = hit else { panic!("{hit:?}") };
+    /// assert!(again.is_hit());
+    /// assert_eq!(again.error.http().map(|h| h.code), Some(404));
+    /// ```
+    pub fn call_raising(
+        &self,
+        cache: &Cache,
+        request: &Request,
+        mut body: impl FnMut() -> Result<T, PyError>,
+    ) -> Result<Called<T>, CallError<ViewRaised>> {
+        cache.check(self.profile, self.python)?;
+        let py = self.python;
+        let prefix_result = self.key_prefix.as_ref().map(|f| f(Some(request)));
+        let custom_key = self.make_cache_key.as_ref().map(|f| f(Some(request)));
+        let command = CommandRef::CallCached {
+            view: CachedId(0),
+            request: Some(request),
+            prefix_result: prefix_result.as_deref(),
+            custom_key: custom_key.as_deref(),
+        };
+        let mut produced = None;
+        let mut raised_by_body = None;
+        let compute = || match body() {
+            Ok(v) => {
+                let value = v.to_py(py);
+                produced = Some(v);
+                Ok(value)
+            }
+            Err(e) => {
+                raised_by_body = Some(e.clone());
+                Err(e)
+            }
+        };
+        let (outcome, _) = cache.execute(
+            &[],
+            std::slice::from_ref(&*self.options),
+            command,
+            compute,
+            |q: &HookQuery| hook_answer(&self.hook, q),
+        )?;
+        match outcome.result {
+            Ok(value) => Ok(Called {
+                value: match produced {
+                    Some(v) => v,
+                    None => T::from_py(value).map_err(Error::from)?,
+                },
+                event: outcome.event,
+            }),
+            // The body's exception, or a stored HTTPException a hit raised again; anything
+            // else (a backend error re-raised in debug mode) is the cache's.
+            Err(error)
+                if raised_by_body.as_ref() == Some(&error)
+                    || matches!(outcome.event, CacheEvent::Hit { .. }) =>
+            {
+                Err(CallError::Body(ViewRaised {
+                    error,
+                    event: outcome.event,
+                }))
+            }
+            Err(error) => Err(CallError::Cache(Error::Raised(error))),
+        }
     }
 
     fn run<E: std::error::Error>(

@@ -51,7 +51,9 @@ pub use convert::{
     constructor_repr, Dict, FromPy, IntoArgs, OrderedDict, PyRepr, ToPy, TypeMismatch,
 };
 pub use error::{CallError, Error, BODY_EXCEPTION};
-pub use handles::{request, request_path, CachedView, Called, HookFn, KeyFn, MemoCall, Memoized};
+pub use handles::{
+    request, request_path, CachedView, Called, HookFn, KeyFn, MemoCall, Memoized, ViewRaised,
+};
 pub use store::{SharedMemoryStore, Store};
 
 pub use flaskcache_engine::engine::{
@@ -59,8 +61,8 @@ pub use flaskcache_engine::engine::{
 };
 pub use flaskcache_engine::keys::{CachedKeySpec, KeyPrefix, QueryArgs};
 pub use flaskcache_engine::{
-    Binding, ClassRef, FunctionDescriptor, Param, ParamKind, Profile, PyError, PyExceptionType,
-    PyObject, PythonVersion, StoreConfig, Timestamp, Value,
+    Binding, ClassRef, FunctionDescriptor, HttpException, Param, ParamKind, Profile, PyError,
+    PyExceptionType, PyObject, PythonVersion, StoreConfig, Timestamp, Value,
 };
 
 /// The README's code blocks, compiled and run as doctests so that they stay true as printed.

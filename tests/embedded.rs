@@ -502,3 +502,99 @@ fn function_bodies_run_concurrently() {
         assert_eq!(result, Ok(x as i64 * N as i64), "bodies were serialised");
     }
 }
+
+/// `CachedView::call_raising` with views that `abort()`, against the real library: the
+/// calls of `tests/flows/record.py`'s `cached_http_errors` scenario (recorded with
+/// Flask-Caching 2.5.1, 2.4.1 and Flask-Cache 0.13) made through the embedded API, each
+/// profile's transcript (whether the body ran, what the call returned or raised) equal to
+/// the recording's. 2.5 stores the `HTTPException` and raises it on hits (FC-1.1.7,
+/// FC-1.1.8); the others run the view every time.
+#[test]
+fn views_that_abort_raise_what_the_real_library_raises() {
+    use flaskcache::{request_path, Profile, PyError};
+    let abort = |code: u16, description: &str| {
+        let (class, name) = match code {
+            403 => ("Forbidden", "Forbidden"),
+            _ => ("NotFound", "Not Found"),
+        };
+        let class = ClassRef::new("werkzeug.exceptions", class);
+        PyError::http_exception(class, code, name, description)
+    };
+    for profile in Profile::ALL {
+        let python = match profile {
+            Profile::FlaskCache013 => PythonVersion::Py37,
+            _ => PythonVersion::Py311,
+        };
+        let path = format!(
+            "{}/tests/flows/recorded/cached_http_errors.{}.txt",
+            env!("CARGO_MANIFEST_DIR"),
+            profile.as_str()
+        );
+        let recorded = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        // The recording's calls of the view and of the cache, reduced to what the
+        // embedded API shows: the call, whether the body ran, the result.
+        let mut expected = Vec::new();
+        let mut keep = false;
+        for line in recorded.lines() {
+            if let Some(call) = line.strip_prefix("# ") {
+                keep = call.starts_with("item(") || call.starts_with("cache.");
+            }
+            let shown = ["# ", "= ", "! "].iter().any(|p| line.starts_with(p)) || line == "compute";
+            if keep && shown {
+                expected.push(line.to_owned());
+            }
+        }
+        let cache = Cache::builder()
+            .profile(profile)
+            .python(python)
+            .build()
+            .unwrap();
+        let item = cache
+            .cached_view::<String>(CachedOptions {
+                timeout: Some(60),
+                ..Default::default()
+            })
+            .unwrap();
+        let mut ours = Vec::new();
+        let call_item = |ours: &mut Vec<String>, i: i64| {
+            ours.push(format!("# item({i})"));
+            let mut ran = false;
+            let called = item.call_raising(&cache, &request_path(&format!("/items/{i}")), || {
+                ran = true;
+                match i {
+                    3 => Err(abort(403, &format!("item {i} is hidden"))),
+                    7 => Err(abort(404, &format!("no item {i}"))),
+                    _ => Ok(format!("item {i}")),
+                }
+            });
+            if ran {
+                ours.push("compute".to_owned());
+            }
+            ours.push(match called {
+                Ok(c) => format!("= {}", Value::str(c.value).repr(python)),
+                Err(CallError::Body(raised)) => {
+                    // A raise without running the body is a hit on the stored exception.
+                    assert_eq!(raised.is_hit(), !ran, "{profile:?} item({i})");
+                    format!("! {}: {}", raised.error.kind.as_str(), raised.error.message)
+                }
+                Err(other) => panic!("{profile:?} item({i}): {other:?}"),
+            });
+        };
+        for i in [7, 7, 3, 3, 1] {
+            call_item(&mut ours, i);
+        }
+        let key = "view//items/7".to_owned();
+        for (text, op) in [
+            (
+                "cache.get('view//items/7')",
+                StoreOp::Get { key: key.clone() },
+            ),
+            ("cache.delete('view//items/7')", StoreOp::Delete { key }),
+        ] {
+            ours.push(format!("# {text}"));
+            ours.push(format!("= {}", cache.backend(op).unwrap().repr(python)));
+        }
+        call_item(&mut ours, 7);
+        assert_eq!(ours, expected, "profile {}", profile.as_str());
+    }
+}

@@ -8,7 +8,8 @@
 //! beside the recording, one line each. Clauses: FC-1.1 (`cached_trace`), FC-2.5.4
 //! (`memoize_trace`), FC-2.6.4 (`forced_update`), FC-4.5.4 (`decorators_simple`, through
 //! SimpleCache instead of Redis), FC-3.5 and FC-3.3.3 (`blog_*`), FC-3.1.1 and FC-4.3
-//! (`backend_proxies`), FC-0.6 (`memoize_expiry`).
+//! (`backend_proxies`), FC-0.6 (`memoize_expiry`), FC-0.8, FC-1.1.7, FC-1.1.8 and FC-2.6.2
+//! (`cached_http_errors`: views and a memoized function that `abort()`).
 //!
 //! Every scenario must have a recording for every profile, except the pairs listed in
 //! `NOT_RECORDED` with the reason the release cannot run them; a file in the directory
@@ -103,6 +104,17 @@ impl Sim {
         mut body: impl FnMut(&mut i64) -> Value,
         hook: bool,
     ) {
+        self.run_raising(comment, command, move |n| Ok(body(n)), hook);
+    }
+
+    /// [`Sim::run`] with a body that may raise.
+    fn run_raising(
+        &mut self,
+        comment: &str,
+        command: Command,
+        mut body: impl FnMut(&mut i64) -> Result<Value, PyError>,
+        hook: bool,
+    ) {
         let (store, now, fail_next) = (&mut self.store, self.now, &mut self.fail_next);
         let counter = &mut self.counter;
         let answers = Answers {
@@ -110,7 +122,7 @@ impl Sim {
                 Some(_) => Err(StoreError::Failed("backend down".into())),
                 None => store.execute(op, now),
             },
-            compute: || Ok::<Value, PyError>(body(counter)),
+            compute: || body(counter),
             hook: |_: &HookQuery| Ok(hook),
         };
         run_call(&mut self.engine, comment, command, answers, &mut self.lines)
@@ -293,6 +305,89 @@ fn cached_trace(s: &mut Sim) {
         ..Default::default()
     }));
     s.run("GET /u", command(u, "/u"), constant("u"), true);
+}
+
+/// What Flask's `abort(code, description)` raises: werkzeug's class for the code.
+fn abort(code: u16, description: &str) -> PyError {
+    let (class, name) = match code {
+        403 => ("Forbidden", "Forbidden"),
+        _ => ("NotFound", "Not Found"),
+    };
+    let class = ClassRef::new("werkzeug.exceptions", class);
+    PyError::http_exception(class, code, name, description)
+}
+
+fn cached_http_errors(s: &mut Sim) {
+    let request = |view, path: &str| Command::CallCached {
+        view,
+        request: Some(Request {
+            path: path.into(),
+            args: vec![],
+        }),
+        prefix_result: None,
+        custom_key: None,
+    };
+    let item = s.view(CachedOptions {
+        timeout: Some(60),
+        ..Default::default()
+    });
+    let item_body = |i: i64| {
+        move |_: &mut i64| match i {
+            3 => Err(abort(403, &format!("item {i} is hidden"))),
+            7 => Err(abort(404, &format!("no item {i}"))),
+            _ => Ok(Value::str(format!("item {i}"))),
+        }
+    };
+    for i in [7, 7, 3, 3, 1] {
+        let path = format!("/items/{i}");
+        s.run_raising(
+            &format!("item({i})"),
+            request(item, &path),
+            item_body(i),
+            false,
+        );
+    }
+    let key = || "view//items/7".to_owned();
+    s.backend("cache.get('view//items/7')", StoreOp::Get { key: key() });
+    s.backend(
+        "cache.delete('view//items/7')",
+        StoreOp::Delete { key: key() },
+    );
+    s.run_raising("item(7)", request(item, "/items/7"), item_body(7), false);
+    if s.profile != Profile::FlaskCache013 {
+        let filtered = s.view(CachedOptions {
+            hooks: Hooks {
+                response_filter: true,
+                ..Default::default()
+            },
+            ..Default::default()
+        });
+        for _ in 0..2 {
+            let body = |_: &mut i64| Err(abort(404, "filtered out"));
+            s.run_raising("filtered()", request(filtered, "/filtered"), body, false);
+        }
+    }
+    let lookup = s.memoize(
+        "lookup",
+        &["i"],
+        Binding::Function,
+        Some(60),
+        Hooks::default(),
+    );
+    for _ in 0..2 {
+        let command = Command::CallMemoized {
+            function: lookup,
+            bound_to: None,
+            args: ints(&[9]),
+            kwargs: vec![],
+        };
+        s.run_raising(
+            "lookup(9)",
+            command,
+            |_| Err(abort(404, "no item 9")),
+            false,
+        );
+    }
 }
 
 fn memoize_trace(s: &mut Sim) {
@@ -761,6 +856,7 @@ macro_rules! scenarios {
 mod recorded {
     scenarios!(
         cached_trace,
+        cached_http_errors,
         memoize_trace,
         forced_update,
         decorators_simple,

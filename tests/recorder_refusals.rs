@@ -1,7 +1,8 @@
 //! What the recorder refuses, it refuses at the user's own line, writes no trace and exits
 //! with status 2: a `delete_memoized` of a `@cached` function (the trace has no command for
-//! what Flask-Caching then does) and a refused call made in a worker thread (which must stop
-//! the recording even though no one reads the future). And what it no longer refuses: a
+//! what Flask-Caching then does), a refused call made in a worker thread (which must stop
+//! the recording even though no one reads the future), and an `HTTPException` without a
+//! status code (`abort(response)`). And what it no longer refuses: a
 //! script with two `Cache` objects and two apps gets one trace per binding.
 //!
 //! Run under the real Flask-Caching 2.5.1 and 2.4.1 (`FLASKCACHE_PY_FC25` / `_FC24`, or the
@@ -96,6 +97,26 @@ print(\"finished\")
             ),
             11,
             "a NaN key",
+        ),
+        (
+            // An HTTPException without a status code: the engine knows one by its code.
+            "abort_with_a_response",
+            format!(
+                "{APP}
+from flask import Response, abort
+
+
+@app.route(\"/gone\")
+@cache.cached()
+def gone():
+    abort(Response(\"gone\", 410))
+
+
+app.test_client().get(\"/gone\")
+"
+            ),
+            16,
+            "with code None (not a status code",
         ),
     ]
 }

@@ -9,7 +9,8 @@
 //! half-way; `redis_noprefix`: RedisCache with an empty prefix on the model;
 //! `version_values`: non-string version values; `combos`: `@classmethod`/`@staticmethod`
 //! over the cache decorators; `default_repr`: objects keyed by their address; `threads`:
-//! calls from a thread pool). `.ci/run` re-records them and requires identical bytes, except
+//! calls from a thread pool; `http_errors`: `@cached` views that `abort(404)`/`abort(403)`,
+//! whose exception 2.5 stores and raises again on hits, FC-1.1.7, FC-1.1.8). `.ci/run` re-records them and requires identical bytes, except
 //! for the traces that show memory addresses or come from threads, which differ from run to
 //! run and are compared by replaying the fresh recording.
 
@@ -49,12 +50,12 @@ fn name_of(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// The traces of the apps added for threads, default reprs and decorator combinations
-/// are committed for each library.
+/// The traces of the apps added for threads, default reprs, decorator combinations and
+/// views that abort with an HTTP error are committed for each library.
 #[test]
 fn the_thread_repr_and_combination_traces_are_committed() {
     let names: Vec<String> = traces().iter().map(|p| name_of(p)).collect();
-    for app in ["combos", "default_repr", "threads"] {
+    for app in ["combos", "default_repr", "threads", "http_errors"] {
         for profile in ["2.5", "2.4", "0.13"] {
             let name = format!("{app}.{profile}.trace.jsonl");
             assert!(names.contains(&name), "{name} is not committed");
@@ -236,6 +237,9 @@ fn every_flat_recorded_trace_agrees_with_the_model() {
         "int_digits.0.13.trace.jsonl",
         "combos.2.5.trace.jsonl",
         "combos.0.13.trace.jsonl",
+        "http_errors.2.5.trace.jsonl",
+        "http_errors.2.4.trace.jsonl",
+        "http_errors.0.13.trace.jsonl",
     ] {
         assert!(
             names.iter().any(|n| n == required),

@@ -1,6 +1,7 @@
 //! Errors: Python exceptions the real library raises (reproduced with CPython's exact type
 //! and message), and typed errors for input that describes something Python would reject.
 
+use crate::value::ClassRef;
 use std::fmt;
 
 /// A Python exception type: the ones the engine raises on behalf of Flask-Caching, and any
@@ -24,6 +25,21 @@ pub enum PyExceptionType {
     ConnectionError,
     /// Any other exception class, by name (`ZeroDivisionError`, `NotFound`, ...).
     Other(String),
+    /// A `werkzeug.exceptions.HTTPException` (what Flask's `abort(404)` raises), known with
+    /// its class, code and repr: 2.5's `@cached` stores it and raises it again on hits
+    /// (FC-1.1.7, FC-1.1.8). An exception named only by its type name is [`Self::Other`].
+    Http(Box<HttpException>),
+}
+
+/// What makes an exception a werkzeug `HTTPException` besides its `str()`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct HttpException {
+    /// Its class (`werkzeug.exceptions.NotFound`, or an app's subclass).
+    pub class: ClassRef,
+    /// `e.code` (the response status).
+    pub code: u16,
+    /// `repr(e)`, verbatim (werkzeug's is `<NotFound '404: Not Found'>`).
+    pub repr: String,
 }
 
 impl PyExceptionType {
@@ -38,6 +54,8 @@ impl PyExceptionType {
             PyExceptionType::AttributeError => "AttributeError",
             PyExceptionType::ConnectionError => "ConnectionError",
             PyExceptionType::Other(name) => name,
+            // `type(e).__name__`: the last part of the qualified name.
+            PyExceptionType::Http(h) => h.class.qualname.rsplit('.').next().unwrap_or(""),
         }
     }
 
@@ -94,6 +112,34 @@ impl PyError {
     /// A `TypeError`.
     pub fn type_error(message: impl Into<String>) -> Self {
         Self::new(PyExceptionType::TypeError, message)
+    }
+
+    /// The `HTTPException` of `class` werkzeug builds for `abort(code, description)`, with
+    /// werkzeug's `repr` (`<NotFound '404: Not Found'>`) and `str`
+    /// (`404 Not Found: <description>`); `name` is the class's reason phrase (`Not Found`).
+    ///
+    /// ```
+    /// use flaskcache_engine::{ClassRef, PyError};
+    /// let e = PyError::http_exception(
+    ///     ClassRef::new("werkzeug.exceptions", "Forbidden"), 403, "Forbidden", "No.");
+    /// assert_eq!(e.to_string(), "Forbidden: 403 Forbidden: No.");
+    /// assert_eq!(e.http().map(|h| h.code), Some(403));
+    /// ```
+    pub fn http_exception(class: ClassRef, code: u16, name: &str, description: &str) -> Self {
+        let type_name = class.qualname.rsplit('.').next().unwrap_or("");
+        let repr = format!("<{type_name} '{code}: {name}'>");
+        PyError {
+            message: format!("{code} {name}: {description}"),
+            kind: PyExceptionType::Http(Box::new(HttpException { class, code, repr })),
+        }
+    }
+
+    /// The `HTTPException` details, when this is one.
+    pub fn http(&self) -> Option<&HttpException> {
+        match &self.kind {
+            PyExceptionType::Http(h) => Some(h),
+            _ => None,
+        }
     }
 }
 

@@ -28,7 +28,7 @@ pub mod store;
 pub mod value;
 
 pub use cache::Cache;
-pub use error::{DescriptorError, KeyError, PyError, PyExceptionType};
+pub use error::{DescriptorError, HttpException, KeyError, PyError, PyExceptionType};
 pub use function::{Binding, Callee, FunctionDescriptor, Param, ParamKind, Receiver};
 pub use profile::Profile;
 pub use store::{

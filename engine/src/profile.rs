@@ -202,6 +202,15 @@ impl Profile {
         matches!(self, Profile::FlaskCache013)
     }
 
+    /// Whether `@cached` captures an `HTTPException` the view raises (`abort(404)`): stores
+    /// it as the value, raises it again, and raises a stored one on a hit (2.5.0; FC-0.8,
+    /// FC-1.1.7, FC-1.1.8). ≤2.4.1 and 0.13 let it propagate like any exception and return
+    /// a stored one as a value (measured: no `set`, the view runs on every request).
+    /// `memoize` never captures it (FC-2.6.2).
+    pub fn cached_captures_http_exceptions(self) -> bool {
+        matches!(self, Profile::FlaskCaching25)
+    }
+
     /// Whether the decorators accept `feature`.
     pub fn supports(self, feature: Feature) -> bool {
         match self {

@@ -2,6 +2,7 @@
 //! vectors and the trace format (see `docs/vectors.md`). Decoding never panics: every
 //! malformed input is a [`DecodeError`] naming where it is.
 
+use flaskcache_engine::error::{HttpException, PyError, PyExceptionType};
 use flaskcache_engine::function::{Binding, FunctionDescriptor, Param, ParamKind, Receiver};
 use flaskcache_engine::value::{ClassRef, PyInt, PyObject, Value};
 use serde_json::{json, Map, Value as Json};
@@ -128,6 +129,7 @@ pub fn decode_value(json: &Json, at: &str) -> Decoded<Value> {
         "dict" => Value::Dict(pairs(at)?),
         "odict" => Value::OrderedDict(pairs(at)?),
         "class" => Value::Class(decode_class(json, at)?),
+        "exception" => Value::Exception(Box::new(decode_exception(json, at)?)),
         "object" => Value::Object(Box::new(PyObject {
             class: decode_class(json, at)?,
             repr: str_field(json, "repr", at)?.to_owned(),
@@ -140,6 +142,57 @@ pub fn decode_value(json: &Json, at: &str) -> Decoded<Value> {
             ))
         }
     })
+}
+
+/// Decodes an exception: `{"type": "NotFound", "message": "...", "http": H}` (the body of
+/// a `raises` record, or of an `exception` value), where the optional `H` is
+/// `{"module": ..., "qualname": ..., "code": 404, "repr": "..."}` for a werkzeug
+/// `HTTPException`.
+pub fn decode_exception(json: &Json, at: &str) -> Decoded<PyError> {
+    let type_name = str_field(json, "type", at)?;
+    let message = str_field(json, "message", at)?.to_owned();
+    let kind = match json.get("http") {
+        None | Some(Json::Null) => PyExceptionType::parse(type_name).ok_or_else(|| {
+            DecodeError::new(
+                format!("{at}/type"),
+                format!("exception type {type_name:?} is not modelled"),
+            )
+        })?,
+        Some(http) => {
+            let here = format!("{at}/http");
+            let code = field(http, "code", &here)?
+                .as_u64()
+                .and_then(|c| u16::try_from(c).ok())
+                .ok_or_else(|| {
+                    DecodeError::new(format!("{here}/code"), "expected a status code")
+                })?;
+            let http = HttpException {
+                class: decode_class(http, &here)?,
+                code,
+                repr: str_field(http, "repr", &here)?.to_owned(),
+            };
+            let kind = PyExceptionType::Http(Box::new(http));
+            if kind.as_str() != type_name {
+                return Err(DecodeError::new(
+                    format!("{at}/type"),
+                    format!("{type_name:?} is not the name of the class in http"),
+                ));
+            }
+            kind
+        }
+    };
+    Ok(PyError::new(kind, message))
+}
+
+/// Encodes an exception as [`decode_exception`] reads it.
+pub fn encode_exception(e: &PyError) -> Json {
+    match e.http() {
+        None => json!({"type": e.kind.as_str(), "message": e.message}),
+        Some(h) => json!({"type": e.kind.as_str(), "message": e.message, "http": {
+            "module": h.class.module, "qualname": h.class.qualname, "code": h.code,
+            "repr": h.repr,
+        }}),
+    }
 }
 
 fn decode_class(json: &Json, at: &str) -> Decoded<ClassRef> {
@@ -202,6 +255,11 @@ pub fn encode_value(value: &Value) -> Json {
             "t": "object", "module": o.class.module, "qualname": o.class.qualname,
             "repr": o.repr, "caching_id": o.caching_id,
         }),
+        Value::Exception(e) => {
+            let mut json = encode_exception(e);
+            json["t"] = json!("exception");
+            json
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use crate::pyjson::{
 use flaskcache_engine::engine::{
     CachedId, CachedOptions, Command, Hooks, MemoizeOptions, MemoizedId, Request,
 };
-use flaskcache_engine::error::{PyError, PyExceptionType};
+use flaskcache_engine::error::PyError;
 use flaskcache_engine::function::{FunctionDescriptor, Receiver};
 use flaskcache_engine::keys::{CachedKeySpec, HashMethod, KeyPrefix, MakeName, QueryArgs, Version};
 use flaskcache_engine::store::{nonstr, StoreOp, StoreReply, Timestamp};
@@ -316,14 +316,7 @@ fn strings(json: &Json, at: &str) -> Decoded<Vec<String>> {
 }
 
 fn decode_error(json: &Json, at: &str) -> Decoded<PyError> {
-    let type_name = str_field(json, "type", at)?;
-    let kind = PyExceptionType::parse(type_name).ok_or_else(|| {
-        bad(
-            &format!("{at}/type"),
-            format!("exception type {type_name:?} is not modelled"),
-        )
-    })?;
-    Ok(PyError::new(kind, str_field(json, "message", at)?))
+    crate::pyjson::decode_exception(json, at)
 }
 
 fn decode_result(json: &Json, at: &str) -> Decoded<Result<Value, PyError>> {
@@ -337,7 +330,7 @@ fn decode_result(json: &Json, at: &str) -> Decoded<Result<Value, PyError>> {
 }
 
 fn encode_error(e: &PyError) -> Json {
-    json!({"type": e.kind.as_str(), "message": e.message})
+    crate::pyjson::encode_exception(e)
 }
 
 fn encode_result(r: &Result<Value, PyError>) -> Json {
@@ -1315,6 +1308,41 @@ mod tests {
         assert_eq!(trace.records.len(), 2);
         let again = parse_trace(&trace.to_jsonl()).expect("written trace reads back");
         assert_eq!(again, trace);
+    }
+
+    /// An `HTTPException` raised (`"http"` in `raises`) and stored (an `exception` value)
+    /// reads as `PyExceptionType::Http` / `Value::Exception` and is written back as read;
+    /// a malformed `http` is an error, not a panic.
+    #[test]
+    fn http_exceptions_round_trip() {
+        let text = include_str!("../../tests/traces/http_errors.2.5.trace.jsonl");
+        let trace = parse_trace(text).expect("the recorded trace reads");
+        let written = trace.to_jsonl();
+        assert_eq!(
+            parse_trace(&written).expect("written trace reads back"),
+            trace
+        );
+        let stored = trace.records.iter().any(|r| match r {
+            Record::Event(e) => e.steps.iter().any(|s| {
+                matches!(s, TraceStep::Store { reply: Ok(StoreReply::Value(Value::Exception(x))), .. }
+                    if x.http().is_some_and(|h| h.code == 404))
+            }),
+            _ => false,
+        });
+        assert!(stored, "a hit on the stored NotFound");
+        for (from, to) in [
+            (r#""code": 404"#, r#""code": "404""#),
+            (r#""code": 404"#, r#""code": 70000"#),
+            (
+                r#""type": "NotFound", "message""#,
+                r#""type": "Gone", "message""#,
+            ),
+            (r#""repr": "<NotFound"#, r#""rep": "<NotFound"#),
+        ] {
+            let broken = text.replacen(from, to, 1);
+            assert_ne!(broken, text, "{from}");
+            assert!(parse_trace(&broken).is_err(), "{to} was accepted");
+        }
     }
 
     #[test]

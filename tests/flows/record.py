@@ -689,8 +689,60 @@ def backend_failures_debug(s):
     s.call("cache.delete_memoized(f, 1)")
 
 
+def cached_http_errors(s):
+    """`@cached` views that abort (FC-0.8, FC-1.1.7, FC-1.1.8): 2.5 stores the
+    HTTPException, raises it, and raises the stored one on a hit; 2.4.1 and 0.13 let it
+    propagate and store nothing. `memoize` never captures it (FC-2.6.2)."""
+    from flask import abort
+
+    cache = s.cache
+
+    @cache.cached(timeout=60)
+    @in_app("item")
+    def item(i):
+        s.compute()
+        if i == 3:
+            abort(403, "item %d is hidden" % i)
+        if i == 7:
+            abort(404, "no item %d" % i)
+        return "item %d" % i
+
+    @cache.memoize(timeout=60)
+    @in_app("lookup")
+    def lookup(i):
+        s.compute()
+        abort(404, "no item %d" % i)
+
+    s.define(item=item, lookup=lookup)
+    s.call("item(7)", request_path="/items/7")
+    s.call("item(7)", request_path="/items/7")
+    s.call("item(3)", request_path="/items/3")
+    s.call("item(3)", request_path="/items/3")
+    s.call("item(1)", request_path="/items/1")
+    s.call("cache.get('view//items/7')")
+    s.call("cache.delete('view//items/7')")
+    s.call("item(7)", request_path="/items/7")
+    if not LEGACY_0_13:
+        # The filter is given the exception's response (2.5) and keeps it out.
+        def response_filter_hook(rv):
+            return s.hook("response_filter", getattr(rv, "status_code", 200) == 200)
+
+        @cache.cached(response_filter=response_filter_hook)
+        @in_app("filtered")
+        def filtered():
+            s.compute()
+            abort(404, "filtered out")
+
+        s.define(filtered=filtered)
+        s.call("filtered()", request_path="/filtered")
+        s.call("filtered()", request_path="/filtered")
+    s.call("lookup(9)")
+    s.call("lookup(9)")
+
+
 SCENARIOS = (
     cached_trace,
+    cached_http_errors,
     memoize_trace,
     forced_update,
     decorators_simple,

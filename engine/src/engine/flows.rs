@@ -335,10 +335,13 @@ async fn forced_update(fx: &mut impl Effects, configured: bool) -> Result<Py<boo
 
 /// After a miss: compute, filter, and report whether to store (FC-1.1.8, FC-2.6.3).
 /// `Err(outcome)` ends the call (the function or the filter raised, or the filter said no).
+/// With `capture_http` (2.5's `@cached`) an `HTTPException` the function raises is the
+/// value instead (FC-1.1.8); the filter is given it (Python gives its `get_response()`).
 async fn compute_and_filter(
     fx: &mut impl Effects,
     key: &str,
     response_filter: bool,
+    capture_http: bool,
 ) -> Result<Result<Value, Outcome>, Flow> {
     let miss = |result, key: &str| Outcome {
         result,
@@ -349,6 +352,7 @@ async fn compute_and_filter(
     };
     let value = match fx.compute().await? {
         Ok(v) => v,
+        Err(e) if capture_http && e.http().is_some() => Value::Exception(Box::new(e)),
         Err(e) => return Ok(Err(miss(Err(e), key))),
     };
     if response_filter {
@@ -396,16 +400,19 @@ enum Served {
 
 /// What both decorators do after the guarded read (FC-1.1.6 to FC-1.1.8, FC-2.6.2,
 /// FC-2.6.3): fall back on an error, return a hit, or compute, filter and `set`. A failed
-/// `set` is logged (re-raised in debug mode); with `recompute` (0.13's `@cached`) the
-/// function then runs again and that result is returned.
+/// `set` is logged (re-raised in debug mode); for a `cached` view under 0.13 the function
+/// then runs again and that result is returned. A `cached` view under 2.5 captures an
+/// `HTTPException` (see [`compute_and_filter`]).
 async fn serve(
     cx: Ctx,
     fx: &mut impl Effects,
     guarded: Py<(String, Option<Value>)>,
     response_filter: bool,
     timeout: Option<i64>,
-    recompute: bool,
+    cached: bool,
 ) -> Result<Served, Flow> {
+    let recompute = cached && cx.profile.cached_recomputes_after_failed_set();
+    let capture_http = cached && cx.profile.cached_captures_http_exceptions();
     let key = match guarded {
         Err(e) => return Ok(Served::Done(fallback(cx, fx, e).await?)),
         Ok((key, Some(value))) => {
@@ -416,7 +423,7 @@ async fn serve(
         }
         Ok((key, None)) => key,
     };
-    let value = match compute_and_filter(fx, &key, response_filter).await? {
+    let value = match compute_and_filter(fx, &key, response_filter, capture_http).await? {
         Ok(v) => v,
         Err(outcome) => return Ok(Served::Done(outcome)),
     };
@@ -575,25 +582,42 @@ pub(crate) async fn call_cached(
         .await?
         .map(|hit| (key, hit))
     };
-    let recompute = cx.profile.cached_recomputes_after_failed_set();
-    Ok(
-        match serve(
-            cx,
-            fx,
-            guarded,
-            view.hooks.response_filter,
-            view.timeout,
-            recompute,
-        )
-        .await?
-        {
-            Served::Done(outcome) => outcome,
-            Served::Stored { key, value } => Outcome {
-                result: Ok(value),
-                event: CacheEvent::Miss { key, stored: true },
-            },
-        },
+    let outcome = match serve(
+        cx,
+        fx,
+        guarded,
+        view.hooks.response_filter,
+        view.timeout,
+        true,
     )
+    .await?
+    {
+        Served::Done(outcome) => outcome,
+        Served::Stored { key, value } => Outcome {
+            result: Ok(value),
+            event: CacheEvent::Miss { key, stored: true },
+        },
+    };
+    Ok(match cx.profile.cached_captures_http_exceptions() {
+        true => raise_http(outcome),
+        false => outcome,
+    })
+}
+
+/// 2.5's `@cached` raises an `HTTPException` it ends a hit or a miss with: a stored one,
+/// or the one the view raised (stored or not) (FC-1.1.7, FC-1.1.8). A fallback's uncached
+/// call returns the function's result as it is.
+fn raise_http(outcome: Outcome) -> Outcome {
+    match outcome {
+        Outcome {
+            result: Ok(Value::Exception(e)),
+            event: event @ (CacheEvent::Hit { .. } | CacheEvent::Miss { .. }),
+        } if e.http().is_some() => Outcome {
+            result: Err(*e),
+            event,
+        },
+        other => other,
+    }
 }
 
 fn raised(error: PyError) -> Outcome {

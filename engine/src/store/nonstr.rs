@@ -242,6 +242,19 @@ fn write_value(value: &Value, out: &mut String) {
             write_text(&c.module, out);
             write_text(&c.qualname, out);
         }
+        // An exception as a key (never seen in an app) is written as the object it is
+        // known by: its class and repr; it reads back as a `Value::Object`.
+        Value::Exception(e) => {
+            let class = match e.http() {
+                Some(h) => h.class.clone(),
+                None => crate::value::ClassRef::new("builtins", e.kind.as_str()),
+            };
+            out.push('o');
+            write_text(&class.module, out);
+            write_text(&class.qualname, out);
+            write_text(&value.repr(crate::value::PythonVersion::default()), out);
+            out.push('-');
+        }
         Value::Object(o) => {
             out.push('o');
             write_text(&o.class.module, out);

@@ -187,8 +187,9 @@ fn glob_impl(pattern: &[u8], string: &[u8], skip_longer: &mut bool, nesting: usi
 /// The pickle is CPython's for `None`, `bool`, `int`, `float`, `str`, `bytes`, tuples,
 /// lists, dicts, `OrderedDict`s and classes below 64 KiB, provided no `str`, `bytes` or
 /// container object occurs twice in the value (pickle refers back to an object it has
-/// already written, by identity, which a [`Value`] does not record). An opaque object is
-/// written as if it were its repr string: its real pickle depends on its class.
+/// already written, by identity, which a [`Value`] does not record). An opaque object (and
+/// an exception, such as the `HTTPException` 2.5's `@cached` stores) is written as if it
+/// were its repr string: its real pickle depends on its class.
 pub fn serialize(value: &Value) -> Vec<u8> {
     if let Value::Int(i) = value {
         return i.to_string().into_bytes();
@@ -438,6 +439,10 @@ impl Pickler {
             }
             Value::Class(class) => self.save_class(class),
             Value::Object(obj) => self.save_str(&obj.repr),
+            // Within the same limit as objects: an exception is pickled as its repr text.
+            Value::Exception(_) => {
+                self.save_str(&value.repr(crate::value::PythonVersion::default()))
+            }
         }
     }
 }

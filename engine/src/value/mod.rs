@@ -72,6 +72,9 @@ pub enum Value {
     Class(ClassRef),
     /// Any other object, known by its repr.
     Object(Box<PyObject>),
+    /// An exception object held as a value: the `HTTPException` that 2.5's `@cached`
+    /// stores when the view aborts, and raises again on a hit (FC-1.1.7, FC-1.1.8).
+    Exception(Box<crate::error::PyError>),
 }
 
 impl PartialEq for Value {
@@ -88,6 +91,7 @@ impl PartialEq for Value {
             (Dict(a), Dict(b)) | (OrderedDict(a), OrderedDict(b)) => a == b,
             (Class(a), Class(b)) => a == b,
             (Object(a), Object(b)) => a == b,
+            (Exception(a), Exception(b)) => a == b,
             _ => false,
         }
     }
@@ -118,7 +122,7 @@ impl Value {
             Value::Bytes(b) => !b.is_empty(),
             Value::Tuple(v) | Value::List(v) => !v.is_empty(),
             Value::Dict(v) | Value::OrderedDict(v) => !v.is_empty(),
-            Value::Class(_) | Value::Object(_) => true,
+            Value::Class(_) | Value::Object(_) | Value::Exception(_) => true,
         }
     }
 
@@ -185,6 +189,7 @@ impl Value {
             Value::OrderedDict(_) => "OrderedDict",
             Value::Class(_) => "type",
             Value::Object(o) => o.class.qualname.rsplit('.').next().unwrap_or(""),
+            Value::Exception(e) => e.kind.as_str(),
         }
     }
 }

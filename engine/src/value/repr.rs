@@ -273,6 +273,16 @@ pub(crate) fn repr_into(value: &Value, out: &mut String, version: PythonVersion)
         }
         Value::Class(class) => repr_class_into(class, out),
         Value::Object(object) => out.push_str(&object.repr),
+        Value::Exception(e) => match e.http() {
+            Some(h) => out.push_str(&h.repr),
+            // `BaseException.__repr__` of a one-argument exception: `ValueError('msg')`.
+            None => {
+                out.push_str(e.kind.as_str());
+                out.push('(');
+                repr_str_into(&e.message, out, version);
+                out.push(')');
+            }
+        },
     }
 }
 

@@ -92,7 +92,20 @@ def _value(v, stack):
             stack.pop()
     if isinstance(v, type):
         return {"t": "class", "module": v.__module__, "qualname": v.__qualname__}
+    if _is_http_exception(v):
+        # A werkzeug HTTPException held as a value: what 2.5's @cached stores when the view
+        # aborts (FC-1.1.8). Known as the exception it is raised as on a hit.
+        tagged = {"t": "exception"}
+        tagged.update(error(v))
+        return tagged
     return _object(v, t)
+
+
+def _is_http_exception(v):
+    """Whether `v` is a `werkzeug.exceptions.HTTPException` (werkzeug is not imported for it:
+    an app that never imported it has none)."""
+    module = sys.modules.get("werkzeug.exceptions")
+    return module is not None and isinstance(v, module.HTTPException)
 
 
 # Types `value` writes natively; any other value is an "object" known by its repr.
@@ -174,11 +187,24 @@ def _object(v, t):
 
 
 def error(exc):
-    """`{"type": "ValueError", "message": "..."}` for an exception."""
+    """`{"type": "ValueError", "message": "..."}` for an exception; a werkzeug
+    `HTTPException` also has `"http": {"module", "qualname", "code", "repr"}`."""
     name = type(exc).__name__
     message = str(exc)
     check_text(message, "the message of a %s" % name)
-    return {"type": name, "message": message}
+    if not _is_http_exception(exc):
+        return {"type": name, "message": message}
+    t = type(exc)
+    code = getattr(exc, "code", None)
+    if type(code) is not int or not 0 <= code <= 65535:
+        raise RecorderError(
+            "an HTTPException %s.%s with code %r (not a status code: abort(response) or a "
+            "bare HTTPException()) cannot be recorded" % (t.__module__, t.__qualname__, code)
+        )
+    text = repr(exc)
+    check_text(text, "the repr of a %s" % name)
+    return {"type": name, "message": message, "http": {
+        "module": t.__module__, "qualname": t.__qualname__, "code": code, "repr": text}}
 
 
 def raises(exc):

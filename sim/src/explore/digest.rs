@@ -298,6 +298,13 @@ fn event(h: &mut Digest, e: &CacheEvent) {
 fn py_error(h: &mut Digest, e: &PyError) {
     h.str(e.kind.as_str());
     h.str(&e.message);
+    // Only an HTTPException adds to the digest: other errors digest as they always did.
+    if let Some(http) = e.http() {
+        h.tag(1);
+        class(h, &http.class);
+        h.word(u64::from(http.code));
+        h.str(&http.repr);
+    }
 }
 
 /// A class, by its module and qualified name.
@@ -362,6 +369,10 @@ pub fn value(h: &mut Digest, v: &Value) {
         Value::Class(c) => {
             h.tag(11);
             class(h, c);
+        }
+        Value::Exception(e) => {
+            h.tag(13);
+            py_error(h, e);
         }
         Value::Object(o) => {
             h.tag(12);

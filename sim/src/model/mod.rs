@@ -857,16 +857,20 @@ impl Model {
     }
 
     /// A miss: run the function, filter, store. `Err` ends the call; `Ok` means stored.
+    /// With `capture_http` (2.5's `@cached`, FC-1.1.8) an `HTTPException` the function
+    /// raises is the value to filter and store.
     fn compute_and_store(
         &self,
         key: &str,
         response_filter: bool,
         timeout: Option<i64>,
         recompute_on_failed_set: bool,
+        capture_http: bool,
         w: &mut World<'_>,
     ) -> Result<Value, Outcome> {
         let value = match w.compute() {
             Ok(v) => v,
+            Err(e) if capture_http && e.http().is_some() => Value::Exception(Box::new(e)),
             Err(e) => return Err(miss(Err(e), key.to_owned(), false)),
         };
         if response_filter {
@@ -937,8 +941,9 @@ impl Model {
             }
             Ok((key, None)) => key,
         };
-        let value = match self.compute_and_store(&key, o.hooks.response_filter, o.timeout, false, w)
-        {
+        let compute_and_store =
+            self.compute_and_store(&key, o.hooks.response_filter, o.timeout, false, false, w);
+        let value = match compute_and_store {
             Ok(v) => v,
             Err(outcome) => return outcome,
         };
@@ -993,29 +998,40 @@ impl Model {
             let hit = self.read(&key, view.cache_none, view.hooks.is_stale, w)?;
             Ok((key, hit))
         };
+        // 2.5 raises an HTTPException it hits or computes, stored or not (FC-1.1.7,
+        // FC-1.1.8); the uncached fallback returns what the function returned.
+        let http = self.profile.cached_captures_http_exceptions();
+        let raise_http = |outcome: Outcome| match outcome.result {
+            Ok(Value::Exception(e)) if http && e.http().is_some() => Outcome {
+                result: Err(*e),
+                event: outcome.event,
+            },
+            _ => outcome,
+        };
         let key = match lookup() {
             Err(e) => return Ok(uncached(self.debug, w, e)),
             Ok((key, Some(value))) => {
-                return Ok(Outcome {
+                return Ok(raise_http(Outcome {
                     result: Ok(value),
                     event: CacheEvent::Hit { key },
-                })
+                }))
             }
             Ok((key, None)) => key,
         };
         let recompute = self.profile.cached_recomputes_after_failed_set();
-        Ok(
+        Ok(raise_http(
             match self.compute_and_store(
                 &key,
                 view.hooks.response_filter,
                 view.timeout,
                 recompute,
+                http,
                 w,
             ) {
                 Ok(value) => miss(Ok(value), key, true),
                 Err(outcome) => outcome,
             },
-        )
+        ))
     }
 
     /// An error inside `delete_memoized`: propagated, except in 0.13 (logged, swallowed,

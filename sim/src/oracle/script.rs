@@ -21,7 +21,7 @@ fn percent(rng: &mut Rng, percent: u64) -> bool {
 
 /// The fixed part of every generated app: functions and views over a small "database".
 const PRELUDE: &str = r#"import time
-from flask import Flask, request
+from flask import Flask, abort, request
 
 try:
     from flask_caching import Cache
@@ -81,6 +81,9 @@ S1, S2 = Store(1), Store(2)
 @app.route("/items/<int:n>")
 @cache.cached(timeout=15)
 def items(n):
+    # An aborting view: 2.5 caches the HTTPException and raises it on hits (FC-1.1.8).
+    if n == 3 and DB[0] in ("a", "x", "y"):
+        abort(404)
     return "items:%d:%s" % (n, DB[n % 3])
 
 
