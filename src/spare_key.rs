@@ -13,9 +13,10 @@ thread_local! {
     static SPARE: Cell<String> = const { Cell::new(String::new()) };
 }
 
-/// The spare buffer (empty; a new one when a nested call holds it).
+/// The spare buffer (empty; a new one when a nested call holds it, or when the thread's
+/// storage is already gone, as in a destructor running at thread exit).
 pub(crate) fn take() -> String {
-    SPARE.take()
+    SPARE.try_with(Cell::take).unwrap_or_default()
 }
 
 /// Gives back the key an event holds, once the caller has no use for it.
@@ -23,7 +24,8 @@ pub(crate) fn give_back(event: CacheEvent) {
     if let CacheEvent::Hit { mut key } | CacheEvent::Miss { mut key, .. } = event {
         if key.capacity() <= KEPT_CAPACITY {
             key.clear();
-            SPARE.set(key);
+            // At thread exit the spare may be gone: the key is then simply dropped.
+            let _ = SPARE.try_with(|spare| spare.set(key));
         }
     }
 }

@@ -158,10 +158,11 @@ fn unexpected(expected: &'static str) -> Flow {
     Flow::Abort(EngineError::UnexpectedInput { expected })
 }
 
-/// Suspends at `step` until the caller's input, which `answer` reads.
-fn ask<T>(step: Step, answer: fn(Exchange) -> Option<T>, expected: &'static str) -> Ask<T> {
+/// Suspends at `request` (a step for the caller, or a version to mint) until the answer,
+/// which `answer` picks out of the exchange.
+fn ask<T>(request: Exchange, answer: fn(Exchange) -> Option<T>, expected: &'static str) -> Ask<T> {
     Ask {
-        request: Some(Exchange::Step(step)),
+        request: Some(request),
         answer,
         expected,
     }
@@ -176,11 +177,15 @@ fn store_reply(exchange: Exchange) -> Option<StoreResult> {
 
 impl Effects for Stepper {
     fn store(&mut self, op: &StoreOp) -> impl Future<Output = Result<StoreResult, Flow>> {
-        ask(Step::Store(op.clone()), store_reply, "Input::Store")
+        ask(
+            Exchange::Step(Step::Store(op.clone())),
+            store_reply,
+            "Input::Store",
+        )
     }
 
     fn store_owned(&mut self, op: StoreOp) -> impl Future<Output = Result<StoreResult, Flow>> {
-        ask(Step::Store(op), store_reply, "Input::Store")
+        ask(Exchange::Step(Step::Store(op)), store_reply, "Input::Store")
     }
 
     fn compute(&mut self) -> impl Future<Output = Result<Result<Value, PyError>, Flow>> {
@@ -188,7 +193,7 @@ impl Effects for Stepper {
             Exchange::Input(Input::Computed(result)) => Some(result),
             _ => None,
         };
-        ask(Step::Compute, answer, "Input::Computed")
+        ask(Exchange::Step(Step::Compute), answer, "Input::Computed")
     }
 
     fn hook(
@@ -199,7 +204,7 @@ impl Effects for Stepper {
             Exchange::Input(Input::Hook(answer)) => Some(answer),
             _ => None,
         };
-        ask(Step::Hook(query), answer, "Input::Hook")
+        ask(Exchange::Step(Step::Hook(query)), answer, "Input::Hook")
     }
 
     fn log(&mut self, diagnostic: Diagnostic) -> impl Future<Output = Result<(), Flow>> {
@@ -207,7 +212,11 @@ impl Effects for Stepper {
             Exchange::Input(Input::Logged) => Some(()),
             _ => None,
         };
-        ask(Step::Log(diagnostic), answer, "Input::Logged")
+        ask(
+            Exchange::Step(Step::Log(diagnostic)),
+            answer,
+            "Input::Logged",
+        )
     }
 
     fn mint(&mut self) -> impl Future<Output = Result<Version, Flow>> {
@@ -215,11 +224,7 @@ impl Effects for Stepper {
             Exchange::Minted(version) => Some(version),
             _ => None,
         };
-        Ask {
-            request: Some(Exchange::Mint),
-            answer,
-            expected: "a minted version",
-        }
+        ask(Exchange::Mint, answer, "a minted version")
     }
 }
 

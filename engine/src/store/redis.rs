@@ -187,7 +187,10 @@ fn glob_impl(pattern: &[u8], string: &[u8], skip_longer: &mut bool, nesting: usi
 /// The pickle is CPython's for `None`, `bool`, `int`, `float`, `str`, `bytes`, tuples,
 /// lists, dicts, `OrderedDict`s and classes below 64 KiB, provided no `str`, `bytes` or
 /// container object occurs twice in the value (pickle refers back to an object it has
-/// already written, by identity, which a [`Value`] does not record). An opaque object (and
+/// already written, by identity, which a [`Value`] does not record; for classes the module
+/// name is taken to be one object per module, as CPython's is, and two classes of
+/// different modules with the same name are written with two names where CPython may
+/// refer back to one interned name). An opaque object (and
 /// an exception, such as the `HTTPException` 2.5's `@cached` stores) is written as if it
 /// were its repr string: its real pickle depends on its class.
 pub fn serialize(value: &Value) -> Vec<u8> {

@@ -96,9 +96,10 @@ impl Timestamp {
     /// Compares the float clock at this instant with an integer number of seconds, exactly,
     /// as Python compares a `float` with an `int` (FC-4.3.2): `Less` means `time() < secs`.
     pub fn cmp_secs(self, secs: i128) -> Ordering {
-        // Below 2^33 seconds (the year 2242) a double resolves half a microsecond, so the
-        // float clock rounds to an integer second only from that very microsecond: the
-        // comparison is the integers' (tested against the float one below).
+        // Below 2^33 seconds (the year 2242) doubles are spaced less than 1 µs apart, so
+        // rounding moves the float clock by under half a microsecond and never onto the
+        // neighbouring whole second: the comparison is the integers' (tested against the
+        // float one below).
         const EXACT_SECS: i128 = 1 << 33;
         if (-EXACT_SECS..EXACT_SECS).contains(&secs)
             && (-EXACT_SECS * 1_000_000..EXACT_SECS * 1_000_000).contains(&i128::from(self.0))

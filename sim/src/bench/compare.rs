@@ -154,7 +154,7 @@ fn bench_trace(
         ours: vec![Vec::new(); timed],
         theirs: vec![Vec::new(); timed],
     };
-    let replays = WARM_UP + usize::try_from(args.repeat).unwrap_or(usize::MAX);
+    let replays = usize::try_from(args.repeat).map_or(usize::MAX, |r| r.saturating_add(WARM_UP));
     let ours_round = |samples: &mut Samples| -> Result<(), Stop> {
         // Every replay is run and checked before any is kept, as the harness does.
         let round: Vec<Vec<Timed>> = (0..replays)

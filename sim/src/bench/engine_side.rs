@@ -8,7 +8,9 @@
 //! the events its body made, building its recorded versions, installing them, and
 //! checking every outcome against the recording happen outside it. What remains in the
 //! timer that is not the engine's is the two clock readings (about 20 ns on this
-//! machine kind, as `perf_counter_ns` costs the Python side about 60 ns). The trace is
+//! machine kind, as `perf_counter_ns` costs the Python side about 60 ns), and, for each
+//! cached call a function body made, the freeing of that call's answer lists and spent
+//! version source (the harness has its own per-nested-call bookkeeping). The trace is
 //! first replayed by `flaskcache replay`'s checker, so a timed replay runs exactly the
 //! recorded work.
 

@@ -3,7 +3,7 @@
 
 use super::digest::{self, Digest};
 use super::store::PairStore;
-use crate::model::{Clock, Expiry, Model, ModelConfig, ModelStore, OpKind, Oracle};
+use crate::model::{Clock, Model, ModelConfig, ModelStore, OpKind, Oracle};
 use crate::trace::TraceStep;
 use crate::transcript::{hook_name, render_result, render_store_call};
 use flaskcache_engine::engine::{
@@ -558,9 +558,9 @@ fn same_entry(
     memo.engine(flavor, expires, now) == ModelStore::alive_at(m.expires, clock)
 }
 
-/// A `SimpleCache`: both sequences of entries, dead ones included, agree one by one and end
-/// together ([`same_entry`] of each pair, written out in one loop: this runs after every
-/// command, over every entry).
+/// A `SimpleCache`: both sequences of entries, dead ones included, agree one by one
+/// ([`same_entry`] of each pair, in one loop: this runs after every command, over every
+/// entry) and end together.
 fn same_entries(
     store: &MemoryStore,
     model: &ModelStore,
@@ -568,20 +568,12 @@ fn same_entries(
     memo: &mut Liveness,
 ) -> bool {
     let flavor = store.flavor();
-    let micros = flavor.expires_in_micros();
-    let clock = Clock::at(now);
+    let at = (now, Clock::at(now));
     let mut model = model.entries();
-    for (key, expires, value) in store.entries() {
-        let Some(m) = model.next() else {
-            return false;
-        };
-        // Microsecond expiries are compared through liveness.
-        let same_expiry = micros || matches!(m.expires, Expiry::Int(e) if e == expires);
-        if !same_expiry || key != m.key || !same_value(value, &m.value) {
-            return false;
-        }
-        if memo.engine(flavor, expires, now) != ModelStore::alive_at(m.expires, clock) {
-            return false;
+    for entry in store.entries() {
+        match model.next() {
+            Some(m) if same_entry(flavor, entry, m, at, memo) => {}
+            _ => return false,
         }
     }
     model.next().is_none()

@@ -57,6 +57,15 @@ fn key_hash(key: &str) -> u64 {
     h.finish()
 }
 
+/// The index's hash of the entry at a position, for the index to rehash with when it
+/// grows (a hole is never indexed, so its `0` is never used).
+fn slot_hash(slots: &[Option<Entry>]) -> impl Fn(&usize) -> u64 + '_ {
+    |&i| match slots.get(i) {
+        Some(Some(e)) => key_hash(&e.key),
+        _ => 0,
+    }
+}
+
 /// The entries of a cache, in dict order.
 #[derive(Clone, Debug, Default)]
 pub struct Dict {
@@ -103,11 +112,7 @@ impl Dict {
 
     /// Appends an entry whose key is not stored.
     fn push(&mut self, entry: Entry) {
-        let slots = &self.slots;
-        let rehash = |&i: &usize| match slots.get(i) {
-            Some(Some(e)) => key_hash(&e.key),
-            _ => 0,
-        };
+        let rehash = slot_hash(&self.slots);
         self.index
             .insert_unique(key_hash(&entry.key), self.slots.len(), rehash);
         self.slots.push(Some(entry));
@@ -203,13 +208,10 @@ impl Dict {
         self.slots.retain(Option::is_some);
         self.index.clear();
         let slots = &self.slots;
-        let rehash = |&i: &usize| match slots.get(i) {
-            Some(Some(e)) => key_hash(&e.key),
-            _ => 0,
-        };
+        let rehash = slot_hash(slots);
         for (i, slot) in slots.iter().enumerate() {
             if let Some(e) = slot {
-                self.index.insert_unique(key_hash(&e.key), i, rehash);
+                self.index.insert_unique(key_hash(&e.key), i, &rehash);
             }
         }
     }
