@@ -621,14 +621,6 @@ impl<T: ToPy + FromPy> CachedView<T> {
     ) -> Result<Called<T>, CallError<ViewRaised>> {
         cache.check(self.profile, self.python)?;
         let py = self.python;
-        let prefix_result = self.key_prefix.as_ref().map(|f| f(Some(request)));
-        let custom_key = self.make_cache_key.as_ref().map(|f| f(Some(request)));
-        let command = CommandRef::CallCached {
-            view: CachedId(0),
-            request: Some(request),
-            prefix_result: prefix_result.as_deref(),
-            custom_key: custom_key.as_deref(),
-        };
         let mut produced = None;
         let mut raised_by_body = None;
         let compute = || match body() {
@@ -642,13 +634,7 @@ impl<T: ToPy + FromPy> CachedView<T> {
                 Err(e)
             }
         };
-        let (outcome, _) = cache.execute(
-            &[],
-            std::slice::from_ref(&*self.options),
-            command,
-            compute,
-            |q: &HookQuery| hook_answer(&self.hook, q),
-        )?;
+        let outcome = self.execute(cache, Some(request), compute)?;
         match outcome.result {
             Ok(value) => Ok(Called {
                 value: match produced {
@@ -680,6 +666,19 @@ impl<T: ToPy + FromPy> CachedView<T> {
     ) -> Result<Called<T>, CallError<E>> {
         cache.check(self.profile, self.python)?;
         let py = self.python;
+        let mut state = BodyState::new();
+        let outcome = self.execute(cache, request, || state.run(py, body()))?;
+        state.finish(outcome)
+    }
+
+    /// Runs the view's call within `request` (its callable key prefix and custom key
+    /// computed from it), with `compute` as its body.
+    fn execute(
+        &self,
+        cache: &Cache,
+        request: Option<&Request>,
+        compute: impl FnMut() -> Result<Value, PyError>,
+    ) -> Result<Outcome, Error> {
         let prefix_result = self.key_prefix.as_ref().map(|f| f(request));
         let custom_key = self.make_cache_key.as_ref().map(|f| f(request));
         let command = CommandRef::CallCached {
@@ -688,8 +687,6 @@ impl<T: ToPy + FromPy> CachedView<T> {
             prefix_result: prefix_result.as_deref(),
             custom_key: custom_key.as_deref(),
         };
-        let mut state = BodyState::new();
-        let compute = || state.run(py, body());
         let (outcome, _) = cache.execute(
             &[],
             std::slice::from_ref(&*self.options),
@@ -697,6 +694,6 @@ impl<T: ToPy + FromPy> CachedView<T> {
             compute,
             |q: &HookQuery| hook_answer(&self.hook, q),
         )?;
-        state.finish(outcome)
+        Ok(outcome)
     }
 }

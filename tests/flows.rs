@@ -241,9 +241,9 @@ fn literal(prefix: &str) -> CachedKeySpec {
     }
 }
 
-fn cached_trace(s: &mut Sim) {
-    let full = s.profile != Profile::FlaskCache013; // 0.13 has no cache_none and no hooks but unless
-    let command = |view, path: &str| Command::CallCached {
+/// A call of `view` in a request for `path` (no query string).
+fn view_request(view: CachedId, path: &str) -> Command {
+    Command::CallCached {
         view,
         request: Some(Request {
             path: path.into(),
@@ -251,7 +251,11 @@ fn cached_trace(s: &mut Sim) {
         }),
         prefix_result: None,
         custom_key: None,
-    };
+    }
+}
+
+fn cached_trace(s: &mut Sim) {
+    let full = s.profile != Profile::FlaskCache013; // 0.13 has no cache_none and no hooks but unless
     let v = s.view(CachedOptions {
         timeout: Some(10),
         ..Default::default()
@@ -264,15 +268,15 @@ fn cached_trace(s: &mut Sim) {
             cache_none: true,
             ..Default::default()
         });
-        s.run("cn()", command(cn, "/x"), |_| Value::None, false);
-        s.run("cn()", command(cn, "/x"), |_| Value::None, false);
+        s.run("cn()", view_request(cn, "/x"), |_| Value::None, false);
+        s.run("cn()", view_request(cn, "/x"), |_| Value::None, false);
     }
     let cn2 = s.view(CachedOptions {
         key: literal("noneval2"),
         ..Default::default()
     });
-    s.run("cn2()", command(cn2, "/x"), |_| Value::None, false);
-    s.run("cn2()", command(cn2, "/x"), |_| Value::None, false);
+    s.run("cn2()", view_request(cn2, "/x"), |_| Value::None, false);
+    s.run("cn2()", view_request(cn2, "/x"), |_| Value::None, false);
     let hooks = |h: Hooks| CachedOptions {
         hooks: h,
         ..Default::default()
@@ -282,20 +286,20 @@ fn cached_trace(s: &mut Sim) {
             response_filter: true,
             ..Default::default()
         }));
-        s.run("GET /f", command(f, "/f"), constant("nope"), false);
+        s.run("GET /f", view_request(f, "/f"), constant("nope"), false);
         let forced = s.view(hooks(Hooks {
             forced_update: true,
             ..Default::default()
         }));
         s.run(
             "GET /forced",
-            command(forced, "/forced"),
+            view_request(forced, "/forced"),
             constant("forced"),
             true,
         );
         s.run(
             "GET /forced",
-            command(forced, "/forced"),
+            view_request(forced, "/forced"),
             constant("forced"),
             true,
         );
@@ -304,7 +308,7 @@ fn cached_trace(s: &mut Sim) {
         unless: true,
         ..Default::default()
     }));
-    s.run("GET /u", command(u, "/u"), constant("u"), true);
+    s.run("GET /u", view_request(u, "/u"), constant("u"), true);
 }
 
 /// What Flask's `abort(code, description)` raises: werkzeug's class for the code.
@@ -318,15 +322,6 @@ fn abort(code: u16, description: &str) -> PyError {
 }
 
 fn cached_http_errors(s: &mut Sim) {
-    let request = |view, path: &str| Command::CallCached {
-        view,
-        request: Some(Request {
-            path: path.into(),
-            args: vec![],
-        }),
-        prefix_result: None,
-        custom_key: None,
-    };
     let item = s.view(CachedOptions {
         timeout: Some(60),
         ..Default::default()
@@ -342,7 +337,7 @@ fn cached_http_errors(s: &mut Sim) {
         let path = format!("/items/{i}");
         s.run_raising(
             &format!("item({i})"),
-            request(item, &path),
+            view_request(item, &path),
             item_body(i),
             false,
         );
@@ -353,7 +348,12 @@ fn cached_http_errors(s: &mut Sim) {
         "cache.delete('view//items/7')",
         StoreOp::Delete { key: key() },
     );
-    s.run_raising("item(7)", request(item, "/items/7"), item_body(7), false);
+    s.run_raising(
+        "item(7)",
+        view_request(item, "/items/7"),
+        item_body(7),
+        false,
+    );
     if s.profile != Profile::FlaskCache013 {
         let filtered = s.view(CachedOptions {
             hooks: Hooks {
@@ -364,7 +364,12 @@ fn cached_http_errors(s: &mut Sim) {
         });
         for _ in 0..2 {
             let body = |_: &mut i64| Err(abort(404, "filtered out"));
-            s.run_raising("filtered()", request(filtered, "/filtered"), body, false);
+            s.run_raising(
+                "filtered()",
+                view_request(filtered, "/filtered"),
+                body,
+                false,
+            );
         }
     }
     let lookup = s.memoize(

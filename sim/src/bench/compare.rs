@@ -7,7 +7,7 @@
 //! cache), every replay checked against the recording. The first replay of a side's round
 //! warms that side up after the other side's turn (caches, branch predictors) and its
 //! times are dropped; the `--repeat` replays after it are the samples. Both sides are
-//! treated the same way by [`sampled`].
+//! treated the same way by `sampled`.
 //!
 //! Definitions (also in `flaskcache bench --help`):
 //! - an operation is a top-level event of the trace other than a clock advance, with the

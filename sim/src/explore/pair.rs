@@ -412,7 +412,7 @@ impl Pair {
     /// two and the clock. So when neither has changed since they were last found equal,
     /// the comparison is known: the same when the clock has not moved either (a database
     /// write, say); else only the liveness of each entry can differ, and on a
-    /// `SimpleCache` that is what is compared ([`same_liveness`]: the keys, values and
+    /// `SimpleCache` that is what is compared (`same_liveness`: the keys, values and
     /// expiries are the ones found equal). A real server is compared every time (its keys
     /// expire on their own).
     pub fn compare_stores(&mut self, now: Timestamp) -> Result<(), Mismatch> {
