@@ -1,14 +1,19 @@
 //! Property test of the engine over a `MemoryStore` (10,000 random command sequences):
 //! no panic, the same commands give the same steps, the store never holds more than
-//! `threshold + 1` entries, and every hit returns the value last written under its key,
-//! not yet expired.
+//! `threshold + 1` entries, every hit returns the value last written under its key, not
+//! yet expired, and the flows' two compilations agree: the same commands run through
+//! `run_embedded` (the immediate one) make the same backend calls, hook questions, runs
+//! and logs in the same order, with the same outcomes, as through the stepper.
 
 use flaskcache::engine::engine::{
-    CacheEvent, CachedOptions, Command, Engine, EngineConfig, HookQuery, Hooks, Input,
-    MemoizeOptions, MemoizedId, Request, Step,
+    run_embedded, CacheEvent, CachedOptions, Command, Diagnostic, EmbeddedEffects, Engine,
+    EngineConfig, HookQuery, Hooks, Input, MemoizeOptions, Memoized, MemoizedId, Request, Step,
 };
 use flaskcache::engine::keys::{CachedKeySpec, KeyPrefix};
-use flaskcache::engine::store::{MemoryStore, StoreConfig, StoreOp, StoreReply, Timestamp};
+use flaskcache::engine::keys::{Version, VersionGenerator};
+use flaskcache::engine::store::{
+    MemoryStore, StoreConfig, StoreError, StoreOp, StoreReply, Timestamp,
+};
 use flaskcache::engine::{
     Binding, ClassRef, FunctionDescriptor, Param, Profile, PyError, PyObject, Receiver, Value,
 };
@@ -348,6 +353,108 @@ fn record_write(
     }
 }
 
+/// What answers the effects of the immediate run, as `run` answers the stepper's steps.
+struct Answers<'a> {
+    store: &'a mut MemoryStore,
+    now: Timestamp,
+    computed: &'a mut i64,
+    hook_answers: &'a mut u64,
+    versions: &'a mut VersionGenerator,
+    lines: &'a mut Vec<String>,
+}
+
+impl EmbeddedEffects for Answers<'_> {
+    fn store(&mut self, op: &StoreOp) -> Result<StoreReply, StoreError> {
+        let reply = self.store.execute(op, self.now);
+        self.lines
+            .push(render_store_call(op, &reply, Default::default()));
+        reply
+    }
+    fn compute(&mut self) -> Result<Value, PyError> {
+        *self.computed += 1;
+        self.lines.push("compute".into());
+        Ok(Value::int(*self.computed))
+    }
+    fn hook(&mut self, q: &HookQuery) -> Result<bool, PyError> {
+        *self.hook_answers = self
+            .hook_answers
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let answer = match q {
+            HookQuery::ResponseFilter(_) => *self.hook_answers >> 62 != 0,
+            _ => *self.hook_answers >> 61 == 0,
+        };
+        self.lines.push(format!("hook -> {answer}"));
+        Ok(answer)
+    }
+    fn log(&mut self, d: Diagnostic) {
+        self.lines.push(format!("log {}", d.error));
+    }
+    fn mint(&mut self) -> Version {
+        self.versions.next_version()
+    }
+}
+
+/// Runs the actions through `run_embedded`, over the registrations of the same app;
+/// returns the transcript `run` writes.
+fn run_immediate(
+    profile: Profile,
+    seed: u64,
+    hooks: bool,
+    actions: &[Action],
+) -> Result<Vec<String>, TestCaseError> {
+    let app = app(profile, seed, hooks);
+    let memoized: Vec<Memoized> = app
+        .functions
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            assert_eq!(id.0, i, "registrations are numbered in order");
+            app.engine.memoized(*id).cloned().expect("registered")
+        })
+        .collect();
+    let cached: Vec<CachedOptions> = app
+        .views
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            assert_eq!(id.0, i, "registrations are numbered in order");
+            app.engine.cached_view(*id).cloned().expect("registered")
+        })
+        .collect();
+    let mut store = MemoryStore::new(StoreConfig {
+        threshold: THRESHOLD,
+        ..Default::default()
+    });
+    let mut now = Timestamp::from_secs(1_000_000).saturating_add_micros(250_000);
+    let (mut computed, mut hook_answers) = (0i64, seed);
+    let mut versions = VersionGenerator::new(seed);
+    let mut lines = Vec::new();
+    for action in actions {
+        if let Action::Tick(secs) = action {
+            now = now.saturating_add_micros(secs * 100_000);
+            lines.push(format!("tick {secs}"));
+            continue;
+        }
+        let Some(command) = command(&app, action) else {
+            continue;
+        };
+        let mut answers = Answers {
+            store: &mut store,
+            now,
+            computed: &mut computed,
+            hook_answers: &mut hook_answers,
+            versions: &mut versions,
+            lines: &mut lines,
+        };
+        let config = app.engine.config();
+        let outcome = run_embedded(config, &mut answers, &memoized, &cached, &command)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        lines.push(format!("= {:?} {:?}", outcome.result, outcome.event));
+    }
+    Ok(lines)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 10_000, failure_persistence: None, ..ProptestConfig::default() })]
 
@@ -360,6 +467,8 @@ proptest! {
     ) {
         let first = run(profile, seed, hooks, &actions)?;
         let second = run(profile, seed, hooks, &actions)?;
-        prop_assert_eq!(first, second, "same seed and commands gave different steps");
+        prop_assert_eq!(&first, &second, "same seed and commands gave different steps");
+        let immediate = run_immediate(profile, seed, hooks, &actions)?;
+        prop_assert_eq!(first, immediate, "the immediate compilation differs from the stepper");
     }
 }

@@ -5,8 +5,9 @@
 //!   and suspends; [`super::Engine::resume`] puts the caller's [`Input`] there and polls the
 //!   flow again, which continues from the `.await` where it stopped. A call is one pass
 //!   through its flow: keys are derived once, no input is replayed.
-//! - immediate effects (the embeddings): every effect answers at once, so the flow completes
-//!   in a single poll, on the caller's stack, with no allocation for the flow itself.
+//! - [`Immediate`] effects (the embeddings): every effect answers at once, so they drive the
+//!   flows' immediate compilation, in which each flow is a plain function (see `mod.rs`,
+//!   "one flow, two compilations"): no future, no poll, no allocation for the flow.
 //!
 //! No executor, runtime or waker is involved: the engine polls its own futures with a no-op
 //! waker, and only from inside [`super::Engine::start`]/[`super::Engine::resume`].
@@ -19,8 +20,8 @@ use crate::value::Value;
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::future::Future;
-use std::pin::{pin, Pin};
-use std::task::{Context, Poll, Waker};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 /// Why a flow stopped before its end: the caller broke the protocol.
 #[derive(Debug)]
@@ -67,6 +68,41 @@ pub(crate) trait Effects {
     /// An empty buffer to build the call's key in; the key leaves in the outcome's event.
     /// An embedding that gets keys back hands out a spare one, so that building a key
     /// allocates nothing.
+    fn key_buffer(&mut self) -> String {
+        String::new()
+    }
+}
+
+/// The effects of a driver that answers each one at once (the embeddings): the methods of
+/// [`Effects`], returning their answers. The flows' immediate compilation calls them where
+/// the suspending one awaits (`mod.rs`, "One flow, two compilations").
+pub(crate) trait Immediate {
+    /// Executes a backend operation.
+    fn store(&mut self, op: &StoreOp) -> Result<StoreResult, Flow>;
+    /// As [`Effects::store_owned`].
+    fn store_owned(&mut self, op: StoreOp) -> Result<StoreResult, Flow> {
+        self.store(&op)
+    }
+    /// As [`Effects::get_many_joined`].
+    fn get_many_joined(
+        &mut self,
+        keys: &[&str],
+        joined: &mut String,
+    ) -> Result<Result<Option<StoreReply>, StoreError>, Flow> {
+        let op = StoreOp::get_many_of(keys);
+        Ok(self
+            .store_owned(op)?
+            .map(|reply| reply.join_strs(keys.len(), joined)))
+    }
+    /// Runs the decorated function.
+    fn compute(&mut self) -> Result<Result<Value, PyError>, Flow>;
+    /// Asks a hook.
+    fn hook(&mut self, query: HookQuery) -> Result<Result<bool, PyError>, Flow>;
+    /// Logs a diagnostic.
+    fn log(&mut self, diagnostic: Diagnostic) -> Result<(), Flow>;
+    /// Draws a fresh version string.
+    fn mint(&mut self) -> Result<Version, Flow>;
+    /// As [`Effects::key_buffer`].
     fn key_buffer(&mut self) -> String {
         String::new()
     }
@@ -154,7 +190,7 @@ impl<T> Future for Ask<T> {
 /// The stepper's effects: every one suspends the flow until the engine answers it.
 pub(crate) struct Stepper;
 
-fn unexpected(expected: &'static str) -> Flow {
+pub(crate) fn unexpected(expected: &'static str) -> Flow {
     Flow::Abort(EngineError::UnexpectedInput { expected })
 }
 
@@ -225,103 +261,5 @@ impl Effects for Stepper {
             _ => None,
         };
         ask(Exchange::Mint, answer, "a minted version")
-    }
-}
-
-/// Runs a flow whose effects all answer at once: it completes in one poll.
-pub(crate) fn run_to_end<T>(flow: impl Future<Output = Result<T, Flow>>) -> Result<T, EngineError> {
-    let flow = pin!(flow);
-    match flow.poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(Ok(outcome)) => Ok(outcome),
-        Poll::Ready(Err(Flow::Abort(e))) => Err(e),
-        // Immediate effects never suspend; a flow that did would be waiting for nothing.
-        Poll::Pending => Err(EngineError::UnexpectedInput {
-            expected: "a direct answer",
-        }),
-    }
-}
-
-/// Typed backend calls: each checks that the reply has the shape the operation returns.
-pub(crate) mod backend {
-    use super::*;
-
-    fn shape(expected: &'static str) -> Flow {
-        unexpected(expected)
-    }
-
-    /// `cache.get(key)`: the key goes into the operation and comes back out of it.
-    pub async fn get(
-        fx: &mut impl Effects,
-        key: &mut String,
-    ) -> Result<Result<Value, StoreError>, Flow> {
-        let op = StoreOp::Get {
-            key: std::mem::take(key),
-        };
-        let reply = fx.store(&op).await;
-        if let StoreOp::Get { key: k } = op {
-            *key = k;
-        }
-        match reply? {
-            Ok(StoreReply::Value(v)) => Ok(Ok(v)),
-            Ok(_) => Err(shape("StoreReply::Value for get")),
-            Err(e) => Ok(Err(e)),
-        }
-    }
-
-    /// `cache.has(key)`.
-    pub async fn has(fx: &mut impl Effects, key: &str) -> Result<Result<bool, StoreError>, Flow> {
-        match fx
-            .store(&StoreOp::Has {
-                key: key.to_owned(),
-            })
-            .await?
-        {
-            Ok(reply) => reply
-                .flag()
-                .map(Ok)
-                .ok_or_else(|| shape("StoreReply::Bool for has")),
-            Err(e) => Ok(Err(e)),
-        }
-    }
-
-    /// `cache.get_many(*keys)` when only stored `str`s are wanted: `Ok(None)` when each key
-    /// held one and they were appended to `joined`, else the values (one per key).
-    pub async fn get_many_joined(
-        fx: &mut impl Effects,
-        keys: &[&str],
-        joined: &mut String,
-    ) -> Result<Result<Option<Vec<Value>>, StoreError>, Flow> {
-        match fx.get_many_joined(keys, joined).await? {
-            Ok(None) => Ok(Ok(None)),
-            Ok(Some(StoreReply::Values(v))) if v.len() == keys.len() => Ok(Ok(Some(v))),
-            Ok(Some(_)) => Err(shape(
-                "StoreReply::Values with one value per key for get_many",
-            )),
-            Err(e) => Ok(Err(e)),
-        }
-    }
-
-    /// `cache.get_many(*keys)`: one value per key.
-    pub async fn get_many(
-        fx: &mut impl Effects,
-        keys: &[&str],
-    ) -> Result<Result<Vec<Value>, StoreError>, Flow> {
-        let op = StoreOp::get_many_of(keys);
-        match fx.store_owned(op).await? {
-            Ok(StoreReply::Values(v)) if v.len() == keys.len() => Ok(Ok(v)),
-            Ok(_) => Err(shape(
-                "StoreReply::Values with one value per key for get_many",
-            )),
-            Err(e) => Ok(Err(e)),
-        }
-    }
-
-    /// Any write whose reply the flow ignores (`set`, `set_many`, `delete`, ...): only the
-    /// failure matters.
-    pub async fn write(
-        fx: &mut impl Effects,
-        op: StoreOp,
-    ) -> Result<Result<StoreReply, StoreError>, Flow> {
-        fx.store_owned(op).await
     }
 }

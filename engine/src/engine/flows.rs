@@ -2,9 +2,11 @@
 //! backend operation, hook call and fallback happens in the same order (FC-1.1, FC-2.5,
 //! FC-2.6, FC-3). Each flow runs over [`Effects`]; see `effects.rs` for how it is driven.
 
-use super::effects::{backend, Effects, Flow};
-use super::types::{
-    CacheEvent, CachedOptions, Diagnostic, EngineError, HookQuery, Memoized, Outcome, Request,
+use super::{backend, flow, Effects};
+use crate::engine::effects::Flow;
+use crate::engine::types::{
+    CacheEvent, CachedOptions, CommandRef, Ctx, Diagnostic, EngineError, HookQuery, Memoized,
+    Outcome, Request,
 };
 use crate::error::{PyError, PyExceptionType};
 use crate::function::{Callee, Receiver};
@@ -12,19 +14,9 @@ use crate::keys::{
     self, call_args_cow, ensure_self_arg, function_namespace, normalize_args, view_key,
     view_key_into, QueryArgs, RequestInfo, VersionKeys, ViewKeyError, ViewKeyInput, ViewKeyMode,
 };
-use crate::profile::Profile;
 use crate::store::{StoreOp, StoreReply};
-use crate::value::{PythonVersion, Value};
+use crate::value::Value;
 use std::borrow::Cow;
-
-/// What a flow needs to know besides its command.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Ctx {
-    pub profile: Profile,
-    pub py: PythonVersion,
-    /// `app.debug`: exceptions in key building and backend calls are re-raised.
-    pub debug: bool,
-}
 
 /// Flask-Caching's log message for swallowed exceptions.
 const BACKEND_EXCEPTION: &str = "Exception possibly due to cache backend.";
@@ -83,6 +75,7 @@ impl ReadKeys<'_> {
 
 /// `_memoize_version(f, args, ...)` (FC-2.5.3, FC-2.5.4, FC-3.2.2): appends the version
 /// strings joined (`V_ns [+ V_inst]`) to `joined` and returns the version keys read.
+#[flow]
 async fn memoize_version<'a>(
     cx: Ctx,
     fx: &mut impl Effects,
@@ -200,6 +193,7 @@ fn join_versions(versions: &[Value], joined: &mut String) -> Py<()> {
 
 /// `make_cache_key(f, *args, **kwargs)` of a memoized function: versions, then the hashed
 /// key (FC-2.1). `args` include `self`/`cls`.
+#[flow]
 async fn memoize_key(
     cx: Ctx,
     fx: &mut impl Effects,
@@ -253,6 +247,7 @@ async fn memoize_key(
 }
 
 /// The read phase shared by both decorators: returns the cached value on a hit.
+#[flow]
 async fn read(
     cx: Ctx,
     fx: &mut impl Effects,
@@ -287,6 +282,7 @@ async fn read(
 }
 
 /// `unless` (FC-1.1.1): `Some(outcome)` when the call is bypassed or `unless` raised.
+#[flow]
 async fn bypass(fx: &mut impl Effects, unless: bool) -> Result<Option<Outcome>, Flow> {
     if !unless {
         return Ok(None);
@@ -307,6 +303,7 @@ async fn bypass(fx: &mut impl Effects, unless: bool) -> Result<Option<Outcome>, 
 
 /// An exception in the key/read phase: re-raised in debug mode, else logged and the
 /// function called uncached (FC-1.1.6, FC-2.6.2).
+#[flow]
 async fn fallback(cx: Ctx, fx: &mut impl Effects, error: PyError) -> Result<Outcome, Flow> {
     if cx.debug {
         return Ok(Outcome {
@@ -326,6 +323,7 @@ async fn fallback(cx: Ctx, fx: &mut impl Effects, error: PyError) -> Result<Outc
 }
 
 /// `forced_update` (FC-1.1.3), inside the error guard.
+#[flow]
 async fn forced_update(fx: &mut impl Effects, configured: bool) -> Result<Py<bool>, Flow> {
     if !configured {
         return Ok(Ok(false));
@@ -337,6 +335,7 @@ async fn forced_update(fx: &mut impl Effects, configured: bool) -> Result<Py<boo
 /// `Err(outcome)` ends the call (the function or the filter raised, or the filter said no).
 /// With `capture_http` (2.5's `@cached`) an `HTTPException` the function raises is the
 /// value instead (FC-1.1.8); the filter is given it (Python gives its `get_response()`).
+#[flow]
 async fn compute_and_filter(
     fx: &mut impl Effects,
     key: &str,
@@ -366,6 +365,7 @@ async fn compute_and_filter(
 }
 
 /// A storing error: re-raised in debug mode, else logged (FC-1.1.8).
+#[flow]
 async fn store_failed(
     cx: Ctx,
     fx: &mut impl Effects,
@@ -403,6 +403,7 @@ enum Served {
 /// `set` is logged (re-raised in debug mode); for a `cached` view under 0.13 the function
 /// then runs again and that result is returned. A `cached` view under 2.5 captures an
 /// `HTTPException` (see [`compute_and_filter`]).
+#[flow]
 async fn serve(
     cx: Ctx,
     fx: &mut impl Effects,
@@ -452,6 +453,7 @@ async fn serve(
 }
 
 /// A memoized function called through `bound_to` (FC-2.6).
+#[flow]
 pub(crate) async fn call_memoized(
     cx: Ctx,
     fx: &mut impl Effects,
@@ -505,8 +507,8 @@ pub(crate) async fn call_memoized(
             kept: m.plain_version_key(cx.profile),
         };
         let mut versions = String::new();
-        let refreshed = memoize_version(cx, fx, of, &o.args_to_ignore, mode, &mut versions);
-        if let Err(e) = refreshed.await? {
+        let refreshed = memoize_version(cx, fx, of, &o.args_to_ignore, mode, &mut versions).await?;
+        if let Err(e) = refreshed {
             return store_failed(cx, fx, key, value, e).await;
         }
     }
@@ -534,6 +536,7 @@ fn request_info(request: Option<&Request>) -> Option<RequestInfo<'_>> {
 }
 
 /// A `@cached` function called within `request` (FC-1.1).
+#[flow]
 pub(crate) async fn call_cached(
     cx: Ctx,
     fx: &mut impl Effects,
@@ -629,6 +632,7 @@ fn raised(error: PyError) -> Outcome {
 
 /// An exception inside `delete_memoized`/`delete_memoized_verhash`: propagated, except in
 /// 0.13 where it is logged and swallowed unless `app.debug` (FC-3.3.2, FC-5.3).
+#[flow]
 async fn delete_failed(cx: Ctx, fx: &mut impl Effects, error: PyError) -> Result<Outcome, Flow> {
     if !cx.profile.swallows_delete_errors() || cx.debug {
         return Ok(raised(error));
@@ -645,6 +649,7 @@ async fn delete_failed(cx: Ctx, fx: &mut impl Effects, error: PyError) -> Result
 }
 
 /// `cache.delete_memoized(f, *args, **kwargs)` (FC-3.2, FC-3.3): no exception handling.
+#[flow]
 pub(crate) async fn delete_memoized(
     cx: Ctx,
     fx: &mut impl Effects,
@@ -692,6 +697,7 @@ pub(crate) async fn delete_memoized(
 }
 
 /// `cache.delete_memoized_verhash(f)` (FC-3.4.1).
+#[flow]
 pub(crate) async fn delete_memoized_verhash(
     cx: Ctx,
     fx: &mut impl Effects,
@@ -729,6 +735,7 @@ pub(crate) struct DeleteCachedArgs<'a> {
 }
 
 /// `cache.delete_cached(f, path=, query_args=, **kwargs)` (FC-1.3.3; 2.5 only).
+#[flow]
 pub(crate) async fn delete_cached(
     cx: Ctx,
     fx: &mut impl Effects,
@@ -782,6 +789,7 @@ pub(crate) fn reply_value(reply: StoreReply) -> Value {
 
 /// `cache.get/set/add/has/delete/...`: a thin proxy (FC-3.1.1). In 0.13 only `get` and
 /// `get_many` return the backend's result, and there is no `has` (FC-5.1).
+#[flow]
 pub(crate) async fn backend_call(
     cx: Ctx,
     fx: &mut impl Effects,
@@ -806,4 +814,71 @@ pub(crate) async fn backend_call(
         },
         Err(e) => raised(e.to_py_error(cx.py)),
     })
+}
+
+/// Runs one command: the flow its kind names, over the registration it names.
+#[flow]
+pub(crate) async fn run(
+    cx: Ctx,
+    fx: &mut impl Effects,
+    registry: &impl crate::engine::Registry,
+    command: CommandRef<'_>,
+) -> Result<Outcome, Flow> {
+    let unknown = || Flow::Abort(EngineError::UnknownHandle);
+    match command {
+        CommandRef::CallMemoized {
+            function,
+            bound_to,
+            args,
+            kwargs,
+        } => {
+            let m = registry.memoized(function).ok_or_else(unknown)?;
+            call_memoized(cx, fx, m, bound_to, args, kwargs).await
+        }
+        CommandRef::CallCached {
+            view,
+            request,
+            prefix_result,
+            custom_key,
+        } => {
+            let v = registry.cached(view).ok_or_else(unknown)?;
+            call_cached(cx, fx, v, request, prefix_result, custom_key).await
+        }
+        CommandRef::DeleteMemoized {
+            function,
+            bound_to,
+            args,
+            kwargs,
+        } => {
+            let m = registry.memoized(function).ok_or_else(unknown)?;
+            delete_memoized(cx, fx, m, bound_to, args, kwargs).await
+        }
+        CommandRef::DeleteMemoizedVerhash { function, bound_to } => {
+            let m = registry.memoized(function).ok_or_else(unknown)?;
+            delete_memoized_verhash(cx, fx, m, bound_to).await
+        }
+        CommandRef::DeleteCached {
+            view,
+            path,
+            query_args,
+            url_for,
+            prefix_result,
+            request,
+        } => {
+            let v = registry.cached(view).ok_or_else(unknown)?;
+            let a = DeleteCachedArgs {
+                path,
+                query_args,
+                url_for,
+                prefix_result,
+                request,
+            };
+            delete_cached(cx, fx, v, a).await
+        }
+        CommandRef::Backend(op) => backend_call(cx, fx, op.clone()).await,
+        CommandRef::Tick => Ok(Outcome {
+            result: Ok(Value::None),
+            event: CacheEvent::Direct,
+        }),
+    }
 }

@@ -23,8 +23,35 @@
 //! ```
 
 mod effects;
-mod flows;
 mod types;
+
+// One flow, two compilations: `flows.rs` and `backend.rs` are written once, as `async fn`s
+// marked `#[flow]`, and compiled here twice. In `stepped` they stay `async` and suspend at
+// each effect until the caller answers it (the stepper). In `immediate` the
+// `flaskcache-macros` attribute makes them plain functions over effects that answer at
+// once (the embeddings): no future is built, moved or polled, and locals stay in
+// registers. The same text takes the same paths in both (docs/ARCHITECTURE.md).
+
+/// The flows as `async fn`s over [`Effects`]: the stepper's.
+#[path = "."]
+mod stepped {
+    use super::effects::Effects;
+    use flaskcache_macros::suspending as flow;
+    mod backend;
+    pub(super) mod flows;
+}
+
+/// The flows as plain functions over [`effects::Immediate`]: the embeddings'.
+#[path = "."]
+mod immediate {
+    use super::effects::Immediate as Effects;
+    use flaskcache_macros::immediate as flow;
+    // The second inclusion of the same files is the point: see above.
+    #[allow(clippy::duplicate_mod)]
+    mod backend;
+    #[allow(clippy::duplicate_mod)]
+    pub(super) mod flows;
+}
 
 pub use effects::VersionSource;
 pub use types::{
@@ -32,14 +59,15 @@ pub use types::{
     Hooks, Input, MemoizeOptions, Memoized, MemoizedId, Outcome, Request, Step,
 };
 
-pub(crate) use effects::{Effects, Flow, StoreResult};
 use effects::{Exchange, Stepper};
-use flows::Ctx;
+pub(crate) use effects::{Flow, StoreResult};
 use std::borrow::Borrow;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
+use stepped::flows;
+use types::Ctx;
 
 use crate::error::PyError;
 use crate::store::StoreOp;
@@ -110,7 +138,7 @@ impl<F: Future<Output = Result<Outcome, Flow>> + Send> CallSlot for Slot<F> {
 /// The flow of a decorated call: the call's registration and command go into it, so the
 /// flow owns all it reads.
 async fn decorated_call(cx: Ctx, registry: Resolved, command: Command) -> Result<Outcome, Flow> {
-    run(cx, &mut Stepper, &registry, (&command).into()).await
+    flows::run(cx, &mut Stepper, &registry, (&command).into()).await
 }
 
 fn call_slot() -> Box<dyn CallSlot> {
@@ -389,7 +417,12 @@ impl Engine {
             memoized: &self.memoized,
             cached: &self.cached,
         };
-        effects::run_to_end(run(cx, &mut adapter, &registry, command.into()))
+        finished(immediate::flows::run(
+            cx,
+            &mut adapter,
+            &registry,
+            command.into(),
+        ))
     }
 }
 
@@ -403,6 +436,11 @@ fn finish(inflight: &mut Vec<InFlight>, spare: &mut Vec<Box<dyn CallSlot>>) {
         slot.clear();
         spare.push(slot);
     }
+}
+
+/// The end of an immediate run: its outcome, or the protocol error that stopped it.
+fn finished(result: Result<Outcome, Flow>) -> Result<Outcome, EngineError> {
+    result.map_err(|Flow::Abort(e)| e)
 }
 
 /// Effects answered immediately by an embedding driver.
@@ -422,21 +460,21 @@ struct Direct<'a, D> {
     versions: &'a mut VersionSource,
 }
 
-impl<D: DirectEffects> Effects for Direct<'_, D> {
-    async fn store(&mut self, op: &StoreOp) -> Result<StoreResult, Flow> {
+impl<D: DirectEffects> effects::Immediate for Direct<'_, D> {
+    fn store(&mut self, op: &StoreOp) -> Result<StoreResult, Flow> {
         Ok(self.inner.store(op))
     }
-    async fn compute(&mut self) -> Result<Result<Value, PyError>, Flow> {
+    fn compute(&mut self) -> Result<Result<Value, PyError>, Flow> {
         Ok(self.inner.compute())
     }
-    async fn hook(&mut self, query: HookQuery) -> Result<Result<bool, PyError>, Flow> {
+    fn hook(&mut self, query: HookQuery) -> Result<Result<bool, PyError>, Flow> {
         Ok(self.inner.hook(&query))
     }
-    async fn log(&mut self, diagnostic: Diagnostic) -> Result<(), Flow> {
+    fn log(&mut self, diagnostic: Diagnostic) -> Result<(), Flow> {
         self.inner.log(diagnostic);
         Ok(())
     }
-    async fn mint(&mut self) -> Result<Version, Flow> {
+    fn mint(&mut self) -> Result<Version, Flow> {
         Ok(self.versions.next_version())
     }
 }
@@ -505,71 +543,6 @@ impl Registry for Resolved {
     }
 }
 
-async fn run(
-    cx: Ctx,
-    fx: &mut impl Effects,
-    registry: &impl Registry,
-    command: CommandRef<'_>,
-) -> Result<Outcome, Flow> {
-    let unknown = || Flow::Abort(EngineError::UnknownHandle);
-    match command {
-        CommandRef::CallMemoized {
-            function,
-            bound_to,
-            args,
-            kwargs,
-        } => {
-            let m = registry.memoized(function).ok_or_else(unknown)?;
-            flows::call_memoized(cx, fx, m, bound_to, args, kwargs).await
-        }
-        CommandRef::CallCached {
-            view,
-            request,
-            prefix_result,
-            custom_key,
-        } => {
-            let v = registry.cached(view).ok_or_else(unknown)?;
-            flows::call_cached(cx, fx, v, request, prefix_result, custom_key).await
-        }
-        CommandRef::DeleteMemoized {
-            function,
-            bound_to,
-            args,
-            kwargs,
-        } => {
-            let m = registry.memoized(function).ok_or_else(unknown)?;
-            flows::delete_memoized(cx, fx, m, bound_to, args, kwargs).await
-        }
-        CommandRef::DeleteMemoizedVerhash { function, bound_to } => {
-            let m = registry.memoized(function).ok_or_else(unknown)?;
-            flows::delete_memoized_verhash(cx, fx, m, bound_to).await
-        }
-        CommandRef::DeleteCached {
-            view,
-            path,
-            query_args,
-            url_for,
-            prefix_result,
-            request,
-        } => {
-            let v = registry.cached(view).ok_or_else(unknown)?;
-            let a = flows::DeleteCachedArgs {
-                path,
-                query_args,
-                url_for,
-                prefix_result,
-                request,
-            };
-            flows::delete_cached(cx, fx, v, a).await
-        }
-        CommandRef::Backend(op) => flows::backend_call(cx, fx, op.clone()).await,
-        CommandRef::Tick => Ok(Outcome {
-            result: Ok(Value::None),
-            event: CacheEvent::Direct,
-        }),
-    }
-}
-
 /// The effects of one call, answered immediately by an embedding driver that keeps its
 /// registrations and version source itself (for example a thread-safe cache that holds each
 /// [`Memoized`] in its own handle and shares one version generator between threads).
@@ -614,28 +587,28 @@ pub trait EmbeddedEffects {
 
 struct Embedded<'a, D>(&'a mut D);
 
-impl<D: EmbeddedEffects> Effects for Embedded<'_, D> {
-    async fn store(&mut self, op: &StoreOp) -> Result<StoreResult, Flow> {
+impl<D: EmbeddedEffects> effects::Immediate for Embedded<'_, D> {
+    fn store(&mut self, op: &StoreOp) -> Result<StoreResult, Flow> {
         Ok(self.0.store(op))
     }
-    async fn get_many_joined(
+    fn get_many_joined(
         &mut self,
         keys: &[&str],
         joined: &mut String,
     ) -> Result<Result<Option<crate::store::StoreReply>, crate::store::StoreError>, Flow> {
         Ok(self.0.get_many_joined(keys, joined))
     }
-    async fn compute(&mut self) -> Result<Result<Value, PyError>, Flow> {
+    fn compute(&mut self) -> Result<Result<Value, PyError>, Flow> {
         Ok(self.0.compute())
     }
-    async fn hook(&mut self, query: HookQuery) -> Result<Result<bool, PyError>, Flow> {
+    fn hook(&mut self, query: HookQuery) -> Result<Result<bool, PyError>, Flow> {
         Ok(self.0.hook(&query))
     }
-    async fn log(&mut self, diagnostic: Diagnostic) -> Result<(), Flow> {
+    fn log(&mut self, diagnostic: Diagnostic) -> Result<(), Flow> {
         self.0.log(diagnostic);
         Ok(())
     }
-    async fn mint(&mut self) -> Result<Version, Flow> {
+    fn mint(&mut self) -> Result<Version, Flow> {
         Ok(self.0.mint())
     }
     fn key_buffer(&mut self) -> String {
@@ -702,5 +675,10 @@ pub fn run_embedded<'c>(
         debug: config.debug,
     };
     let registry = Slices { memoized, cached };
-    effects::run_to_end(run(cx, &mut Embedded(fx), &registry, command.into()))
+    finished(immediate::flows::run(
+        cx,
+        &mut Embedded(fx),
+        &registry,
+        command.into(),
+    ))
 }

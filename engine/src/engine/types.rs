@@ -5,7 +5,7 @@ use crate::function::{FunctionDescriptor, Receiver};
 use crate::keys::{CachedKeySpec, HashMethod, MakeName, QueryArgs};
 use crate::profile::Profile;
 use crate::store::{StoreError, StoreOp, StoreReply};
-use crate::value::Value;
+use crate::value::{PythonVersion, Value};
 use std::sync::OnceLock;
 
 /// Which per-call hooks a decorator was given. The engine never holds the callables: when a
@@ -460,3 +460,12 @@ impl std::fmt::Display for EngineError {
 }
 
 impl std::error::Error for EngineError {}
+
+/// What a flow needs to know besides its command.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Ctx {
+    pub profile: Profile,
+    pub py: PythonVersion,
+    /// `app.debug`: exceptions in key building and backend calls are re-raised.
+    pub debug: bool,
+}
