@@ -229,6 +229,17 @@ fn command(app: &App, action: &Action) -> Option<Command> {
     })
 }
 
+/// The next answer to a hook question, drawn from `state` (both runs answer alike).
+fn hook_answer(state: &mut u64, q: &HookQuery) -> bool {
+    *state = state
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    match q {
+        HookQuery::ResponseFilter(_) => *state >> 62 != 0,
+        _ => *state >> 61 == 0,
+    }
+}
+
 /// Runs the actions; returns the transcript. Checks the invariants as it goes.
 fn run(
     profile: Profile,
@@ -279,13 +290,7 @@ fn run(
                     app.engine.resume(Input::Computed(Ok(Value::int(computed))))
                 }
                 Step::Hook(q) => {
-                    hook_answers = hook_answers
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    let answer = match q {
-                        HookQuery::ResponseFilter(_) => hook_answers >> 62 != 0,
-                        _ => hook_answers >> 61 == 0,
-                    };
+                    let answer = hook_answer(&mut hook_answers, &q);
                     lines.push(format!("hook -> {answer}"));
                     app.engine.resume(Input::Hook(Ok::<bool, PyError>(answer)))
                 }
@@ -376,14 +381,7 @@ impl EmbeddedEffects for Answers<'_> {
         Ok(Value::int(*self.computed))
     }
     fn hook(&mut self, q: &HookQuery) -> Result<bool, PyError> {
-        *self.hook_answers = self
-            .hook_answers
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        let answer = match q {
-            HookQuery::ResponseFilter(_) => *self.hook_answers >> 62 != 0,
-            _ => *self.hook_answers >> 61 == 0,
-        };
+        let answer = hook_answer(self.hook_answers, q);
         self.lines.push(format!("hook -> {answer}"));
         Ok(answer)
     }

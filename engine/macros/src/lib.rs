@@ -11,8 +11,8 @@
 //!   with no future built, moved or polled.
 //!
 //! The two compilations are the same text, so they take the same paths and make the same
-//! effects in the same order. Two rules keep that true, and [`macro@immediate`] refuses
-//! code that breaks them: a flow awaits each future where it creates it (a plain function
+//! effects in the same order. Two rules keep that true, and both attributes refuse code
+//! that breaks them (so it fails whichever inclusion is compiled first): a flow awaits each future where it creates it (a plain function
 //! runs at its call, a future at its `.await`), and holds no `async` block or closure.
 
 use proc_macro::TokenStream;
@@ -20,6 +20,7 @@ use quote::{quote_spanned, ToTokens};
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
+use syn::visit::{self, Visit};
 use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, ItemFn, Macro, Token};
 
@@ -59,15 +60,14 @@ fn compile(item: proc_macro2::TokenStream, how: Compilation) -> proc_macro2::Tok
     function.into_token_stream()
 }
 
-/// Both attributes check the same rules, so that code breaking them fails to compile in
-/// either inclusion, whichever is compiled first.
+/// The rules both attributes check (see the crate's documentation).
 fn check(function: &ItemFn) -> Option<proc_macro2::TokenStream> {
     if function.sig.asyncness.is_none() {
         let span = function.sig.fn_token.span();
         return Some(quote_spanned!(span=> compile_error!("#[flow] goes on an `async fn`");));
     }
     let mut rules = Rules(None);
-    rules.visit_block_mut(&mut function.block.clone());
+    rules.visit_block(&function.block);
     rules.0
 }
 
@@ -82,8 +82,8 @@ impl Rules {
     }
 }
 
-impl VisitMut for Rules {
-    fn visit_expr_mut(&mut self, expr: &mut Expr) {
+impl Visit<'_> for Rules {
+    fn visit_expr(&mut self, expr: &Expr) {
         match expr {
             Expr::Async(block) => self.refuse(
                 block.span(),
@@ -102,7 +102,13 @@ impl VisitMut for Rules {
             ),
             _ => {}
         }
-        visit_mut::visit_expr_mut(self, expr);
+        visit::visit_expr(self, expr);
+    }
+
+    fn visit_macro(&mut self, mac: &Macro) {
+        for arg in awaiting_args(mac).iter().flatten() {
+            self.visit_expr(arg);
+        }
     }
 }
 
@@ -120,19 +126,26 @@ impl VisitMut for StripAwait {
     }
 
     fn visit_macro_mut(&mut self, mac: &mut Macro) {
-        if !mentions_await(mac.tokens.clone()) {
-            return;
-        }
-        // `await` inside a macro's arguments: rewritten when they are expressions, else
-        // the macro is left to fail to compile (the `await` outside an `async fn`).
-        let parser = Punctuated::<Expr, Token![,]>::parse_terminated;
-        if let Ok(mut args) = parser.parse2(mac.tokens.clone()) {
+        if let Some(mut args) = awaiting_args(mac) {
             for arg in args.iter_mut() {
                 self.visit_expr_mut(arg);
             }
             mac.tokens = args.into_token_stream();
         }
     }
+}
+
+/// The arguments of a macro call that mentions `await`, when they are expressions
+/// (`vec![..]`, `format!(..)`): the two visitors look into those. A macro whose arguments
+/// are not expressions is left as it is, and an `await` in it fails to compile in the
+/// immediate compilation (outside an `async fn`).
+fn awaiting_args(mac: &Macro) -> Option<Punctuated<Expr, Token![,]>> {
+    if !mentions_await(mac.tokens.clone()) {
+        return None;
+    }
+    Punctuated::<Expr, Token![,]>::parse_terminated
+        .parse2(mac.tokens.clone())
+        .ok()
 }
 
 /// Whether `tokens` hold the keyword `await` at any depth.
@@ -193,6 +206,10 @@ mod tests {
             ),
             (
                 quote! { async fn f(fx: &mut X) { let later = fx.get(); later.await } },
+                "awaits a future where it creates it",
+            ),
+            (
+                quote! { async fn f(fx: &mut X) { let later = fx.get(); vec![later.await] } },
                 "awaits a future where it creates it",
             ),
         ];

@@ -1,6 +1,7 @@
 //! The call flows of Flask-Caching, written to mirror its code path by path so that every
 //! backend operation, hook call and fallback happens in the same order (FC-1.1, FC-2.5,
-//! FC-2.6, FC-3). Each flow runs over [`Effects`]; see `effects.rs` for how it is driven.
+//! FC-2.6, FC-3). Each flow runs over `Effects`: this file is compiled twice, suspending for
+//! the stepper and immediate for the embeddings (`mod.rs`, "one flow, two compilations").
 
 use super::{backend, flow, Effects};
 use crate::engine::effects::Flow;
