@@ -352,6 +352,10 @@ where
         let now = *self.now.get_or_insert_with(|| self.inner.clock.now());
         self.inner.store.get_many_joined(keys, now, joined)
     }
+    fn get(&mut self, key: &mut String) -> Result<StoreReply, StoreError> {
+        let now = *self.now.get_or_insert_with(|| self.inner.clock.now());
+        self.inner.store.get(key, now)
+    }
     fn compute(&mut self) -> Result<Value, PyError> {
         self.now = None;
         (self.compute)()

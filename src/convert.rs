@@ -239,6 +239,7 @@ macro_rules! tuples {
                 vec![$(self.$n.to_py(py)),*]
             }
 
+            #[inline(always)]
             fn with_args<R>(self, py: PythonVersion, f: impl FnOnce(&[Value]) -> R) -> R {
                 let _ = py;
                 let args: [Value; 0 $(+ { let _ = stringify!($t); 1 })*] = [$(self.$n.to_py(py)),*];

@@ -37,6 +37,7 @@ impl<T> Called<T> {
 
     /// The value; the event's key goes back to this thread's spare buffer for the next
     /// call to build its key in.
+    #[inline(always)]
     fn into_value(self) -> T {
         crate::spare_key::give_back(self.event);
         self.value
@@ -77,6 +78,7 @@ impl<T: ToPy, E: std::error::Error> BodyState<T, E> {
 impl<T: FromPy, E> BodyState<T, E> {
     /// The call's result: the body's own value on a miss, the cached value converted on a
     /// hit, the body's error, or the exception the flow raised.
+    #[inline(always)]
     fn finish(self, outcome: Outcome) -> Result<Called<T>, CallError<E>> {
         match outcome.result {
             Ok(value) => {
@@ -142,8 +144,8 @@ impl<T> Clone for Memoized<T> {
 impl<T> fmt::Debug for Memoized<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Memoized")
-            .field("function", &self.def.function)
-            .field("options", &self.def.options)
+            .field("function", self.def.function())
+            .field("options", self.def.options())
             .finish_non_exhaustive()
     }
 }
@@ -161,12 +163,12 @@ impl<T> Memoized<T> {
 
     /// The function as registered.
     pub fn function(&self) -> &FunctionDescriptor {
-        &self.def.function
+        self.def.function()
     }
 
     /// The decorator's arguments.
     pub fn options(&self) -> &flaskcache_engine::engine::MemoizeOptions {
-        &self.def.options
+        self.def.options()
     }
 
     /// The same function with `hook` answering the hooks its options declare (without
@@ -259,7 +261,7 @@ pub struct MemoCall<'h, T> {
 impl<T> fmt::Debug for MemoCall<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoCall")
-            .field("function", &self.handle.def.function.qualname)
+            .field("function", &self.handle.def.function().qualname)
             .field("bound_to", &self.bound_to)
             .field("kwargs", &self.kwargs)
             .finish()

@@ -15,11 +15,13 @@ thread_local! {
 
 /// The spare buffer (empty; a new one when a nested call holds it, or when the thread's
 /// storage is already gone, as in a destructor running at thread exit).
+#[inline(always)]
 pub(crate) fn take() -> String {
     SPARE.try_with(Cell::take).unwrap_or_default()
 }
 
 /// Gives back the key an event holds, once the caller has no use for it.
+#[inline(always)]
 pub(crate) fn give_back(event: CacheEvent) {
     if let CacheEvent::Hit { mut key } | CacheEvent::Miss { mut key, .. } = event {
         if key.capacity() <= KEPT_CAPACITY {

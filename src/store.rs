@@ -23,6 +23,16 @@ pub trait Store: Send + Sync {
     /// Executes `op` at `now`.
     fn execute(&self, op: &StoreOp, now: Timestamp) -> Result<StoreReply, StoreError>;
 
+    /// `get(key)` at `now`: what `execute` answers for [`StoreOp::Get`], which the default
+    /// runs; a store that can read with the key borrowed overrides it, so that a cache hit
+    /// builds no operation.
+    fn get(&self, key: &str, now: Timestamp) -> Result<StoreReply, StoreError> {
+        let op = StoreOp::Get {
+            key: key.to_owned(),
+        };
+        self.execute(&op, now)
+    }
+
     /// `get_many(*keys)` at `now` for a reader that only wants stored `str`s (the version
     /// strings of a memoize key): `Ok(None)` when every key holds a `str`, each appended to
     /// `joined` in order; otherwise the reply `execute` gives for [`StoreOp::GetMany`], with
@@ -132,6 +142,16 @@ impl Store for SharedMemoryStore {
         self.write().execute(op, now)
     }
 
+    fn get(&self, key: &str, now: Timestamp) -> Result<StoreReply, StoreError> {
+        if self.redis || nonstr::is_nonstr(key) {
+            let op = StoreOp::Get {
+                key: key.to_owned(),
+            };
+            return self.execute(&op, now);
+        }
+        Ok(StoreReply::Value(self.read().get(key, now)))
+    }
+
     fn get_many_joined(
         &self,
         keys: &[&str],
@@ -176,6 +196,15 @@ mod tests {
             timeout: None,
         };
         assert_eq!(shared.execute(&set, now), plain.execute(&set, now));
+        let plain_set = StoreOp::Set {
+            key: "plain".into(),
+            value: Value::int(1),
+            timeout: None,
+        };
+        assert_eq!(
+            shared.execute(&plain_set, now),
+            plain.execute(&plain_set, now)
+        );
         for key in [&unhashable, &number] {
             for op in [
                 StoreOp::Get { key: key.clone() },
@@ -184,6 +213,16 @@ mod tests {
             ] {
                 assert_eq!(shared.execute(&op, now), plain.execute(&op, now), "{op:?}");
             }
+        }
+        // The lent `get` answers as `execute` does, for `str` keys too.
+        for key in [
+            &unhashable,
+            &number,
+            &"plain".to_owned(),
+            &"missing".to_owned(),
+        ] {
+            let op = StoreOp::Get { key: key.clone() };
+            assert_eq!(shared.get(key, now), plain.execute(&op, now), "{key}");
         }
         let raised = shared.execute(
             &StoreOp::Get {

@@ -10,20 +10,13 @@ fn shape(expected: &'static str) -> Flow {
     unexpected(expected)
 }
 
-/// `cache.get(key)`: the key goes into the operation and comes back out of it.
+/// `cache.get(key)`: the key is lent to the backend.
 #[flow]
 pub(crate) async fn get(
     fx: &mut impl Effects,
     key: &mut String,
 ) -> Result<Result<Value, StoreError>, Flow> {
-    let op = StoreOp::Get {
-        key: std::mem::take(key),
-    };
-    let reply = fx.store(&op).await;
-    if let StoreOp::Get { key: k } = op {
-        *key = k;
-    }
-    match reply? {
+    match fx.get(key).await? {
         Ok(StoreReply::Value(v)) => Ok(Ok(v)),
         Ok(_) => Err(shape("StoreReply::Value for get")),
         Err(e) => Ok(Err(e)),

@@ -57,6 +57,17 @@ pub(crate) trait Effects {
             .await?
             .map(|reply| reply.join_strs(keys.len(), joined)))
     }
+    /// `get(key)` with the key lent, and left as it was: the default moves it into the
+    /// operation and back out (the stepper hands the caller a copy); an embedding reads
+    /// the store with it in place.
+    async fn get(&mut self, key: &mut String) -> Result<StoreResult, Flow> {
+        let op = StoreOp::Get {
+            key: std::mem::take(key),
+        };
+        let reply = self.store(&op).await;
+        give_key_back(op, key);
+        reply
+    }
     /// Runs the decorated function.
     async fn compute(&mut self) -> Result<Result<Value, PyError>, Flow>;
     /// Asks a hook.
@@ -94,6 +105,10 @@ pub(crate) trait Immediate {
             .store_owned(op)?
             .map(|reply| reply.join_strs(keys.len(), joined)))
     }
+    /// As [`Effects::get`].
+    fn get(&mut self, key: &mut String) -> Result<StoreResult, Flow> {
+        lend_key(key, |op| self.store(op))
+    }
     /// Runs the decorated function.
     fn compute(&mut self) -> Result<Result<Value, PyError>, Flow>;
     /// Asks a hook.
@@ -105,6 +120,23 @@ pub(crate) trait Immediate {
     /// As [`Effects::key_buffer`].
     fn key_buffer(&mut self) -> String {
         String::new()
+    }
+}
+
+/// Runs `get` on a `get(key)` operation that borrows `key` for the while (moved in and
+/// back out, so nothing is copied).
+pub(crate) fn lend_key<R>(key: &mut String, get: impl FnOnce(&StoreOp) -> R) -> R {
+    let op = StoreOp::Get {
+        key: std::mem::take(key),
+    };
+    let reply = get(&op);
+    give_key_back(op, key);
+    reply
+}
+
+fn give_key_back(op: StoreOp, key: &mut String) {
+    if let StoreOp::Get { key: lent } = op {
+        *key = lent;
     }
 }
 

@@ -569,6 +569,15 @@ pub trait EmbeddedEffects {
         let op = StoreOp::get_many_of(keys);
         Ok(self.store(&op)?.join_strs(keys.len(), joined))
     }
+    /// `get(key)`, with the key lent and left as it was. The default runs
+    /// [`StoreOp::Get`] through [`EmbeddedEffects::store`]; a store that can read in place
+    /// overrides it, so that the read builds no operation.
+    fn get(
+        &mut self,
+        key: &mut String,
+    ) -> Result<crate::store::StoreReply, crate::store::StoreError> {
+        effects::lend_key(key, |op| self.store(op))
+    }
     /// Runs the decorated function (or view) and returns what it returned or raised.
     fn compute(&mut self) -> Result<crate::value::Value, crate::error::PyError>;
     /// Answers a per-call hook.
@@ -597,6 +606,9 @@ impl<D: EmbeddedEffects> effects::Immediate for Embedded<'_, D> {
         joined: &mut String,
     ) -> Result<Result<Option<crate::store::StoreReply>, crate::store::StoreError>, Flow> {
         Ok(self.0.get_many_joined(keys, joined))
+    }
+    fn get(&mut self, key: &mut String) -> Result<StoreResult, Flow> {
+        Ok(self.0.get(key))
     }
     fn compute(&mut self) -> Result<Result<Value, PyError>, Flow> {
         Ok(self.0.compute())

@@ -6,7 +6,6 @@ use crate::keys::{CachedKeySpec, HashMethod, MakeName, QueryArgs};
 use crate::profile::Profile;
 use crate::store::{StoreError, StoreOp, StoreReply};
 use crate::value::{PythonVersion, Value};
-use std::sync::OnceLock;
 
 /// Which per-call hooks a decorator was given. The engine never holds the callables: when a
 /// hook is configured it asks the caller through [`Step::Hook`] (FC-1.1.1, FC-1.1.3,
@@ -57,40 +56,48 @@ pub struct CachedOptions {
     pub hooks: Hooks,
 }
 
-/// A memoized function registered with the engine.
+/// A memoized function registered with the engine. Its parts are read through
+/// [`Memoized::function`] and [`Memoized::options`]: fixed at construction, so that what is
+/// derived from them once (the plain version key) stays true.
 #[derive(Clone)]
 pub struct Memoized {
     /// The undecorated function.
-    pub function: FunctionDescriptor,
+    pub(crate) function: FunctionDescriptor,
     /// The decorator's arguments.
-    pub options: MemoizeOptions,
-    /// The version key of a plain call ([`crate::keys::plain_version_key`]), derived at the
-    /// first call and kept: a plain function's namespace never changes, so a hit need not
-    /// build it again.
-    version_key: OnceLock<Option<String>>,
+    pub(crate) options: MemoizeOptions,
+    /// The version key of a plain call ([`crate::keys::plain_version_key`]), derived once:
+    /// a plain function's namespace never changes, so a hit need not build it again.
+    version_key: Option<String>,
 }
 
 impl Memoized {
     /// `@cache.memoize(**options)` on `function`.
     pub fn new(function: FunctionDescriptor, options: MemoizeOptions) -> Self {
+        let version_key = crate::keys::plain_version_key(&function);
         Memoized {
             function,
             options,
-            version_key: OnceLock::new(),
+            version_key,
         }
+    }
+
+    /// The undecorated function.
+    pub fn function(&self) -> &FunctionDescriptor {
+        &self.function
+    }
+
+    /// The decorator's arguments.
+    pub fn options(&self) -> &MemoizeOptions {
+        &self.options
     }
 
     /// The version key of a call reaching the function unbound, when it is the plain one
     /// (not in Flask-Cache 0.13, whose namespaces follow `getargspec`).
     pub(crate) fn plain_version_key(&self, profile: Profile) -> Option<&str> {
-        if profile.argspec_keys() {
-            return None;
+        match profile.argspec_keys() {
+            true => None,
+            false => self.version_key.as_deref(),
         }
-        let key = self
-            .version_key
-            .get_or_init(|| crate::keys::plain_version_key(&self.function))
-            .as_deref()?;
-        crate::keys::is_plain_version_key(key, &self.function).then_some(key)
     }
 }
 

@@ -272,20 +272,8 @@ pub fn plain_version_key(function: &FunctionDescriptor) -> Option<String> {
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
     key.push_str(MEMVER);
-    (clean && is_plain_version_key(&key, function)).then_some(key)
-}
-
-/// Whether `key` is still [`plain_version_key`] of `function` (its fields are public: a
-/// kept key is checked against them before each use).
-pub fn is_plain_version_key(key: &str, function: &FunctionDescriptor) -> bool {
-    // Compared as bytes, part by part: this runs on every call of a plain function.
-    let (module, qualname) = (function.module.as_bytes(), function.qualname.as_bytes());
-    let spelled = key.len() == module.len() + 1 + qualname.len() + MEMVER.len()
-        && key.as_bytes().starts_with(module)
-        && key.as_bytes()[module.len()] == b'.'
-        && key.as_bytes()[module.len() + 1..].starts_with(qualname)
-        && key.ends_with(MEMVER);
-    spelled && !matches!(function.arg_names().next(), Some("self" | "cls"))
+    let receiver = matches!(function.arg_names().next(), Some("self" | "cls"));
+    (clean && !receiver).then_some(key)
 }
 
 /// `inspect.getargspec(f)` (Flask-Cache 0.13 on Python 3): every positional parameter, or

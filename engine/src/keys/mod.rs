@@ -11,8 +11,8 @@ mod view;
 pub use hash::{DigestBytes, HashMethod, Hasher};
 pub use memoize::{
     call_args, call_args_cow, check_kwargs, ensure_self_arg, function_namespace, get_id,
-    is_plain_version_key, key_digest, normalize_args, plain_version_key, sanitize, write_key_body,
-    write_key_text, KeyArg, KeyArgs, MakeName, Namespace, NormalizedArgs, VersionKeys, MEMVER,
+    key_digest, normalize_args, plain_version_key, sanitize, write_key_body, write_key_text,
+    KeyArg, KeyArgs, MakeName, Namespace, NormalizedArgs, VersionKeys, MEMVER,
 };
 pub use percent_format::{percent_format, percent_format_into};
 pub use query::{parse_qsl, unquote_plus, QueryArgs};

@@ -44,6 +44,7 @@ pub fn key_text(key: &Value) -> String {
 }
 
 /// Whether `text` is the key text of a non-`str` key (it starts with [`MARK`]).
+#[inline]
 pub fn is_nonstr(text: &str) -> bool {
     text.starts_with(MARK)
 }

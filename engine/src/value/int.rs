@@ -73,6 +73,16 @@ impl PyInt {
         }
     }
 
+    /// Whether `str(self)` has more than `limit` digits (Python's `int_max_str_digits`).
+    /// An `i64` has at most 19, so only a big int is counted.
+    #[inline]
+    pub fn has_more_digits_than(&self, limit: usize) -> bool {
+        match &self.0 {
+            Repr::Small(_) if limit >= 19 => false,
+            _ => self.decimal_digits() > limit,
+        }
+    }
+
     /// `self == 0`.
     pub fn is_zero(&self) -> bool {
         matches!(self.0, Repr::Small(0))
@@ -99,8 +109,7 @@ impl PyInt {
                     at -= 1;
                     digits[at] = b'-';
                 }
-                // ASCII digits and sign: always UTF-8.
-                out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+                out.extend(digits[at..].iter().map(|&b| char::from(b)));
             }
             Repr::Big(text) => out.push_str(text),
         }

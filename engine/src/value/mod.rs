@@ -139,7 +139,7 @@ impl Value {
     /// Python already produced.
     pub fn check_repr(&self, version: PythonVersion) -> Result<(), crate::error::PyError> {
         match self {
-            Value::Int(i) if i.decimal_digits() > version.int_max_str_digits() => {
+            Value::Int(i) if i.has_more_digits_than(version.int_max_str_digits()) => {
                 Err(version.int_max_str_digits_error())
             }
             Value::Tuple(items) | Value::List(items) => {

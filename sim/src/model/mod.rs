@@ -672,7 +672,7 @@ impl Model {
         {
             return d;
         }
-        let full = call_args_cow(&m.function, receiver, args);
+        let full = call_args_cow(m.function(), receiver, args);
         let derived = Arc::new(self.derive(m, &full, kwargs));
         self.keys.borrow_mut().insert(
             hash,
@@ -690,9 +690,9 @@ impl Model {
     /// [`Derived`] computed: the namespace and its version keys, then the call text
     /// hashed (FC-2.1, FC-2.2).
     fn derive(&self, m: &Memoized, args: &[Value], kwargs: &[(String, Value)]) -> Derived {
-        let o = &m.options;
+        let o = m.options();
         let ns = match function_namespace(
-            Callee::unbound(&m.function),
+            Callee::unbound(m.function()),
             Some(args),
             self.profile,
             self.py,
@@ -711,7 +711,7 @@ impl Model {
             .map(str::to_owned)
             .collect();
         let body = normalize_args(
-            &m.function,
+            m.function(),
             args,
             kwargs,
             &o.args_to_ignore,
@@ -790,7 +790,7 @@ impl Model {
         kwargs: &[(String, Value)],
         w: &mut World<'_>,
     ) -> Result<String, PyError> {
-        let o = &m.options;
+        let o = m.options();
         let derived = self.derived(function, m, receiver, args, kwargs);
         let vkeys = derived.version_keys.as_ref().map_err(Clone::clone)?;
         let ask_forced = self.profile.forced_update_in_version() && o.hooks.forced_update;
@@ -911,7 +911,7 @@ impl Model {
         kwargs: &[(String, Value)],
         w: &mut World<'_>,
     ) -> Outcome {
-        let o = &m.options;
+        let o = m.options();
         if let Some(outcome) = Model::bypass(o.hooks.unless, w) {
             return outcome;
         }
@@ -1058,8 +1058,8 @@ impl Model {
         w: &mut World<'_>,
     ) -> Outcome {
         let callee = match bound_to {
-            Some(r) => Callee::bound(&m.function, r),
-            None => Callee::unbound(&m.function),
+            Some(r) => Callee::bound(m.function(), r),
+            None => Callee::unbound(m.function()),
         };
         if args.is_empty() && kwargs.is_empty() {
             // A fresh version for the last version key: every entry under the old one is
@@ -1114,8 +1114,8 @@ impl Model {
         w: &mut World<'_>,
     ) -> Outcome {
         let callee = match bound_to {
-            Some(r) => Callee::bound(&m.function, r),
-            None => Callee::unbound(&m.function),
+            Some(r) => Callee::bound(m.function(), r),
+            None => Callee::unbound(m.function()),
         };
         let deleted = function_namespace(callee, None, self.profile, self.py).and_then(|ns| {
             let key = ns.version_keys(&[]).last().to_owned();
@@ -1164,7 +1164,7 @@ impl Model {
     ) -> Option<(String, Value)> {
         let function = m.0;
         let m = self.memoized.get(function)?;
-        let o = &m.options;
+        let o = m.options();
         let derived = self.derived(function, m, bound_to, args, kwargs);
         let vkeys = derived.version_keys.as_ref().ok()?;
         let body = derived.body.as_ref().ok()?;

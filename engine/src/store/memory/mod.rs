@@ -67,6 +67,7 @@ impl BuildHasher for FixedFoldState {
 }
 
 /// The hash of a stored key in the index.
+#[inline]
 fn key_hash(key: &str) -> u64 {
     FixedFoldState.hash_one(key)
 }
@@ -334,6 +335,7 @@ impl MemoryStore {
         StoreFlavor::Cachelib.is_alive(expires, now)
     }
 
+    #[inline]
     fn alive(&self, expires: i128, now: Timestamp) -> bool {
         self.config.flavor.is_alive(expires, now)
     }
@@ -399,17 +401,20 @@ impl MemoryStore {
 
     /// `get(key)`: a copy of the value if the entry is alive, else Python `None`. Dead
     /// entries stay (FC-4.3.2).
+    #[inline]
     pub fn get(&self, key: &str, now: Timestamp) -> Value {
         self.get_stored(&self.stored_key(key), now)
     }
 
     /// [`MemoryStore::get`] lent rather than copied: the live value under `key`, `None`
     /// when it is missing or expired.
+    #[inline]
     pub fn get_ref(&self, key: &str, now: Timestamp) -> Option<&Value> {
         let slot = self.lookup(&self.stored_key(key))?;
         self.alive(slot.expires(), now).then_some(&slot.value)
     }
 
+    #[inline]
     fn get_stored(&self, stored_key: &str, now: Timestamp) -> Value {
         match self.lookup(stored_key) {
             Some(slot) if self.alive(slot.expires(), now) => slot.value.clone(),
@@ -632,6 +637,7 @@ impl MemoryStore {
     /// The name `key` is stored under: the configured prefix, then the key, or for a
     /// non-`str` key text the dict key it equals (`SimpleCache`) or the name `RedisCache`
     /// formats ([`nonstr`]). A key whose name raises keeps its text here; `execute` raises.
+    #[inline]
     fn stored_key<'a>(&self, key: &'a str) -> Cow<'a, str> {
         let key = if nonstr::is_nonstr(key) {
             let name = if self.config.flavor.is_redis() {
@@ -659,6 +665,7 @@ impl MemoryStore {
     }
 
     /// The slot position of `stored_key`, if it is stored.
+    #[inline]
     fn position(&self, stored_key: &str) -> Option<usize> {
         let slots = &self.slots;
         let found = self.index.find(
@@ -668,6 +675,7 @@ impl MemoryStore {
         Some(*found as usize)
     }
 
+    #[inline]
     fn lookup(&self, stored_key: &str) -> Option<&Slot> {
         self.slots.get(self.position(stored_key)?)?.as_ref()
     }
