@@ -484,6 +484,7 @@ impl Cache {
 
     /// Runs one command to its end; returns the outcome and the backend's answer to the
     /// last `delete`.
+    #[inline(always)]
     pub(crate) fn execute(
         &self,
         memoized: &[Registered],

@@ -343,6 +343,7 @@ impl<T: ToPy + FromPy> MemoCall<'_, T> {
     }
 
     /// Calls with positional `args`, also saying what the cache did.
+    #[inline(always)]
     pub fn call_traced<E: std::error::Error>(
         self,
         cache: &Cache,

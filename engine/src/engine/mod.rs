@@ -674,6 +674,7 @@ impl<D: EmbeddedEffects> effects::Immediate for Embedded<'_, D> {
 /// let again = run_embedded(&config, &mut fx, std::slice::from_ref(&m), &[], &call).unwrap();
 /// assert!(matches!(again.event, CacheEvent::Hit { .. }));
 /// ```
+#[inline(always)]
 pub fn run_embedded<'c>(
     config: &EngineConfig,
     fx: &mut impl EmbeddedEffects,
