@@ -116,7 +116,9 @@ enum Command {
     /// view hits and misses through flaskcache::Cache and through the sans-IO stepper,
     /// deletes, MemoryStore get and set at its threshold) with its own timing loop: a
     /// warm-up, then 15 batches; it prints each case's median ns/op and its ratio to the
-    /// floor measured in the same run. The floor is the work no memoize hit can avoid:
+    /// floor, whose batches alternate with the case's (the ratio is the median of the 15
+    /// pairs, so a change in the machine's load moves both sides of a pair alike). The
+    /// floor is the work no memoize hit can avoid:
     /// one sha256 of the hit's key text, its base64 head, the version appended, and two
     /// lookups in an index hashed as the store's is. No Python is needed.
     ///

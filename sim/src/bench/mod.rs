@@ -107,42 +107,53 @@ fn run_micro(args: &BenchArgs, out: &mut dyn Write) -> std::io::Result<ExitCode>
         })
         .collect();
     let bar = progress(cases.len() as u64, "bench --micro");
+    let failed = |name: &str, why: String| {
+        bar.finish_and_clear();
+        eprintln!("flaskcache bench: case {name}: {why}");
+        Ok(ExitCode::FAILURE)
+    };
+    // The floor runs beside every case: each case's batches alternate with its batches.
+    let floor_case = cases.iter().find(|c| c.name == micro::FLOOR);
+    let mut floor = match floor_case.map(|c| (c.setup)()) {
+        Some(Ok(op)) => op,
+        Some(Err(why)) => return failed(micro::FLOOR, why),
+        None => return failed(micro::FLOOR, "the catalogue has no floor case".into()),
+    };
     let mut rows = Vec::with_capacity(cases.len());
     for case in &cases {
         bar.set_message(case.name);
-        let mut op = match (case.setup)() {
-            Ok(op) => op,
-            Err(why) => {
-                bar.finish_and_clear();
-                eprintln!("flaskcache bench: case {}: {why}", case.name);
-                return Ok(ExitCode::FAILURE);
-            }
+        let row = if case.name == micro::FLOOR {
+            let ns = timing::measure(&mut floor, budget(args));
+            (ns, 1.0)
+        } else {
+            let mut op = match (case.setup)() {
+                Ok(op) => op,
+                Err(why) => return failed(case.name, why),
+            };
+            let paired = timing::measure_paired(&mut op, &mut floor, budget(args));
+            (paired.ns, paired.ratio)
         };
-        rows.push((case, timing::measure(&mut op, budget(args))));
+        rows.push((case, row));
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let floor = rows
+    let floor_ns = rows
         .iter()
         .find(|(c, _)| c.name == micro::FLOOR)
-        .map_or(f64::NAN, |(_, ns)| *ns);
+        .map_or(f64::NAN, |(_, (ns, _))| *ns);
     let width = cases.iter().map(|c| c.name.len()).max().unwrap_or(4);
     writeln!(
         out,
         "{:width$}  {:>14}  {:>13}",
         "case", "ns/op (median)", "ratio to floor"
     )?;
-    for (case, ns) in &rows {
-        writeln!(
-            out,
-            "{:width$}  {ns:>14.1}  {:>13.1}",
-            case.name,
-            ns / floor
-        )?;
+    for (case, (ns, ratio)) in &rows {
+        writeln!(out, "{:width$}  {ns:>14.1}  {ratio:>13.1}", case.name)?;
     }
     writeln!(
         out,
-        "floor {floor:.1} ns/op; {} cases, {} ms each, median of {BATCHES} batches",
+        "floor {floor_ns:.1} ns/op; {} cases, {} ms each, median of {BATCHES} batches; \
+         each ratio is the median over {BATCHES} pairs of a floor batch and the case's batch after it",
         rows.len(),
         args.budget_ms
     )?;
