@@ -329,13 +329,20 @@ struct Driver<'a, C, H> {
     now: Option<Timestamp>,
 }
 
+impl<C, H> Driver<'_, C, H> {
+    /// The time of this stretch: the clock read at its first backend operation.
+    fn now(&mut self) -> Timestamp {
+        *self.now.get_or_insert_with(|| self.inner.clock.now())
+    }
+}
+
 impl<C, H> EmbeddedEffects for Driver<'_, C, H>
 where
     C: FnMut() -> Result<Value, PyError>,
     H: FnMut(&HookQuery) -> Result<bool, PyError>,
 {
     fn store(&mut self, op: &StoreOp) -> Result<StoreReply, StoreError> {
-        let now = *self.now.get_or_insert_with(|| self.inner.clock.now());
+        let now = self.now();
         let reply = self.inner.store.execute(op, now);
         if let (StoreOp::Delete { .. }, Ok(reply)) = (op, &reply) {
             if let Some(existed) = reply.flag() {
@@ -349,11 +356,11 @@ where
         keys: &[&str],
         joined: &mut String,
     ) -> Result<Option<StoreReply>, StoreError> {
-        let now = *self.now.get_or_insert_with(|| self.inner.clock.now());
+        let now = self.now();
         self.inner.store.get_many_joined(keys, now, joined)
     }
     fn get(&mut self, key: &mut String) -> Result<StoreReply, StoreError> {
-        let now = *self.now.get_or_insert_with(|| self.inner.clock.now());
+        let now = self.now();
         self.inner.store.get(key, now)
     }
     fn compute(&mut self) -> Result<Value, PyError> {

@@ -10,8 +10,8 @@
 //!   the flows of drivers that answer every effect at once, which run as ordinary calls,
 //!   with no future built, moved or polled. Each is marked `#[inline(always)]`: a call's
 //!   flows then become one function, whose results are built where they are used rather
-//!   than moved through the return slots of a dozen small calls (about 6% of a memoize
-//!   hit's instructions and 15% of its time, `docs/performance.md`).
+//!   than moved through the return slots of a dozen small calls (measured together with
+//!   the other changes of that round in `docs/performance.md`).
 //!
 //! The two compilations are the same text, so they take the same paths and make the same
 //! effects in the same order. Two rules keep that true, and both attributes refuse code
